@@ -1,0 +1,521 @@
+//! The functions behind the `wit_dylib_*` symbols that [`export!`](crate::export)
+//! defines. Not public API: the macro is the only caller.
+//!
+//! The glue passes an opaque `cx` pointer to every function. The SDK makes it a
+//! [`CallFrame`] that wraps the interpreter's value stack together with what
+//! must outlive the glue's use of it: popped strings and canonical lists the
+//! glue reads later, and buffers it asked to free when the call ends.
+
+use std::alloc::Layout;
+use std::any::TypeId;
+use std::cell::Cell;
+use std::ffi::c_void;
+use std::ptr::NonNull;
+
+use wit_dylib_ffi as ffi;
+
+use crate::buffer::{Bytes, CanonicalList};
+use crate::call::{Call, ListLowering};
+use crate::interpreter::Interpreter;
+use crate::layout::size_align;
+use crate::metadata::{
+    Enum, ExportFunction, Flags, ImportFunction, List, Resource, Type, Variant, Wit, WitOption,
+    WitResult,
+};
+
+thread_local! {
+    static WIT: Cell<Option<Wit>> = const { Cell::new(None) };
+    /// The type of the exported interpreter's call stack: `cx` pointers are
+    /// frames of exactly this type.
+    static CALL_TYPE: Cell<Option<TypeId>> = const { Cell::new(None) };
+}
+
+/// The world's metadata; panics before initialisation.
+pub fn wit() -> Wit {
+    WIT.with(Cell::get)
+        .expect("wit-dylib: the world library has not called wit_dylib_initialize")
+}
+
+/// What a frame belongs to, for error messages.
+#[derive(Copy, Clone)]
+enum Owner {
+    Export(ExportFunction),
+    Import(ImportFunction),
+    Unused,
+}
+
+/// One call's value stack plus the memory the glue uses during the call.
+///
+/// Exports get one from the SDK. To call an import, wrap a fresh value stack
+/// in a frame, push the arguments (the **first** on top), and pass the frame
+/// to [`ImportFunction::call`]; the result is then on top of the stack.
+pub struct CallFrame<C> {
+    call: C,
+    owner: Owner,
+    memory: CallMemory,
+}
+
+/// What the glue uses during a call and the SDK releases when it ends.
+#[derive(Default)]
+struct CallMemory {
+    /// Popped strings and lists the glue reads until the call ends.
+    retained: Vec<Bytes>,
+    /// Buffers the glue asked to free when the call ends.
+    deferred: Vec<(NonNull<u8>, Layout)>,
+}
+
+impl Drop for CallMemory {
+    fn drop(&mut self) {
+        for (ptr, layout) in self.deferred.drain(..) {
+            // SAFETY: `dealloc_bytes` only defers non-empty buffers that the
+            // glue allocated through `cabi_realloc` with this layout.
+            unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+        }
+    }
+}
+
+impl<C: Call> CallFrame<C> {
+    pub fn new(call: C) -> CallFrame<C> {
+        CallFrame {
+            call,
+            owner: Owner::Unused,
+            memory: CallMemory::default(),
+        }
+    }
+
+    /// The value stack.
+    pub fn stack(&mut self) -> &mut C {
+        &mut self.call
+    }
+
+    /// Ends the call, freeing the glue's memory, and returns the value stack.
+    pub fn into_inner(self) -> C {
+        self.call
+    }
+
+    fn describe_owner(&self) -> String {
+        match self.owner {
+            Owner::Export(f) => format!("export `{}`", f.qualified_name()),
+            Owner::Import(f) => format!("import `{}`", f.qualified_name()),
+            Owner::Unused => "a call".to_string(),
+        }
+    }
+}
+
+impl ImportFunction {
+    /// Calls this import with the arguments on `frame` (the first on top);
+    /// leaves its result, if any, on top.
+    ///
+    /// Panics if the frame's stack is not the exported interpreter's
+    /// [`Interpreter::CallCx`] or the import is async.
+    pub fn call<C: Call + 'static>(&self, frame: &mut CallFrame<C>) {
+        assert_eq!(
+            CALL_TYPE.with(Cell::get),
+            Some(TypeId::of::<C>()),
+            "wit-dylib: import `{}` called with a stack that is not the interpreter's CallCx",
+            self.qualified_name()
+        );
+        let adapter = self.sync_impl().unwrap_or_else(|| {
+            panic!(
+                "wit-dylib: import `{}` is async; async imports are not supported yet",
+                self.qualified_name()
+            )
+        });
+        frame.owner = Owner::Import(*self);
+        // SAFETY: `adapter` is the glue's synchronous adapter for this import.
+        // It calls back into the `wit_dylib_*` functions with the pointer we
+        // pass, which `frame_of` turns back into `&mut CallFrame<C>`; the type
+        // matches because `C` is the exported interpreter's `CallCx` (checked
+        // above), and `frame` itself is not touched until the adapter returns.
+        unsafe { adapter((frame as *mut CallFrame<C>).cast()) };
+    }
+}
+
+impl Resource {
+    /// Drops a handle of this resource type (`resource.drop`).
+    pub fn drop_handle(&self, handle: u32) {
+        // SAFETY: the metadata's drop function is the `[resource-drop]`
+        // canonical built-in; the runtime validates the handle.
+        unsafe { (self.raw_drop())(handle) }
+    }
+
+    /// Creates a handle for `rep` (`resource.new`); `None` for a resource this
+    /// component does not export.
+    pub fn new_handle(&self, rep: usize) -> Option<u32> {
+        // SAFETY: `[resource-new]` built-in; any rep is allowed.
+        self.raw_new().map(|new| unsafe { new(rep) })
+    }
+
+    /// The rep behind a handle (`resource.rep`); `None` for a resource this
+    /// component does not export.
+    pub fn rep(&self, handle: u32) -> Option<usize> {
+        // SAFETY: `[resource-rep]` built-in; the runtime validates the handle.
+        self.raw_rep().map(|rep| unsafe { rep(handle) })
+    }
+}
+
+/// Turns a `cx` from the glue back into the frame it came from.
+///
+/// # Safety
+///
+/// `cx` must be a pointer the SDK handed to the glue: from `export_start`
+/// (a live boxed frame) or from `ImportFunction::call` (a frame borrowed for
+/// the duration of the call), in both cases of the interpreter's `CallCx`.
+unsafe fn frame_of<'a, I: Interpreter>(cx: *mut c_void) -> &'a mut CallFrame<I::CallCx> {
+    // SAFETY: guaranteed by the caller.
+    unsafe { &mut *cx.cast::<CallFrame<I::CallCx>>() }
+}
+
+// Entry points, called by the `export!` macro's `extern "C"` functions. Each
+// `unsafe fn` taking a `cx` requires it to satisfy `frame_of`'s contract,
+// which holds because only the glue calls them, with the pointers we gave it.
+
+/// # Safety
+/// `raw` must satisfy [`Wit::from_raw`]; the world library passes its static metadata.
+pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
+    // SAFETY: guaranteed by the caller.
+    let wit = unsafe { Wit::from_raw(raw) };
+    WIT.with(|w| w.set(Some(wit)));
+    CALL_TYPE.with(|t| t.set(Some(TypeId::of::<I::CallCx>())));
+    I::initialize(wit)
+}
+
+pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
+    let func = wit().export_func(which);
+    let mut frame = CallFrame::new(interp.export_start(func));
+    frame.owner = Owner::Export(func);
+    Box::into_raw(Box::new(frame)).cast()
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    interp.export_call(wit().export_func(which), &mut frame.call);
+}
+
+/// # Safety
+/// `cx` must come from `export_start` and is consumed.
+pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
+    // SAFETY: `cx` is the box `export_start` leaked; the glue finishes it once.
+    let frame = unsafe { Box::from_raw(cx.cast::<CallFrame<I::CallCx>>()) };
+    interp.export_finish(wit().export_func(which), frame.into_inner());
+}
+
+pub fn resource_dtor<I: Interpreter>(interp: &I, resource: usize, rep: usize) {
+    interp.resource_dtor(wit().resource(resource), rep);
+}
+
+pub fn unsupported(what: &str) -> ! {
+    panic!("wit-dylib: {what} is not supported yet")
+}
+
+/// `cabi_realloc`: the allocator of the whole component.
+///
+/// # Safety
+/// `old` must be null or a block from this function of `old_size` bytes and
+/// alignment `align`.
+pub unsafe fn cabi_realloc(
+    old: *mut u8,
+    old_size: usize,
+    align: usize,
+    new_size: usize,
+) -> *mut u8 {
+    let layout = Layout::from_size_align(new_size, align)
+        .unwrap_or_else(|_| panic!("cabi_realloc: invalid size {new_size} / alignment {align}"));
+    if new_size == 0 {
+        if !old.is_null() && old_size != 0 {
+            // SAFETY: allocated here with (old_size, align).
+            unsafe { std::alloc::dealloc(old, Layout::from_size_align_unchecked(old_size, align)) };
+        }
+        return align as *mut u8;
+    }
+    let ptr = if old.is_null() || old_size == 0 {
+        // SAFETY: `layout` has a non-zero size.
+        unsafe { std::alloc::alloc(layout) }
+    } else {
+        // SAFETY: `old` was allocated here with (old_size, align).
+        unsafe {
+            std::alloc::realloc(
+                old,
+                Layout::from_size_align_unchecked(old_size, align),
+                new_size,
+            )
+        }
+    };
+    if ptr.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    ptr
+}
+
+/// # Safety
+/// See the section comment above; `ptr` must be a `cabi_realloc` block of
+/// `size` bytes and alignment `align`.
+pub unsafe fn dealloc_bytes<I: Interpreter>(
+    cx: *mut c_void,
+    ptr: *mut u8,
+    size: usize,
+    align: usize,
+    defer: bool,
+) {
+    let Some(ptr) = NonNull::new(ptr).filter(|_| size != 0) else {
+        return;
+    };
+    let layout = Layout::from_size_align(size, align).expect("dealloc_bytes: invalid layout");
+    if defer {
+        let frame = unsafe { frame_of::<I>(cx) };
+        frame.memory.deferred.push((ptr, layout));
+    } else {
+        // SAFETY: guaranteed by the caller.
+        unsafe { std::alloc::dealloc(ptr.as_ptr(), layout) }
+    }
+}
+
+/// Traps with a message naming the call, for a value the interpreter or the
+/// host got wrong.
+fn trap(frame: &CallFrame<impl Call>, message: std::fmt::Arguments<'_>) -> ! {
+    panic!("{} in {}", message, frame.describe_owner())
+}
+
+// Lowering (pop). Scalars are forwarded by the macro through `stack`.
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn stack<'a, I: Interpreter>(cx: *mut c_void) -> &'a mut I::CallCx {
+    &mut unsafe { frame_of::<I>(cx) }.call
+}
+
+/// # Safety
+/// See the section comment above; `out` must be writable.
+pub unsafe fn pop_string<I: Interpreter>(cx: *mut c_void, out: *mut *const u8) -> usize {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let bytes = frame.call.pop_string();
+    let (ptr, len) = (bytes.as_ptr(), bytes.len());
+    frame.memory.retained.push(bytes);
+    // SAFETY: the glue passes the address of its scratch slot.
+    unsafe { out.write(ptr) };
+    len
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_flags<I: Interpreter>(cx: *mut c_void, ty: usize) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Flags::at(wit(), ty);
+    let bits = frame.call.pop_flags(ty);
+    if flags_out_of_range(ty, bits) {
+        trap(
+            frame,
+            format_args!("flags value {bits:#x} has bits outside `{}`", ty.name()),
+        );
+    }
+    bits
+}
+
+fn flags_out_of_range(ty: Flags, bits: u32) -> bool {
+    let count = ty.names().len();
+    count < 32 && bits >> count != 0
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_enum<I: Interpreter>(cx: *mut c_void, ty: usize) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Enum::at(wit(), ty);
+    let case = frame.call.pop_enum(ty);
+    if case as usize >= ty.names().len() {
+        trap(
+            frame,
+            format_args!("enum case {case} is out of range for `{}`", ty.name()),
+        );
+    }
+    case
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_variant<I: Interpreter>(cx: *mut c_void, ty: usize) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Variant::at(wit(), ty);
+    let case = frame.call.pop_variant(ty);
+    if case as usize >= ty.cases().len() {
+        trap(
+            frame,
+            format_args!("variant case {case} is out of range for `{}`", ty.name()),
+        );
+    }
+    case
+}
+
+/// # Safety
+/// See the section comment above; `out` must be writable.
+pub unsafe fn pop_list<I: Interpreter>(cx: *mut c_void, ty: usize, out: *mut *const u8) -> usize {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = List::at(wit(), ty);
+    let (ptr, len) = match frame.call.pop_list(ty) {
+        ListLowering::Elements { len } => (std::ptr::null(), len),
+        ListLowering::Canonical { bytes, len } => {
+            let (size, align) = size_align(ty.ty());
+            if size.checked_mul(len) != Some(bytes.len())
+                || !(bytes.as_ptr() as usize).is_multiple_of(align)
+            {
+                trap(
+                    frame,
+                    format_args!(
+                        "a canonical {} of {len} elements must be {} bytes aligned to {align}, \
+                         got {} bytes at {:p}",
+                        Type::List(ty).describe(),
+                        size * len,
+                        bytes.len(),
+                        bytes.as_ptr()
+                    ),
+                );
+            }
+            let ptr = if len == 0 {
+                align as *const u8
+            } else {
+                bytes.as_ptr()
+            };
+            frame.memory.retained.push(bytes);
+            (ptr, len)
+        }
+    };
+    // SAFETY: the glue passes the address of its scratch slot.
+    unsafe { out.write(ptr) };
+    len
+}
+
+// Lifting (push).
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_char<I: Interpreter>(cx: *mut c_void, value: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    match char::from_u32(value) {
+        Some(c) => frame.call.push_char(c),
+        None => trap(
+            frame,
+            format_args!("invalid char {value:#x} (not a Unicode scalar value)"),
+        ),
+    }
+}
+
+/// # Safety
+/// See the section comment above; `ptr` must be a `cabi_realloc` block of
+/// `len` bytes and alignment 1, now owned by the callee.
+pub unsafe fn push_string<I: Interpreter>(cx: *mut c_void, ptr: *mut u8, len: usize) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let bytes = if len == 0 {
+        Vec::new()
+    } else {
+        // SAFETY: allocated by `cabi_realloc` with layout (len, 1), which is
+        // the layout of a `Vec<u8>` of capacity `len`; ownership moves here.
+        unsafe { Vec::from_raw_parts(ptr, len, len) }
+    };
+    match String::from_utf8(bytes) {
+        Ok(string) => frame.call.push_string(string),
+        Err(e) => trap(
+            frame,
+            format_args!("string is not valid UTF-8 ({})", e.utf8_error()),
+        ),
+    }
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_flags<I: Interpreter>(cx: *mut c_void, ty: usize, bits: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Flags::at(wit(), ty);
+    if flags_out_of_range(ty, bits) {
+        trap(
+            frame,
+            format_args!("flags value {bits:#x} has bits outside `{}`", ty.name()),
+        );
+    }
+    frame.call.push_flags(ty, bits);
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_enum<I: Interpreter>(cx: *mut c_void, ty: usize, case: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Enum::at(wit(), ty);
+    if case as usize >= ty.names().len() {
+        trap(
+            frame,
+            format_args!("enum case {case} is out of range for `{}`", ty.name()),
+        );
+    }
+    frame.call.push_enum(ty, case);
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_variant<I: Interpreter>(cx: *mut c_void, ty: usize, case: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Variant::at(wit(), ty);
+    if case as usize >= ty.cases().len() {
+        trap(
+            frame,
+            format_args!("variant case {case} is out of range for `{}`", ty.name()),
+        );
+    }
+    frame.call.push_variant(ty, case);
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_option<I: Interpreter>(cx: *mut c_void, ty: usize, case: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = WitOption::at(wit(), ty);
+    match case {
+        0 | 1 => frame.call.push_option(ty, case == 1),
+        _ => trap(
+            frame,
+            format_args!("option discriminant {case} is out of range"),
+        ),
+    }
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_result<I: Interpreter>(cx: *mut c_void, ty: usize, case: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = WitResult::at(wit(), ty);
+    match case {
+        0 | 1 => frame.call.push_result(ty, case == 1),
+        _ => trap(
+            frame,
+            format_args!("result discriminant {case} is out of range"),
+        ),
+    }
+}
+
+/// # Safety
+/// See the section comment above; `ptr` must be a `cabi_realloc` block holding
+/// `len` elements of the list's element type in canonical layout.
+pub unsafe fn push_list<I: Interpreter>(
+    cx: *mut c_void,
+    ty: usize,
+    ptr: *mut u8,
+    len: usize,
+) -> bool {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = List::at(wit(), ty);
+    let (size, align) = size_align(ty.ty());
+    let bytes = size.checked_mul(len).expect("list size overflows");
+    let layout = Layout::from_size_align(bytes, align).expect("invalid list layout");
+    // SAFETY: guaranteed by the caller.
+    let buffer = unsafe { CanonicalList::from_raw(ptr, len, layout, ty) };
+    match frame.call.push_list_canonical(ty, buffer) {
+        Ok(()) => true,
+        Err(declined) => {
+            // The glue still owns the buffer and frees it after lifting the
+            // elements one by one.
+            std::mem::forget(declined);
+            frame.call.push_empty_list(ty, len);
+            false
+        }
+    }
+}

@@ -1,0 +1,554 @@
+//! A dynamic value for every WIT type, and a value stack of them that lifts
+//! and lowers any type the metadata describes.
+//!
+//! An interpreter that converts between its own values and [`Val`] needs no
+//! knowledge of the stack protocol: use [`ValStack`] as the
+//! [`Interpreter::CallCx`](crate::Interpreter::CallCx), take the arguments of
+//! an export with [`ValStack::take_args`], and push its result with
+//! [`ValStack::push`]. [`call_import`] does the same for imports.
+
+use crate::buffer::{Bytes, CanonicalList};
+use crate::call::{Call, ListLowering};
+use crate::metadata::{
+    Enum, ExportFunction, Flags, ImportFunction, List, Map, Record, Resource, Tuple, Type, Variant,
+    WitOption, WitResult,
+};
+use crate::runtime::CallFrame;
+
+/// A WIT value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Val {
+    Bool(bool),
+    U8(u8),
+    U16(u16),
+    U32(u32),
+    U64(u64),
+    S8(i8),
+    S16(i16),
+    S32(i32),
+    S64(i64),
+    F32(f32),
+    F64(f64),
+    Char(char),
+    String(String),
+    /// Field values in declaration order.
+    Record(Vec<Val>),
+    Tuple(Vec<Val>),
+    /// Bit `i` set = flag `i` set.
+    Flags(u32),
+    /// The case index.
+    Enum(u32),
+    /// The case index and its payload.
+    Variant(u32, Option<Box<Val>>),
+    Option(Option<Box<Val>>),
+    Result(Result<Option<Box<Val>>, Option<Box<Val>>>),
+    List(Vec<Val>),
+    /// Entries in order.
+    Map(Vec<(Val, Val)>),
+    /// An owned resource handle.
+    Own(u32),
+    /// A borrowed resource: a handle, or a rep for resources this component exports.
+    Borrow(u32),
+}
+
+impl Val {
+    /// The name of this value's kind, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Val::Bool(_) => "bool",
+            Val::U8(_) => "u8",
+            Val::U16(_) => "u16",
+            Val::U32(_) => "u32",
+            Val::U64(_) => "u64",
+            Val::S8(_) => "s8",
+            Val::S16(_) => "s16",
+            Val::S32(_) => "s32",
+            Val::S64(_) => "s64",
+            Val::F32(_) => "f32",
+            Val::F64(_) => "f64",
+            Val::Char(_) => "char",
+            Val::String(_) => "string",
+            Val::Record(_) => "record",
+            Val::Tuple(_) => "tuple",
+            Val::Flags(_) => "flags",
+            Val::Enum(_) => "enum",
+            Val::Variant(..) => "variant",
+            Val::Option(_) => "option",
+            Val::Result(_) => "result",
+            Val::List(_) => "list",
+            Val::Map(_) => "map",
+            Val::Own(_) => "own",
+            Val::Borrow(_) => "borrow",
+        }
+    }
+}
+
+/// Iterators the glue drives between `pop_list`/`pop_map` and their end.
+enum Iter {
+    List(std::vec::IntoIter<Val>),
+    Map(std::vec::IntoIter<(Val, Val)>),
+}
+
+/// A [`Call`] over [`Val`]s. Every pop checks the value against the type the
+/// glue asks for and panics (traps) with a message naming the call, the
+/// expected type and the value found.
+pub struct ValStack {
+    stack: Vec<Val>,
+    iters: Vec<Iter>,
+    /// Names the call in error messages.
+    context: String,
+}
+
+macro_rules! scalars {
+    ($($pop:ident $push:ident $variant:ident $rust:ty, $wit:literal;)*) => {$(
+        fn $pop(&mut self) -> $rust {
+            match self.pop_val($wit) {
+                Val::$variant(v) => v,
+                other => self.mismatch($wit, &other),
+            }
+        }
+
+        fn $push(&mut self, value: $rust) {
+            self.stack.push(Val::$variant(value));
+        }
+    )*};
+}
+
+impl ValStack {
+    /// An empty stack for a call of export `func`.
+    pub fn for_export(func: ExportFunction) -> ValStack {
+        ValStack::with_context(format!("export `{}`", func.qualified_name()))
+    }
+
+    /// An empty stack for a call of import `func`.
+    pub fn for_import(func: ImportFunction) -> ValStack {
+        ValStack::with_context(format!("import `{}`", func.qualified_name()))
+    }
+
+    fn with_context(context: String) -> ValStack {
+        ValStack {
+            stack: Vec::new(),
+            iters: Vec::new(),
+            context,
+        }
+    }
+
+    /// Pushes a value.
+    pub fn push(&mut self, value: Val) {
+        self.stack.push(value);
+    }
+
+    /// Pops a value; panics on an empty stack.
+    pub fn pop(&mut self) -> Val {
+        self.stack
+            .pop()
+            .unwrap_or_else(|| panic!("value stack of {} is empty", self.context))
+    }
+
+    /// Pops the `count` arguments of an export (the last is on top) and
+    /// returns them in order.
+    pub fn take_args(&mut self, count: usize) -> Vec<Val> {
+        assert!(
+            self.stack.len() >= count,
+            "{}: expected {count} arguments",
+            self.context
+        );
+        self.stack.split_off(self.stack.len() - count)
+    }
+
+    fn pop_val(&mut self, expected: &str) -> Val {
+        self.stack.pop().unwrap_or_else(|| {
+            panic!(
+                "{}: expected a value of type {expected}, but the stack is empty",
+                self.context
+            )
+        })
+    }
+
+    fn mismatch(&self, expected: &str, found: &Val) -> ! {
+        panic!(
+            "{}: expected a value of type {expected}, found {}",
+            self.context,
+            describe(found)
+        )
+    }
+
+    fn pop_typed(&mut self, ty: Type) -> Val {
+        self.pop_val(&ty.describe())
+    }
+
+    /// Pops `count` values pushed in order and returns them in order.
+    fn pop_n(&mut self, count: usize, what: &str) -> Vec<Val> {
+        assert!(
+            self.stack.len() >= count,
+            "{}: {what} needs {count} values on the stack",
+            self.context
+        );
+        self.stack.split_off(self.stack.len() - count)
+    }
+
+    /// Pushes `values` so that the first ends up on top.
+    fn push_reversed(&mut self, values: Vec<Val>) {
+        self.stack.extend(values.into_iter().rev());
+    }
+
+    fn payload(&mut self, has_payload: bool) -> Option<Box<Val>> {
+        has_payload.then(|| Box::new(self.pop_val("payload")))
+    }
+
+    fn push_payload(&mut self, payload: Option<Box<Val>>, expected: bool, what: &str) {
+        match (payload, expected) {
+            (Some(p), true) => self.stack.push(*p),
+            (None, false) => {}
+            (Some(_), false) => panic!(
+                "{}: {what} has a payload but its case has none",
+                self.context
+            ),
+            (None, true) => panic!(
+                "{}: {what} has no payload but its case needs one",
+                self.context
+            ),
+        }
+    }
+}
+
+/// A value for error messages: its kind, and the value itself when short.
+fn describe(value: &Val) -> String {
+    let shown = format!("{value:?}");
+    if shown.len() <= 60 {
+        format!("{} {shown}", value.kind())
+    } else {
+        value.kind().to_string()
+    }
+}
+
+impl Call for ValStack {
+    scalars! {
+        pop_bool push_bool Bool bool, "bool";
+        pop_char push_char Char char, "char";
+        pop_u8 push_u8 U8 u8, "u8";
+        pop_s8 push_s8 S8 i8, "s8";
+        pop_u16 push_u16 U16 u16, "u16";
+        pop_s16 push_s16 S16 i16, "s16";
+        pop_u32 push_u32 U32 u32, "u32";
+        pop_s32 push_s32 S32 i32, "s32";
+        pop_u64 push_u64 U64 u64, "u64";
+        pop_s64 push_s64 S64 i64, "s64";
+        pop_f32 push_f32 F32 f32, "f32";
+        pop_f64 push_f64 F64 f64, "f64";
+    }
+
+    fn pop_string(&mut self) -> Bytes {
+        match self.pop_val("string") {
+            Val::String(s) => s.into(),
+            other => self.mismatch("string", &other),
+        }
+    }
+
+    fn pop_flags(&mut self, ty: Flags) -> u32 {
+        match self.pop_typed(Type::Flags(ty)) {
+            Val::Flags(bits) => bits,
+            other => self.mismatch(&Type::Flags(ty).describe(), &other),
+        }
+    }
+
+    fn pop_enum(&mut self, ty: Enum) -> u32 {
+        match self.pop_typed(Type::Enum(ty)) {
+            Val::Enum(case) => case,
+            other => self.mismatch(&Type::Enum(ty).describe(), &other),
+        }
+    }
+
+    fn pop_borrow(&mut self, ty: Resource) -> u32 {
+        match self.pop_typed(Type::Borrow(ty)) {
+            Val::Borrow(handle) | Val::Own(handle) => handle,
+            other => self.mismatch(&Type::Borrow(ty).describe(), &other),
+        }
+    }
+
+    fn pop_own(&mut self, ty: Resource) -> u32 {
+        match self.pop_typed(Type::Own(ty)) {
+            Val::Own(handle) => handle,
+            other => self.mismatch(&Type::Own(ty).describe(), &other),
+        }
+    }
+
+    fn pop_record(&mut self, ty: Record) {
+        match self.pop_typed(Type::Record(ty)) {
+            Val::Record(fields) if fields.len() == ty.fields().len() => self.push_reversed(fields),
+            other => self.mismatch(&Type::Record(ty).describe(), &other),
+        }
+    }
+
+    fn pop_tuple(&mut self, ty: Tuple) {
+        match self.pop_typed(Type::Tuple(ty)) {
+            Val::Tuple(items) if items.len() == ty.types().len() => self.push_reversed(items),
+            other => self.mismatch(&Type::Tuple(ty).describe(), &other),
+        }
+    }
+
+    fn pop_variant(&mut self, ty: Variant) -> u32 {
+        let expected = Type::Variant(ty).describe();
+        match self.pop_val(&expected) {
+            Val::Variant(case, payload) => {
+                let has_payload = ty
+                    .cases()
+                    .nth(case as usize)
+                    .is_some_and(|(_, t)| t.is_some());
+                self.push_payload(payload, has_payload, &expected);
+                case
+            }
+            other => self.mismatch(&expected, &other),
+        }
+    }
+
+    fn pop_option(&mut self, ty: WitOption) -> bool {
+        let expected = Type::Option(ty).describe();
+        match self.pop_val(&expected) {
+            Val::Option(Some(payload)) => {
+                self.stack.push(*payload);
+                true
+            }
+            Val::Option(None) => false,
+            other => self.mismatch(&expected, &other),
+        }
+    }
+
+    fn pop_result(&mut self, ty: WitResult) -> bool {
+        let expected = Type::Result(ty).describe();
+        match self.pop_val(&expected) {
+            Val::Result(Ok(payload)) => {
+                self.push_payload(payload, ty.ok().is_some(), &expected);
+                false
+            }
+            Val::Result(Err(payload)) => {
+                self.push_payload(payload, ty.err().is_some(), &expected);
+                true
+            }
+            other => self.mismatch(&expected, &other),
+        }
+    }
+
+    fn pop_list(&mut self, ty: List) -> ListLowering {
+        let expected = Type::List(ty).describe();
+        let items = match self.pop_val(&expected) {
+            Val::List(items) => items,
+            other => self.mismatch(&expected, &other),
+        };
+        match encode_primitives(ty.ty().dealias(), &items) {
+            Some(bytes) => ListLowering::Canonical {
+                len: items.len(),
+                bytes: bytes.into(),
+            },
+            None => {
+                let len = items.len();
+                self.iters.push(Iter::List(items.into_iter()));
+                ListLowering::Elements { len }
+            }
+        }
+    }
+
+    fn pop_list_iter_next(&mut self, _ty: List) {
+        let next = match self.iters.last_mut() {
+            Some(Iter::List(iter)) => iter.next(),
+            _ => None,
+        };
+        let next = next.unwrap_or_else(|| panic!("{}: list iterator exhausted", self.context));
+        self.stack.push(next);
+    }
+
+    fn pop_list_iter(&mut self, _ty: List) {
+        self.iters.pop();
+    }
+
+    fn pop_map(&mut self, ty: Map) -> usize {
+        let expected = Type::Map(ty).describe();
+        match self.pop_val(&expected) {
+            Val::Map(entries) => {
+                let len = entries.len();
+                self.iters.push(Iter::Map(entries.into_iter()));
+                len
+            }
+            other => self.mismatch(&expected, &other),
+        }
+    }
+
+    fn pop_map_iter_next(&mut self, _ty: Map) {
+        let next = match self.iters.last_mut() {
+            Some(Iter::Map(iter)) => iter.next(),
+            _ => None,
+        };
+        let (key, value) =
+            next.unwrap_or_else(|| panic!("{}: map iterator exhausted", self.context));
+        self.stack.push(value);
+        self.stack.push(key);
+    }
+
+    fn pop_map_iter(&mut self, _ty: Map) {
+        self.iters.pop();
+    }
+
+    fn push_string(&mut self, value: String) {
+        self.stack.push(Val::String(value));
+    }
+
+    fn push_flags(&mut self, _ty: Flags, bits: u32) {
+        self.stack.push(Val::Flags(bits));
+    }
+
+    fn push_enum(&mut self, _ty: Enum, case: u32) {
+        self.stack.push(Val::Enum(case));
+    }
+
+    fn push_borrow(&mut self, _ty: Resource, handle: u32) {
+        self.stack.push(Val::Borrow(handle));
+    }
+
+    fn push_own(&mut self, _ty: Resource, handle: u32) {
+        self.stack.push(Val::Own(handle));
+    }
+
+    fn push_record(&mut self, ty: Record) {
+        let fields = self.pop_n(ty.fields().len(), "a record");
+        self.stack.push(Val::Record(fields));
+    }
+
+    fn push_tuple(&mut self, ty: Tuple) {
+        let items = self.pop_n(ty.types().len(), "a tuple");
+        self.stack.push(Val::Tuple(items));
+    }
+
+    fn push_variant(&mut self, ty: Variant, case: u32) {
+        let has_payload = ty
+            .cases()
+            .nth(case as usize)
+            .is_some_and(|(_, t)| t.is_some());
+        let payload = self.payload(has_payload);
+        self.stack.push(Val::Variant(case, payload));
+    }
+
+    fn push_option(&mut self, _ty: WitOption, is_some: bool) {
+        let payload = self.payload(is_some);
+        self.stack.push(Val::Option(payload));
+    }
+
+    fn push_result(&mut self, ty: WitResult, is_err: bool) {
+        let value = if is_err {
+            Err(self.payload(ty.err().is_some()))
+        } else {
+            Ok(self.payload(ty.ok().is_some()))
+        };
+        self.stack.push(Val::Result(value));
+    }
+
+    fn push_list_canonical(
+        &mut self,
+        ty: List,
+        buffer: CanonicalList,
+    ) -> Result<(), CanonicalList> {
+        match decode_primitives(ty.ty().dealias(), &buffer) {
+            Some(items) => {
+                self.stack.push(Val::List(items));
+                Ok(())
+            }
+            None => Err(buffer),
+        }
+    }
+
+    fn push_empty_list(&mut self, _ty: List, capacity: usize) {
+        self.stack.push(Val::List(Vec::with_capacity(capacity)));
+    }
+
+    fn list_append(&mut self, _ty: List) {
+        let item = self.pop_val("list element");
+        match self.stack.last_mut() {
+            Some(Val::List(items)) => items.push(item),
+            _ => panic!("{}: list_append without a list on the stack", self.context),
+        }
+    }
+
+    fn push_map(&mut self, _ty: Map, capacity: usize) {
+        self.stack.push(Val::Map(Vec::with_capacity(capacity)));
+    }
+
+    fn map_append(&mut self, _ty: Map) {
+        let value = self.pop_val("map value");
+        let key = self.pop_val("map key");
+        match self.stack.last_mut() {
+            Some(Val::Map(entries)) => entries.push((key, value)),
+            _ => panic!("{}: map_append without a map on the stack", self.context),
+        }
+    }
+}
+
+/// Encodes a list of numbers in canonical layout (little-endian, packed), so
+/// that the glue copies it in one piece; `None` for other element types.
+fn encode_primitives(element: Type, items: &[Val]) -> Option<Vec<u8>> {
+    macro_rules! encode {
+        ($variant:ident) => {{
+            let mut bytes = Vec::new();
+            for item in items {
+                match item {
+                    Val::$variant(v) => bytes.extend_from_slice(&v.to_le_bytes()),
+                    // Leave the mismatch to the element-wise path, which
+                    // reports it with the element's type.
+                    _ => return None,
+                }
+            }
+            Some(bytes)
+        }};
+    }
+    match element {
+        Type::U8 => encode!(U8),
+        Type::S8 => encode!(S8),
+        Type::U16 => encode!(U16),
+        Type::S16 => encode!(S16),
+        Type::U32 => encode!(U32),
+        Type::S32 => encode!(S32),
+        Type::U64 => encode!(U64),
+        Type::S64 => encode!(S64),
+        Type::F32 => encode!(F32),
+        Type::F64 => encode!(F64),
+        _ => None,
+    }
+}
+
+/// Decodes a canonical list of numbers; `None` for other element types.
+fn decode_primitives(element: Type, buffer: &CanonicalList) -> Option<Vec<Val>> {
+    macro_rules! decode {
+        ($variant:ident, $rust:ty) => {
+            buffer
+                .as_slice::<$rust>()
+                .map(|items| items.iter().map(|&v| Val::$variant(v)).collect())
+        };
+    }
+    match element {
+        Type::U8 => decode!(U8, u8),
+        Type::S8 => decode!(S8, i8),
+        Type::U16 => decode!(U16, u16),
+        Type::S16 => decode!(S16, i16),
+        Type::U32 => decode!(U32, u32),
+        Type::S32 => decode!(S32, i32),
+        Type::U64 => decode!(U64, u64),
+        Type::S64 => decode!(S64, i64),
+        Type::F32 => decode!(F32, f32),
+        Type::F64 => decode!(F64, f64),
+        _ => None,
+    }
+}
+
+/// Calls import `func` with `args` and returns its result.
+pub fn call_import(func: ImportFunction, args: Vec<Val>) -> Option<Val> {
+    assert_eq!(
+        args.len(),
+        func.params().len(),
+        "import `{}` takes {} arguments",
+        func.qualified_name(),
+        func.params().len()
+    );
+    let mut frame = CallFrame::new(ValStack::for_import(func));
+    // The import's glue pops the first argument first.
+    frame.stack().push_reversed(args);
+    func.call(&mut frame);
+    func.result().map(|_| frame.stack().pop())
+}

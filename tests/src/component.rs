@@ -1,0 +1,53 @@
+//! From WIT world and interpreter dylib to a linked component.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use wit_component::StringEncoding;
+use wit_parser::{Resolve, WorldId};
+
+use crate::artifacts;
+
+/// A parsed WIT package and one of its worlds.
+pub struct World {
+    pub resolve: Resolve,
+    pub world: WorldId,
+}
+
+impl World {
+    /// Parses `path` (a file or a directory with `deps/`) and selects `world`.
+    pub fn load(path: &Path, world: &str) -> Result<World> {
+        let mut resolve = Resolve::default();
+        let (package, _) = resolve
+            .push_path(path)
+            .with_context(|| format!("parsing {}", path.display()))?;
+        let world = resolve.select_world(&[package], Some(world))?;
+        Ok(World { resolve, world })
+    }
+}
+
+/// Generates the world dylib with the wasm-tools `wit-dylib` generator and
+/// embeds the world's component type in it for the linker.
+pub fn upstream_world_dylib(world: &World) -> Result<Vec<u8>> {
+    let mut dylib = wit_dylib::create(&world.resolve, world.world, None)
+        .context("wit-dylib could not generate the world library")?;
+    wit_component::embed_component_metadata(
+        &mut dylib,
+        &world.resolve,
+        world.world,
+        StringEncoding::UTF8,
+        false,
+    )?;
+    Ok(dylib)
+}
+
+/// Links an interpreter dylib (an artifact name, e.g. `greeter_interpreter.so`)
+/// with a world dylib, `libc.so` and `libsetjmp.so` into a component.
+pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
+    let mut linker = wit_component::Linker::default();
+    linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
+    linker.library("libsetjmp.so", &artifacts::read("libsetjmp.so")?, false)?;
+    linker.library(interpreter, &artifacts::read(interpreter)?, false)?;
+    linker.library("world.so", world_dylib, false)?;
+    linker.encode().context("linking the component")
+}

@@ -1,0 +1,7 @@
+//! Shared machinery of the end-to-end tests: find the prebuilt wasm
+//! artifacts, turn a WIT world plus an interpreter into a linked component,
+//! and run components under wasmtime with a host that records what they do.
+
+pub mod artifacts;
+pub mod component;
+pub mod host;

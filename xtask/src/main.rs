@@ -1,0 +1,94 @@
+//! Project tooling, run as `cargo xtask <command>`.
+//!
+//! Everything that needs more than plain `cargo` lives here, so that the README's
+//! commands work on a fresh machine: provisioning the wasm C toolchain and the
+//! shared libc, building the wasm32-wasip2 interpreter dylibs with the right
+//! linker and flags, and then running the demo or the test suite.
+
+mod command;
+mod toolchain;
+mod wasm_build;
+mod workspace;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+use crate::workspace::Workspace;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about, disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.so.
+    ///
+    /// Uses `$WASI_SDK_PATH` when it is set; otherwise builds a wasi-sdk-like
+    /// directory under the target directory from Debian and rustup packages.
+    /// A second run with nothing to do changes nothing.
+    Provision,
+    /// Provision, then build every wasm32-wasip2 dylib into the artifacts directory.
+    BuildWasm,
+    /// Provision, build the wasm artifacts, then run the end-to-end example.
+    Demo {
+        /// Extra arguments passed to the demo.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Provision, build the wasm artifacts, then run the whole test suite.
+    Test {
+        /// Extra arguments passed to `cargo test` (e.g. a filter after `--`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let workspace = Workspace::locate()?;
+    match cli.command {
+        Command::Provision => {
+            let toolchain = toolchain::provision(&workspace)?;
+            println!("wasm toolchain ready: {}", toolchain.describe());
+        }
+        Command::BuildWasm => {
+            let toolchain = toolchain::provision(&workspace)?;
+            wasm_build::build_all(&workspace, &toolchain)?;
+        }
+        Command::Demo { args } => {
+            let toolchain = toolchain::provision(&workspace)?;
+            wasm_build::build_all(&workspace, &toolchain)?;
+            let mut cargo = workspace.cargo();
+            cargo.args([
+                "run",
+                "--quiet",
+                "-p",
+                "wit-dylib-tests",
+                "--example",
+                "greeter",
+                "--",
+            ]);
+            cargo.args(args);
+            command::run(&mut cargo)?;
+        }
+        Command::Test { args } => {
+            let toolchain = toolchain::provision(&workspace)?;
+            wasm_build::build_all(&workspace, &toolchain)?;
+            let mut cargo = workspace.cargo();
+            // The workspace's default members are exactly the host crates.
+            cargo.arg("test");
+            cargo.args(args);
+            command::run(&mut cargo)?;
+        }
+    }
+    Ok(())
+}
