@@ -110,6 +110,8 @@ pub trait Call {
     /// Pushes an enum value; the SDK has checked the case index.
     fn push_enum(&mut self, ty: Enum, case: u32);
     /// Pushes a borrowed resource (a rep for resources this component exports).
+    /// A borrow is valid only during the call: for a resource defined
+    /// elsewhere, the SDK drops the handle when the export returns.
     fn push_borrow(&mut self, ty: Resource, handle: u32);
     /// Pushes an owned resource handle, which the interpreter now owns.
     fn push_own(&mut self, ty: Resource, handle: u32);

@@ -178,7 +178,7 @@ macro_rules! export {
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_push_borrow(cx: *mut c_void, ty: usize, v: u32) {
-                unsafe { rt::stack::<$ty>(cx) }.push_borrow(rt::Resource::at(rt::wit(), ty), v)
+                unsafe { rt::push_borrow::<$ty>(cx, ty, v) }
             }
 
             #[unsafe(no_mangle)]

@@ -53,6 +53,10 @@ pub struct CallFrame<C> {
     call: C,
     owner: Owner,
     memory: CallMemory,
+    /// Borrow handles of resources this component does not define, received
+    /// by an export: the component model requires dropping them before the
+    /// export returns, and they are valid only during the call anyway.
+    foreign_borrows: Vec<(Resource, u32)>,
 }
 
 /// What the glue uses during a call and the SDK releases when it ends.
@@ -80,6 +84,7 @@ impl<C: Call> CallFrame<C> {
             call,
             owner: Owner::Unused,
             memory: CallMemory::default(),
+            foreign_borrows: Vec::new(),
         }
     }
 
@@ -192,14 +197,20 @@ pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
 pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
     let frame = unsafe { frame_of::<I>(cx) };
     interp.export_call(wit().export_func(which), &mut frame.call);
+    for (resource, handle) in frame.foreign_borrows.drain(..) {
+        resource.drop_handle(handle);
+    }
 }
 
 /// # Safety
 /// `cx` must come from `export_start` and is consumed.
 pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
     // SAFETY: `cx` is the box `export_start` leaked; the glue finishes it once.
-    let frame = unsafe { Box::from_raw(cx.cast::<CallFrame<I::CallCx>>()) };
-    interp.export_finish(wit().export_func(which), frame.into_inner());
+    let frame = *unsafe { Box::from_raw(cx.cast::<CallFrame<I::CallCx>>()) };
+    // The frame's memory is released before the interpreter sees the end of
+    // the call, so that it can account for everything the call allocated.
+    let call = frame.into_inner();
+    interp.export_finish(wit().export_func(which), call);
 }
 
 pub fn resource_dtor<I: Interpreter>(interp: &I, resource: usize, rep: usize) {
@@ -420,6 +431,17 @@ pub unsafe fn push_string<I: Interpreter>(cx: *mut c_void, ptr: *mut u8, len: us
             format_args!("string is not valid UTF-8 ({})", e.utf8_error()),
         ),
     }
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_borrow<I: Interpreter>(cx: *mut c_void, ty: usize, handle: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Resource::at(wit(), ty);
+    if !ty.is_exported() && matches!(frame.owner, Owner::Export(_)) {
+        frame.foreign_borrows.push((ty, handle));
+    }
+    frame.call.push_borrow(ty, handle);
 }
 
 /// # Safety

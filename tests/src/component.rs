@@ -45,9 +45,12 @@ pub fn upstream_world_dylib(world: &World) -> Result<Vec<u8>> {
 /// with a world dylib, `libc.so` and `libsetjmp.so` into a component.
 pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
-    linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
-    linker.library("libsetjmp.so", &artifacts::read("libsetjmp.so")?, false)?;
+    // The first library exporting a symbol provides it. The interpreter goes
+    // first so that its `cabi_realloc` (the global allocator the SDK frees
+    // with) is the component's, not the malloc-based one in libc.so.
     linker.library(interpreter, &artifacts::read(interpreter)?, false)?;
     linker.library("world.so", world_dylib, false)?;
+    linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
+    linker.library("libsetjmp.so", &artifacts::read("libsetjmp.so")?, false)?;
     linker.encode().context("linking the component")
 }

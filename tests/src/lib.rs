@@ -4,4 +4,5 @@
 
 pub mod artifacts;
 pub mod component;
+pub mod compose;
 pub mod host;

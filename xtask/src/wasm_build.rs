@@ -16,10 +16,16 @@ pub struct WasmPackage {
     pub dylib: &'static str,
 }
 
-pub const WASM_PACKAGES: &[WasmPackage] = &[WasmPackage {
-    name: "greeter-interpreter",
-    dylib: "greeter_interpreter.wasm",
-}];
+pub const WASM_PACKAGES: &[WasmPackage] = &[
+    WasmPackage {
+        name: "greeter-interpreter",
+        dylib: "greeter_interpreter.wasm",
+    },
+    WasmPackage {
+        name: "val-interpreter",
+        dylib: "val_interpreter.wasm",
+    },
+];
 
 /// The cargo profile for interpreter dylibs (release with LTO; see Cargo.toml).
 const PROFILE: &str = "wasm";

@@ -1,0 +1,426 @@
+//! `val`: the test matrix's reference interpreter, written on the SDK's `Val`
+//! layer. One dylib plays every role; which one follows from the world:
+//!
+//! * **caller**: the world exports `run: func(iteration: u32)`. `run` calls
+//!   every imported test function once with arguments derived from a seed and
+//!   checks each result against the value derived from the result seed.
+//! * **callee**: any other exported function. The n-th call checks its
+//!   arguments against seed n and returns the value for the result seed.
+//! * **proxy**: an exported function whose interface the world also imports
+//!   is forwarded to that import unchanged.
+//!
+//! Resources follow one convention in the matrix worlds: `constructor(tag:
+//! u32)` and `tag: func() -> u32`. Generated values carry tags where handles
+//! go; the caller creates handles with the constructor, and both sides read a
+//! handle's tag back to compare.
+//!
+//! Memory: whenever no resource is alive, the bytes allocated after an export
+//! returns must equal those after the previous such export (nothing leaks
+//! across calls); otherwise the export traps.
+//!
+//! Functions named `fail-*` deliberately return a value of the wrong shape,
+//! for the tests of the SDK's checks.
+
+#![allow(unsafe_code)] // only in `allocations`, for the counting allocator
+
+mod allocations;
+mod generate;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+
+use generate::{Rng, Size, same, seed};
+use wit_dylib_sdk::{
+    ExportFunction, ImportFunction, Interpreter, Resource, Type, Val, ValStack, Wit, call_import,
+};
+
+/// Calls per iteration get 1 MiB strings in their top-level values.
+const HUGE_STRING_ITERATION: u32 = 3;
+
+struct ValInterpreter {
+    wit: Wit,
+    /// Imports by `(interface, name)`.
+    imports: HashMap<(Option<&'static str>, &'static str), ImportFunction>,
+    /// Calls so far of each callee function, by qualified name.
+    calls: RefCell<HashMap<String, u32>>,
+    /// Tags of the resources this component exports, by rep.
+    reps: RefCell<BTreeMap<usize, u32>>,
+    next_rep: Cell<usize>,
+    /// Live bytes after the last export that returned with no resource alive.
+    settled_bytes: Cell<Option<usize>>,
+}
+
+/// What an export does, from its name and the world.
+enum Role {
+    Run,
+    Constructor(Resource),
+    Tag,
+    Proxy(ImportFunction),
+    Fail,
+    Callee,
+}
+
+impl Interpreter for ValInterpreter {
+    type CallCx = ValStack;
+
+    fn initialize(wit: Wit) -> Self {
+        let imports = wit
+            .import_funcs()
+            .map(|f| ((f.interface(), f.name()), f))
+            .collect();
+        // Every counter exists from the start, so that counting allocates
+        // nothing during calls (which the leak check would see).
+        let calls = wit
+            .export_funcs()
+            .map(|f| (f.qualified_name(), 0))
+            .collect();
+        ValInterpreter {
+            wit,
+            imports,
+            calls: RefCell::new(calls),
+            reps: RefCell::default(),
+            next_rep: Cell::new(1),
+            settled_bytes: Cell::new(None),
+        }
+    }
+
+    fn export_start(&self, func: ExportFunction) -> ValStack {
+        ValStack::for_export(func)
+    }
+
+    fn export_call(&self, func: ExportFunction, cx: &mut ValStack) {
+        let args = cx.take_args(func.params().len());
+        let result = match self.role(func) {
+            Role::Run => {
+                let [Val::U32(iteration)] = args[..] else {
+                    panic!("run takes the iteration")
+                };
+                self.run(iteration);
+                None
+            }
+            Role::Constructor(resource) => {
+                let [Val::U32(tag)] = args[..] else {
+                    panic!("constructors take a u32 tag")
+                };
+                Some(Val::Own(self.new_resource(resource, tag)))
+            }
+            Role::Tag => {
+                let [Val::Borrow(rep)] = args[..] else {
+                    panic!("tag takes self")
+                };
+                Some(Val::U32(self.tag_of_rep(rep as usize)))
+            }
+            Role::Proxy(import) => call_import(import, args),
+            Role::Fail => Some(wrong_value(func)),
+            Role::Callee => self.callee(func, args),
+        };
+        if let Some(result) = result {
+            cx.push(result);
+        }
+    }
+
+    fn export_finish(&self, func: ExportFunction, cx: ValStack) {
+        drop(cx);
+        if self.reps.borrow().is_empty() {
+            let live = allocations::live_bytes();
+            match self.settled_bytes.replace(Some(live)) {
+                Some(before) if before != live => panic!(
+                    "memory leak: {} bytes live after export `{}`, {before} after the previous call",
+                    live,
+                    func.qualified_name()
+                ),
+                _ => {}
+            }
+        }
+    }
+
+    fn resource_dtor(&self, _ty: Resource, rep: usize) {
+        if self.reps.borrow_mut().remove(&rep).is_none() {
+            panic!("resource destructor for unknown rep {rep}");
+        }
+    }
+}
+
+impl ValInterpreter {
+    fn role(&self, func: ExportFunction) -> Role {
+        let name = func.name();
+        if func.interface().is_none() && name == "run" {
+            return Role::Run;
+        }
+        if let Some(resource) = name.strip_prefix("[constructor]") {
+            return Role::Constructor(self.exported_resource(func.interface(), resource));
+        }
+        if name.starts_with("[method]") && name.ends_with(".tag") {
+            return Role::Tag;
+        }
+        if let Some(&import) = self.imports.get(&(func.interface(), name)) {
+            return Role::Proxy(import);
+        }
+        if name.starts_with("fail-") {
+            return Role::Fail;
+        }
+        Role::Callee
+    }
+
+    fn exported_resource(&self, interface: Option<&str>, name: &str) -> Resource {
+        self.wit
+            .resources()
+            .find(|r| r.is_exported() && r.interface() == interface && r.name() == name)
+            .unwrap_or_else(|| panic!("no exported resource `{name}`"))
+    }
+
+    /// The caller: one call of every imported test function.
+    fn run(&self, iteration: u32) {
+        for func in self
+            .wit
+            .import_funcs()
+            .filter(|f| is_test_function(f.name()))
+        {
+            let name = func.qualified_name();
+            let size = size_for(iteration);
+            let mut rng = Rng::new(seed(&name, iteration, false));
+            let expected_args: Vec<Val> = func
+                .params()
+                .map(|t| generate::value(t, &mut rng, size))
+                .collect();
+            let mut lent = Vec::new();
+            let args = func
+                .params()
+                .zip(expected_args)
+                .map(|(ty, arg)| self.materialize(ty, arg, &mut lent))
+                .collect();
+            let result = call_import(func, args);
+            for (resource, handle) in lent {
+                resource.drop_handle(handle);
+            }
+            let expected = func
+                .result()
+                .map(|t| generate::value(t, &mut Rng::new(seed(&name, iteration, true)), size));
+            self.check(&name, "result", func.result(), result, expected);
+        }
+    }
+
+    /// A callee function: check the arguments, return the result.
+    fn callee(&self, func: ExportFunction, args: Vec<Val>) -> Option<Val> {
+        let name = func.qualified_name();
+        let iteration = {
+            let mut calls = self.calls.borrow_mut();
+            let count = calls.get_mut(&name).expect("a counter per export");
+            *count += 1;
+            *count - 1
+        };
+        let size = size_for(iteration);
+        let mut rng = Rng::new(seed(&name, iteration, false));
+        for (i, (ty, arg)) in func.params().zip(args).enumerate() {
+            let expected = generate::value(ty, &mut rng, size);
+            self.check(
+                &name,
+                &format!("argument {i}"),
+                Some(ty),
+                Some(arg),
+                Some(expected),
+            );
+        }
+        let ty = func.result()?;
+        let value = generate::value(ty, &mut Rng::new(seed(&name, iteration, true)), size);
+        Some(self.materialize(ty, value, &mut Vec::new()))
+    }
+
+    /// Compares a received value with the expected one, after replacing its
+    /// resource handles by their tags (and dropping the handles it owns).
+    fn check(
+        &self,
+        func: &str,
+        what: &str,
+        ty: Option<Type>,
+        actual: Option<Val>,
+        expected: Option<Val>,
+    ) {
+        let actual = match (ty, actual) {
+            (Some(ty), Some(actual)) => Some(self.resolve(ty, actual)),
+            (_, actual) => actual,
+        };
+        let equal = match (&actual, &expected) {
+            (Some(a), Some(e)) => same(a, e),
+            (None, None) => true,
+            _ => false,
+        };
+        if !equal {
+            panic!(
+                "`{func}`: {what} is {}, expected {}",
+                short(&actual),
+                short(&expected)
+            );
+        }
+    }
+
+    /// Turns a generated value into one that can be passed: every resource tag
+    /// becomes a handle (or, for a borrow of our own resource, a rep).
+    /// Handles lent as borrows are added to `lent` for dropping afterwards.
+    fn materialize(&self, ty: Type, value: Val, lent: &mut Vec<(Resource, u32)>) -> Val {
+        self.map_resources(ty, value, &mut |ty, value| match (ty, value) {
+            (Type::Own(r), Val::Own(tag)) => Val::Own(self.new_handle(r, tag)),
+            (Type::Borrow(r), Val::Borrow(tag)) => {
+                let handle = self.new_handle(r, tag);
+                lent.push((r, handle));
+                Val::Borrow(handle)
+            }
+            (_, other) => other,
+        })
+    }
+
+    /// Turns a received value into a comparable one: every handle becomes
+    /// its resource's tag. Owned handles are dropped; borrowed handles of
+    /// foreign resources are dropped by the SDK when the export returns.
+    fn resolve(&self, ty: Type, value: Val) -> Val {
+        self.map_resources(ty, value, &mut |ty, value| match (ty, value) {
+            (Type::Own(r), Val::Own(handle)) => {
+                let tag = match r.rep(handle) {
+                    Some(rep) => self.tag_of_rep(rep),
+                    None => self.tag_of_handle(r, handle),
+                };
+                r.drop_handle(handle);
+                Val::Own(tag)
+            }
+            (Type::Borrow(r), Val::Borrow(handle)) if r.is_exported() => {
+                Val::Borrow(self.tag_of_rep(handle as usize))
+            }
+            (Type::Borrow(r), Val::Borrow(handle)) => Val::Borrow(self.tag_of_handle(r, handle)),
+            (_, other) => other,
+        })
+    }
+
+    /// Rebuilds `value` of type `ty`, passing every resource through `f`.
+    fn map_resources(&self, ty: Type, value: Val, f: &mut dyn FnMut(Type, Val) -> Val) -> Val {
+        let mut each = |types: &mut dyn Iterator<Item = Type>, values: Vec<Val>| -> Vec<Val> {
+            types
+                .zip(values)
+                .map(|(t, v)| self.map_resources(t, v, f))
+                .collect()
+        };
+        match (ty.dealias(), value) {
+            (ty @ (Type::Own(_) | Type::Borrow(_)), value) => f(ty, value),
+            (Type::Record(r), Val::Record(fields)) => {
+                Val::Record(each(&mut r.fields().map(|(_, t)| t), fields))
+            }
+            (Type::Tuple(t), Val::Tuple(items)) => Val::Tuple(each(&mut t.types(), items)),
+            (Type::List(l), Val::List(items)) => {
+                Val::List(each(&mut std::iter::repeat(l.ty()), items))
+            }
+            (Type::Option(o), Val::Option(Some(v))) => {
+                Val::Option(Some(Box::new(self.map_resources(o.ty(), *v, f))))
+            }
+            (Type::Variant(v), Val::Variant(case, Some(payload))) => {
+                let ty = v
+                    .cases()
+                    .nth(case as usize)
+                    .and_then(|(_, t)| t)
+                    .expect("payload type");
+                Val::Variant(case, Some(Box::new(self.map_resources(ty, *payload, f))))
+            }
+            (Type::Result(r), Val::Result(Ok(Some(v)))) => Val::Result(Ok(Some(Box::new(
+                self.map_resources(r.ok().expect("ok type"), *v, f),
+            )))),
+            (Type::Result(r), Val::Result(Err(Some(v)))) => Val::Result(Err(Some(Box::new(
+                self.map_resources(r.err().expect("err type"), *v, f),
+            )))),
+            (Type::Map(m), Val::Map(entries)) => Val::Map(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| {
+                        (
+                            self.map_resources(m.key_ty(), k, f),
+                            self.map_resources(m.value_ty(), v, f),
+                        )
+                    })
+                    .collect(),
+            ),
+            (_, value) => value,
+        }
+    }
+
+    /// An owned handle to a new resource of type `r` with `tag`.
+    fn new_handle(&self, r: Resource, tag: u32) -> u32 {
+        if r.is_exported() {
+            return self.new_resource(r, tag);
+        }
+        let constructor = self.import(r, &format!("[constructor]{}", r.name()));
+        match call_import(constructor, vec![Val::U32(tag)]) {
+            Some(Val::Own(handle)) => handle,
+            other => panic!("constructor of `{}` returned {other:?}", r.name()),
+        }
+    }
+
+    /// A new resource this component exports: a rep with `tag` and its handle.
+    fn new_resource(&self, r: Resource, tag: u32) -> u32 {
+        let rep = self.next_rep.get();
+        self.next_rep.set(rep + 1);
+        self.reps.borrow_mut().insert(rep, tag);
+        r.new_handle(rep)
+            .expect("exported resources have resource.new")
+    }
+
+    fn tag_of_rep(&self, rep: usize) -> u32 {
+        *self
+            .reps
+            .borrow()
+            .get(&rep)
+            .unwrap_or_else(|| panic!("unknown resource rep {rep}"))
+    }
+
+    /// Asks the resource's owner for the tag behind `handle`.
+    fn tag_of_handle(&self, r: Resource, handle: u32) -> u32 {
+        let tag = self.import(r, &format!("[method]{}.tag", r.name()));
+        match call_import(tag, vec![Val::Borrow(handle)]) {
+            Some(Val::U32(tag)) => tag,
+            other => panic!("tag of `{}` returned {other:?}", r.name()),
+        }
+    }
+
+    fn import(&self, r: Resource, name: &str) -> ImportFunction {
+        *self
+            .imports
+            .get(&(r.interface(), name))
+            .unwrap_or_else(|| panic!("the world imports no `{name}` for resource `{}`", r.name()))
+    }
+}
+
+/// Imports the caller exercises: all but the resource helpers.
+fn is_test_function(name: &str) -> bool {
+    !name.starts_with("[constructor]") && !(name.starts_with("[method]") && name.ends_with(".tag"))
+}
+
+fn size_for(iteration: u32) -> Size {
+    Size {
+        depth: 3,
+        huge_strings: iteration == HUGE_STRING_ITERATION,
+    }
+}
+
+/// A value for a failure message, cut short.
+fn short(value: &Option<Val>) -> String {
+    let mut shown = format!("{value:?}");
+    if shown.len() > 200 {
+        let mut end = 200;
+        while !shown.is_char_boundary(end) {
+            end -= 1;
+        }
+        shown.truncate(end);
+        shown.push('…');
+    }
+    shown
+}
+
+/// The deliberately wrong result of a `fail-*` function.
+fn wrong_value(func: ExportFunction) -> Val {
+    match func.name() {
+        "fail-wrong-type" => Val::String("not a number".into()),
+        "fail-enum" => Val::Enum(7),
+        "fail-variant" => Val::Variant(9, None),
+        "fail-flags" => Val::Flags(u32::MAX),
+        "fail-record" => Val::Record(Vec::new()),
+        other => panic!("no wrong value defined for `{other}`"),
+    }
+}
+
+wit_dylib_sdk::export!(ValInterpreter);
