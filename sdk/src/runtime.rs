@@ -368,9 +368,8 @@ pub unsafe fn pop_list<I: Interpreter>(cx: *mut c_void, ty: usize, out: *mut *co
         ListLowering::Elements { len } => (std::ptr::null(), len),
         ListLowering::Canonical { bytes, len } => {
             let (size, align) = size_align(ty.ty());
-            if size.checked_mul(len) != Some(bytes.len())
-                || !(bytes.as_ptr() as usize).is_multiple_of(align)
-            {
+            let misaligned = len != 0 && !(bytes.as_ptr() as usize).is_multiple_of(align);
+            if size.checked_mul(len) != Some(bytes.len()) || misaligned {
                 trap(
                     frame,
                     format_args!(
