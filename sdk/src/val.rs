@@ -214,7 +214,15 @@ impl ValStack {
 
 /// A value for error messages: its kind, and the value itself when short.
 fn describe(value: &Val) -> String {
-    let shown = format!("{value:?}");
+    let shown = match value {
+        Val::String(s) => format!("{s:?}"),
+        Val::Char(c) => format!("{c:?}"),
+        Val::Record(fields) => return format!("record of {} fields", fields.len()),
+        Val::Tuple(items) => return format!("tuple of {} elements", items.len()),
+        Val::List(items) => return format!("list of {} elements", items.len()),
+        Val::Map(entries) => return format!("map of {} entries", entries.len()),
+        other => format!("{other:?}"),
+    };
     if shown.len() <= 60 {
         format!("{} {shown}", value.kind())
     } else {

@@ -387,7 +387,8 @@ impl ValInterpreter {
 
 /// Imports the caller exercises: all but the resource helpers.
 fn is_test_function(name: &str) -> bool {
-    !name.starts_with("[constructor]") && !(name.starts_with("[method]") && name.ends_with(".tag"))
+    let tag_method = name.starts_with("[method]") && name.ends_with(".tag");
+    !(name.starts_with("[constructor]") || tag_method)
 }
 
 fn size_for(iteration: u32) -> Size {
