@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+// clang hides symbols by default on wasm; these are the library's interface.
+#define EXPORT __attribute__((visibility("default")))
+
 // What LLVM's lowering stores in a jmp_buf (wasi-libc's jmp_buf is larger).
 struct jump_buffer {
     // Identifies the invocation of the function that called setjmp.
@@ -23,7 +26,7 @@ struct jump_buffer {
     } thrown;
 };
 
-void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
+EXPORT void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
     struct jump_buffer *buf = env;
     if (label == 0 || invocation == NULL) {
         abort();
@@ -32,12 +35,12 @@ void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
     buf->label = label;
 }
 
-uint32_t __wasm_setjmp_test(void *env, void *invocation) {
+EXPORT uint32_t __wasm_setjmp_test(void *env, void *invocation) {
     struct jump_buffer *buf = env;
     return buf->invocation == invocation ? buf->label : 0;
 }
 
-void __wasm_longjmp(void *env, int value) {
+EXPORT void __wasm_longjmp(void *env, int value) {
     struct jump_buffer *buf = env;
     buf->thrown.env = env;
     // longjmp(env, 0) must make setjmp return 1 (C11 7.13.2.1).

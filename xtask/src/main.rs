@@ -32,7 +32,8 @@ enum Command {
     Provision,
     /// Provision, then build every wasm32-wasip2 dylib into the artifacts directory.
     BuildWasm,
-    /// Provision, build the wasm artifacts, then run the end-to-end example.
+    /// Provision, build the wasm artifacts, then run `lua-demo` (with no
+    /// arguments: the bundled example).
     Demo {
         /// Extra arguments passed to the demo.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]

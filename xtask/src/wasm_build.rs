@@ -25,6 +25,10 @@ pub const WASM_PACKAGES: &[WasmPackage] = &[
         name: "val-interpreter",
         dylib: "val_interpreter.wasm",
     },
+    WasmPackage {
+        name: "lua-interpreter",
+        dylib: "lua_interpreter.wasm",
+    },
 ];
 
 /// The cargo profile for interpreter dylibs (release with LTO; see Cargo.toml).

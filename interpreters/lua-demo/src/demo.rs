@@ -1,0 +1,111 @@
+//! The default run: build the bundled example and call it, playing the host.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use lua_demo::{Script, componentize, load_world, runtime};
+use wasmtime::component::Val;
+
+const API: &str = "demo:app/api";
+
+pub fn run() -> Result<()> {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
+    let script = Script::read(&example.join("app.lua"))?;
+    let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
+    let component = componentize(&script, &resolve, world)?;
+    println!(
+        "built example/app.lua for world `app` into a component of {} KiB",
+        component.len() / 1024
+    );
+
+    let engine = runtime::engine()?;
+    let mut app = runtime::instantiate(&engine, &component, |linker| {
+        let mut host = linker.instance("demo:app/host")?;
+        host.func_new("log", |_, _, args, _| {
+            if let [Val::String(message)] = args {
+                println!("  [host] log: {message}");
+            }
+            Ok(())
+        })?;
+        host.func_new("current-weather", |_, _, args, results| {
+            let [Val::String(city)] = args else {
+                wasmtime::bail!("current-weather takes a city")
+            };
+            // A made-up but stable forecast.
+            let celsius = (city.bytes().map(u32::from).sum::<u32>() % 40) as f32 - 5.5;
+            results[0] = Val::Record(vec![
+                ("city".into(), Val::String(city.clone())),
+                ("celsius".into(), Val::Float32(celsius)),
+            ]);
+            Ok(())
+        })?;
+        Ok(())
+    })?;
+
+    let greeting = app.call(Some(API), "greet", &[Val::String("WebAssembly".into())])?;
+    println!("greet(\"WebAssembly\") = {}", show(&greeting));
+
+    let cities = Val::List(
+        ["Lisbon", "Oslo", "Nairobi"]
+            .map(|c| Val::String(c.into()))
+            .to_vec(),
+    );
+    let summary = app.call(Some(API), "summarize", &[cities])?;
+    println!("summarize([Lisbon, Oslo, Nairobi]) = {}", show(&summary));
+
+    let circle = Val::Variant("circle".into(), Some(Box::new(Val::Float64(2.0))));
+    let rectangle = Val::Variant(
+        "rectangle".into(),
+        Some(Box::new(Val::Tuple(vec![
+            Val::Float64(3.0),
+            Val::Float64(4.5),
+        ]))),
+    );
+    for (label, shape) in [("circle(2)", circle), ("rectangle(3, 4.5)", rectangle)] {
+        println!(
+            "area({label}) = {}",
+            show(&app.call(Some(API), "area", &[shape])?)
+        );
+    }
+
+    let counter = app.call(Some(API), "[constructor]counter", &[Val::U32(10)])?;
+    let [Val::Resource(handle)] = counter[..] else {
+        bail!("the constructor returned {counter:?}")
+    };
+    let after = app.call(
+        Some(API),
+        "[method]counter.increment",
+        &[Val::Resource(handle), Val::U32(5)],
+    )?;
+    let value = app.call(Some(API), "[method]counter.value", &[Val::Resource(handle)])?;
+    handle
+        .resource_drop(&mut app.store)
+        .map_err(anyhow::Error::from)?;
+    println!(
+        "counter: new(10), increment(5) = {}, value() = {}, dropped",
+        show(&after),
+        show(&value)
+    );
+    Ok(())
+}
+
+/// A result list for printing: the single value, in a readable form.
+fn show(results: &[Val]) -> String {
+    match results {
+        [value] => format_val(value),
+        other => format!("{other:?}"),
+    }
+}
+
+fn format_val(value: &Val) -> String {
+    match value {
+        Val::String(s) => format!("{s:?}"),
+        Val::Float64(f) => format!("{f:.3}"),
+        Val::U32(n) => n.to_string(),
+        Val::List(items) => format!(
+            "[{}]",
+            items.iter().map(format_val).collect::<Vec<_>>().join(", ")
+        ),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,10 @@
+//! `lua-demo` as a library: turn a Lua script and a WIT world into a
+//! component ([`componentize`]) and run components ([`runtime`]).
+
+mod check;
+mod componentize;
+pub mod runtime;
+mod script_library;
+
+pub use check::check_script;
+pub use componentize::{Script, componentize, load_world};

@@ -1,0 +1,96 @@
+//! `lua-demo`: turn a Lua script plus a WIT world into a WebAssembly
+//! component, and run components.
+//!
+//! With no arguments it builds the bundled example (`example/app.lua` with
+//! `example/app.wit`) and runs it, playing the host.
+
+mod demo;
+mod invoke;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use lua_demo::{Script, componentize, load_world, runtime};
+
+#[derive(Parser)]
+#[command(name = "lua-demo", about, version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Build a component from a Lua script and a WIT world.
+    ///
+    /// The script is syntax-checked and must export every function of the
+    /// world; it is embedded in the component.
+    Componentize {
+        /// The Lua script.
+        script: PathBuf,
+        /// The WIT file or directory (with `deps/`) that defines the world.
+        #[arg(long)]
+        wit: PathBuf,
+        /// The world to target; may be left out when the WIT has one world.
+        #[arg(short, long)]
+        world: Option<String>,
+        /// Where to write the component.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
+    Run {
+        /// The component.
+        component: PathBuf,
+        /// The call: `name(args)` for a world-level export, or
+        /// `interface#name(args)`; arguments are bool, integer, float,
+        /// 'c' and "string" literals.
+        #[arg(long)]
+        invoke: String,
+    },
+}
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => demo::run(),
+        Some(Command::Componentize {
+            script,
+            wit,
+            world,
+            output,
+        }) => {
+            let script = Script::read(&script)?;
+            let (resolve, world) = load_world(&wit, world.as_deref())?;
+            let component = componentize(&script, &resolve, world)?;
+            std::fs::write(&output, &component)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            println!(
+                "componentized {} for world `{}` into {} ({} KiB)",
+                script.name,
+                resolve.worlds[world].name,
+                output.display(),
+                component.len() / 1024
+            );
+            Ok(())
+        }
+        Some(Command::Run { component, invoke }) => {
+            let bytes = std::fs::read(&component)
+                .with_context(|| format!("cannot read {}", component.display()))?;
+            let engine = runtime::engine()?;
+            let mut running = runtime::instantiate(&engine, &bytes, |_| Ok(()))?;
+            let results = invoke::invoke(&mut running, &invoke)?;
+            for result in results {
+                println!("{result:?}");
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The data library that carries the script inside the component.
+//!
+//! The Lua interpreter imports `wit_dylib_lua_script(len: *mut usize) -> *const u8`;
+//! this library defines it over a data segment holding `name length (u32 LE),
+//! name, source`. It is a shared-everything dylib like the others: a
+//! `dylink.0` section declares its memory needs, and its data is placed at
+//! `__memory_base`.
+
+use wasm_encoder::{
+    CodeSection, ConstExpr, CustomSection, DataSection, EntityType, ExportKind, ExportSection,
+    Function, FunctionSection, GlobalType, ImportSection, Instruction, MemArg, MemArgTarget,
+    MemoryType, Module, TypeSection, ValType,
+};
+
+/// `dylink.0` subsection id of the memory requirements.
+const WASM_DYLINK_MEM_INFO: u8 = 1;
+
+/// Builds the library for a script called `name`.
+pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
+    let mut blob = Vec::with_capacity(4 + name.len() + source.len());
+    blob.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    blob.extend_from_slice(name.as_bytes());
+    blob.extend_from_slice(source);
+
+    let mut module = Module::new();
+    module.section(&CustomSection {
+        name: "dylink.0".into(),
+        data: mem_info(blob.len() as u32).into(),
+    });
+
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], [ValType::I32]);
+    module.section(&types);
+
+    let mut imports = ImportSection::new();
+    let memory = MemoryType {
+        minimum: 0,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    imports.import("env", "memory", EntityType::Memory(memory));
+    let base = GlobalType {
+        val_type: ValType::I32,
+        mutable: false,
+        shared: false,
+    };
+    imports.import("env", "__memory_base", EntityType::Global(base));
+    module.section(&imports);
+
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    module.section(&functions);
+
+    let mut exports = ExportSection::new();
+    exports.export("wit_dylib_lua_script", ExportKind::Func, 0);
+    module.section(&exports);
+
+    // *len = blob length; return __memory_base.
+    let mut body = Function::new([]);
+    body.instruction(&Instruction::LocalGet(0));
+    body.instruction(&Instruction::I32Const(blob.len() as i32));
+    body.instruction(&Instruction::I32Store(MemArg {
+        offset: 0,
+        align: 2,
+        target: MemArgTarget::Memory(0),
+        ordering: None,
+    }));
+    body.instruction(&Instruction::GlobalGet(0));
+    body.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&body);
+    module.section(&code);
+
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::global_get(0), blob);
+    module.section(&data);
+    module.finish()
+}
+
+/// The `dylink.0` payload: memory size and alignment, no table.
+fn mem_info(memory_size: u32) -> Vec<u8> {
+    let mut fields = Vec::new();
+    for value in [memory_size, 0, 0, 0] {
+        leb128(&mut fields, value);
+    }
+    let mut out = vec![WASM_DYLINK_MEM_INFO];
+    leb128(&mut out, fields.len() as u32);
+    out.extend(fields);
+    out
+}
+
+fn leb128(out: &mut Vec<u8>, mut value: u32) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}

@@ -1,0 +1,107 @@
+//! The world's imports as Lua modules (`require("demo:app/host")`,
+//! `require("world")` for world-level imports); see `lua_mapping` for names.
+
+use std::collections::BTreeMap;
+
+use lua_mapping::{FunctionKind, WORLD_MODULE, lua_name};
+use mlua::{Function, Lua, MultiValue, Table, Value};
+use wit_dylib_sdk::{CallFrame, ImportFunction, Type, Wit};
+
+use crate::resources;
+use crate::stack::{LuaStack, check};
+
+/// Registers every import module in `package.preload`.
+pub fn install(lua: &Lua, wit: Wit) -> mlua::Result<()> {
+    let mut modules: BTreeMap<String, Table> = BTreeMap::new();
+    let mut methods: BTreeMap<usize, Table> = BTreeMap::new();
+    for func in wit.import_funcs() {
+        let module_name = func.interface().unwrap_or(WORLD_MODULE).to_string();
+        let module = match modules.get(&module_name) {
+            Some(module) => module.clone(),
+            None => {
+                let module = lua.create_table()?;
+                modules.insert(module_name, module.clone());
+                module
+            }
+        };
+        let kind = FunctionKind::parse(func.name());
+        let function = import_function(lua, func)?;
+        match kind {
+            FunctionKind::Freestanding(_) => module.raw_set(kind.key(), function)?,
+            FunctionKind::Constructor { resource } | FunctionKind::Static { resource, .. } => {
+                class(lua, &module, resource)?.raw_set(kind.key(), function)?
+            }
+            FunctionKind::Method { resource, .. } => {
+                let ty = wit
+                    .resources()
+                    .find(|r| {
+                        !r.is_exported()
+                            && r.interface() == func.interface()
+                            && r.name() == resource
+                    })
+                    .ok_or_else(|| {
+                        mlua::Error::runtime(format!("no imported resource `{resource}`"))
+                    })?;
+                let table = match methods.get(&ty.index()) {
+                    Some(table) => table.clone(),
+                    None => {
+                        let table = lua.create_table()?;
+                        resources::set_methods(lua, ty, table.clone())?;
+                        methods.insert(ty.index(), table.clone());
+                        table
+                    }
+                };
+                table.raw_set(kind.key(), function)?;
+            }
+        }
+    }
+    let preload: Table = lua.globals().get::<Table>("package")?.get("preload")?;
+    for (name, module) in modules {
+        preload.raw_set(name, lua.create_function(move |_, ()| Ok(module.clone()))?)?;
+    }
+    Ok(())
+}
+
+/// The class table of `resource` inside `module`, created on first use.
+fn class(lua: &Lua, module: &Table, resource: &str) -> mlua::Result<Table> {
+    let key = lua_name(resource);
+    match module.raw_get::<Option<Table>>(key.as_str())? {
+        Some(class) => Ok(class),
+        None => {
+            let class = lua.create_table()?;
+            module.raw_set(key, class.clone())?;
+            Ok(class)
+        }
+    }
+}
+
+/// A Lua function that calls `func`: arguments are checked against the
+/// parameter types (a mismatch is a Lua error), pushed, and the result popped.
+fn import_function(lua: &Lua, func: ImportFunction) -> mlua::Result<Function> {
+    let params: Vec<Type> = func.params().collect();
+    lua.create_function(move |lua, args: MultiValue| {
+        let name = func.qualified_name();
+        if args.len() != params.len() {
+            return Err(mlua::Error::runtime(format!(
+                "`{name}` takes {} arguments, got {}",
+                params.len(),
+                args.len()
+            )));
+        }
+        for (i, (ty, arg)) in params.iter().zip(args.iter()).enumerate() {
+            check(lua, *ty, arg).map_err(|e| {
+                mlua::Error::runtime(format!("argument {} of `{name}`: {e}", i + 1))
+            })?;
+        }
+        let mut frame = CallFrame::new(LuaStack::new(lua.clone(), format!("import `{name}`")));
+        // The import's glue pops the first argument first.
+        for arg in args.into_iter().rev() {
+            frame.stack().push(arg);
+        }
+        func.call(&mut frame);
+        Ok(match func.result() {
+            Some(_) => frame.stack().pop_value(),
+            None => Value::Nil,
+        })
+    })
+}

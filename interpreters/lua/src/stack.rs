@@ -1,0 +1,560 @@
+//! The value stack of one call, holding Lua values: the SDK's `Call` for Lua.
+//!
+//! Pops convert a Lua value to what the canonical ABI needs and panic (trap)
+//! with a message naming the call when it does not fit; Lua code that calls
+//! an import gets its arguments checked beforehand (`check`) so that it sees
+//! a Lua error instead.
+
+use mlua::{Lua, Table, Value};
+use wit_dylib_sdk::{
+    Bytes, Call, CanonicalList, Enum, Flags, List, ListLowering, Map, Record, Resource, Tuple,
+    Type, Variant, WitOption, WitResult,
+};
+
+use crate::resources;
+use crate::values::{self, Mismatch};
+
+enum Iter {
+    List { items: Table, next: usize },
+    Map(std::vec::IntoIter<(Value, Value)>),
+}
+
+pub struct LuaStack {
+    lua: Lua,
+    stack: Vec<Value>,
+    iters: Vec<Iter>,
+    /// Names the call in error messages.
+    context: String,
+}
+
+/// Unwraps a conversion, trapping with the call's name on a mismatch.
+macro_rules! or_trap {
+    ($self:ident, $e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(message) => $self.trap(&message),
+        }
+    };
+}
+
+macro_rules! integers {
+    ($($pop:ident $push:ident $rust:ty, $wit:literal;)*) => {$(
+        fn $pop(&mut self) -> $rust {
+            let value = self.pop_value();
+            or_trap!(self, values::integer(&value, $wit, <$rust>::MIN.into(), <$rust>::MAX.into())) as $rust
+        }
+
+        fn $push(&mut self, value: $rust) {
+            self.stack.push(Value::Integer(value.into()));
+        }
+    )*};
+}
+
+impl LuaStack {
+    pub fn new(lua: Lua, context: String) -> LuaStack {
+        LuaStack {
+            lua,
+            stack: Vec::new(),
+            iters: Vec::new(),
+            context,
+        }
+    }
+
+    pub fn push(&mut self, value: Value) {
+        self.stack.push(value);
+    }
+
+    pub fn pop_value(&mut self) -> Value {
+        self.stack
+            .pop()
+            .unwrap_or_else(|| panic!("{}: the value stack is empty", self.context))
+    }
+
+    /// Pops `count` values pushed in order, returning them in order.
+    pub fn take(&mut self, count: usize) -> Vec<Value> {
+        assert!(
+            self.stack.len() >= count,
+            "{}: expected {count} values",
+            self.context
+        );
+        self.stack.split_off(self.stack.len() - count)
+    }
+
+    fn trap(&self, message: &str) -> ! {
+        panic!("{}: {message}", self.context)
+    }
+
+    fn lua_error(&self, err: mlua::Error) -> ! {
+        panic!("{}: {err}", self.context)
+    }
+
+    fn new_table(&self, items: usize, fields: usize) -> Table {
+        self.lua
+            .create_table_with_capacity(items, fields)
+            .unwrap_or_else(|e| self.lua_error(e))
+    }
+
+    fn field(&self, table: &Table, key: impl mlua::IntoLua) -> Value {
+        table.raw_get(key).unwrap_or_else(|e| self.lua_error(e))
+    }
+}
+
+impl Call for LuaStack {
+    integers! {
+        pop_u8 push_u8 u8, "u8";
+        pop_s8 push_s8 i8, "s8";
+        pop_u16 push_u16 u16, "u16";
+        pop_s16 push_s16 i16, "s16";
+        pop_u32 push_u32 u32, "u32";
+        pop_s32 push_s32 i32, "s32";
+        pop_s64 push_s64 i64, "s64";
+    }
+
+    fn pop_u64(&mut self) -> u64 {
+        let value = self.pop_value();
+        // Lua integers are 64-bit signed: u64 values above i64::MAX travel as
+        // their two's-complement negative.
+        or_trap!(
+            self,
+            values::integer(&value, "u64", i64::MIN.into(), u64::MAX.into())
+        ) as u64
+    }
+
+    fn push_u64(&mut self, value: u64) {
+        self.stack.push(Value::Integer(value as i64));
+    }
+
+    fn pop_bool(&mut self) -> bool {
+        let value = self.pop_value();
+        or_trap!(self, values::boolean(&value))
+    }
+
+    fn pop_char(&mut self) -> char {
+        let value = self.pop_value();
+        or_trap!(self, values::character(&value))
+    }
+
+    fn pop_f32(&mut self) -> f32 {
+        let value = self.pop_value();
+        or_trap!(self, values::float(&value, "f32")) as f32
+    }
+
+    fn pop_f64(&mut self) -> f64 {
+        let value = self.pop_value();
+        or_trap!(self, values::float(&value, "f64"))
+    }
+
+    fn pop_string(&mut self) -> Bytes {
+        let value = self.pop_value();
+        let s = or_trap!(self, values::string(&value));
+        let (ptr, len) = {
+            let bytes = s.as_bytes();
+            (bytes.as_ptr(), bytes.len())
+        };
+        // SAFETY: Lua strings are immutable and never move; holding `s` (a
+        // reference in Lua's registry) keeps the bytes alive.
+        unsafe { Bytes::from_raw_parts(ptr, len, s) }
+    }
+
+    fn pop_flags(&mut self, ty: Flags) -> u32 {
+        let value = self.pop_value();
+        or_trap!(self, values::flags(&value, ty))
+    }
+
+    fn pop_enum(&mut self, ty: Enum) -> u32 {
+        let value = self.pop_value();
+        or_trap!(
+            self,
+            values::case_index(&value, ty.names(), &format!("enum {}", ty.name()))
+        )
+    }
+
+    fn pop_borrow(&mut self, ty: Resource) -> u32 {
+        let value = self.pop_value();
+        or_trap!(self, resources::borrow_handle(&value, ty))
+    }
+
+    fn pop_own(&mut self, ty: Resource) -> u32 {
+        let value = self.pop_value();
+        or_trap!(self, resources::own_handle(&self.lua, value, ty))
+    }
+
+    fn pop_record(&mut self, ty: Record) {
+        let value = self.pop_value();
+        let record = or_trap!(
+            self,
+            values::table(&value, &format!("record {}", ty.name()))
+        );
+        let fields: Vec<Value> = ty
+            .fields()
+            .map(|(name, _)| self.field(&record, lua_mapping::lua_name(name)))
+            .collect();
+        self.stack.extend(fields.into_iter().rev());
+    }
+
+    fn pop_tuple(&mut self, ty: Tuple) {
+        let value = self.pop_value();
+        let tuple = or_trap!(self, values::table(&value, &Type::Tuple(ty).describe()));
+        let items: Vec<Value> = (1..=ty.types().len())
+            .map(|i| self.field(&tuple, i))
+            .collect();
+        self.stack.extend(items.into_iter().rev());
+    }
+
+    fn pop_variant(&mut self, ty: Variant) -> u32 {
+        let value = self.pop_value();
+        let (case, payload) = or_trap!(self, values::variant(&value, ty));
+        if ty
+            .cases()
+            .nth(case as usize)
+            .is_some_and(|(_, t)| t.is_some())
+        {
+            self.stack.push(payload);
+        }
+        case
+    }
+
+    fn pop_option(&mut self, ty: WitOption) -> bool {
+        let value = self.pop_value();
+        match or_trap!(self, values::option(&value, ty)) {
+            Some(payload) => {
+                self.stack.push(payload);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn pop_result(&mut self, ty: WitResult) -> bool {
+        let value = self.pop_value();
+        let (is_err, payload) = or_trap!(self, values::result(&value));
+        let has_payload = if is_err {
+            ty.err().is_some()
+        } else {
+            ty.ok().is_some()
+        };
+        if has_payload {
+            self.stack.push(payload);
+        }
+        is_err
+    }
+
+    fn pop_list(&mut self, ty: List) -> ListLowering {
+        let value = self.pop_value();
+        if let (Type::U8, Value::String(s)) = (ty.ty().dealias(), &value) {
+            let (ptr, len) = {
+                let bytes = s.as_bytes();
+                (bytes.as_ptr(), bytes.len())
+            };
+            // SAFETY: as in `pop_string`.
+            let bytes = unsafe { Bytes::from_raw_parts(ptr, len, s.clone()) };
+            return ListLowering::Canonical { bytes, len };
+        }
+        let items = or_trap!(self, values::table(&value, &Type::List(ty).describe()));
+        let len = items.raw_len();
+        self.iters.push(Iter::List { items, next: 1 });
+        ListLowering::Elements { len }
+    }
+
+    fn pop_list_iter_next(&mut self, _ty: List) {
+        let next = match self.iters.last_mut() {
+            Some(Iter::List { items, next }) => {
+                *next += 1;
+                items
+                    .raw_get(*next - 1)
+                    .unwrap_or_else(|e| panic!("list element: {e}"))
+            }
+            _ => self.trap("no list iterator on the stack"),
+        };
+        self.stack.push(next);
+    }
+
+    fn pop_list_iter(&mut self, _ty: List) {
+        self.iters.pop();
+    }
+
+    fn pop_map(&mut self, ty: Map) -> usize {
+        let value = self.pop_value();
+        let map = or_trap!(self, values::table(&value, &Type::Map(ty).describe()));
+        let entries: Vec<(Value, Value)> = map
+            .pairs::<Value, Value>()
+            .collect::<mlua::Result<_>>()
+            .unwrap_or_else(|e| self.lua_error(e));
+        let len = entries.len();
+        self.iters.push(Iter::Map(entries.into_iter()));
+        len
+    }
+
+    fn pop_map_iter_next(&mut self, _ty: Map) {
+        let Some(Iter::Map(entries)) = self.iters.last_mut() else {
+            self.trap("no map iterator on the stack")
+        };
+        let (key, value) = entries
+            .next()
+            .unwrap_or_else(|| panic!("map iterator exhausted"));
+        self.stack.push(value);
+        self.stack.push(key);
+    }
+
+    fn pop_map_iter(&mut self, _ty: Map) {
+        self.iters.pop();
+    }
+
+    fn push_bool(&mut self, value: bool) {
+        self.stack.push(Value::Boolean(value));
+    }
+
+    fn push_char(&mut self, value: char) {
+        let s = self
+            .lua
+            .create_string(value.encode_utf8(&mut [0; 4]).as_bytes())
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(Value::String(s));
+    }
+
+    fn push_f32(&mut self, value: f32) {
+        self.stack.push(Value::Number(value.into()));
+    }
+
+    fn push_f64(&mut self, value: f64) {
+        self.stack.push(Value::Number(value));
+    }
+
+    fn push_string(&mut self, value: String) {
+        let s = self
+            .lua
+            .create_string(value)
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(Value::String(s));
+    }
+
+    fn push_flags(&mut self, ty: Flags, bits: u32) {
+        let set = values::flags_to_lua(&self.lua, ty, bits).unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(set);
+    }
+
+    fn push_enum(&mut self, ty: Enum, case: u32) {
+        let name = ty
+            .names()
+            .nth(case as usize)
+            .expect("the SDK checked the case");
+        self.push_string(lua_mapping::lua_name(name));
+    }
+
+    fn push_borrow(&mut self, ty: Resource, handle: u32) {
+        let value =
+            resources::lift_borrow(&self.lua, ty, handle).unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(value);
+    }
+
+    fn push_own(&mut self, ty: Resource, handle: u32) {
+        let value =
+            resources::lift_own(&self.lua, ty, handle).unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(value);
+    }
+
+    fn push_record(&mut self, ty: Record) {
+        let fields = self.take(ty.fields().len());
+        let record = self.new_table(0, fields.len());
+        for ((name, _), value) in ty.fields().zip(fields) {
+            record
+                .raw_set(lua_mapping::lua_name(name), value)
+                .unwrap_or_else(|e| self.lua_error(e));
+        }
+        self.stack.push(Value::Table(record));
+    }
+
+    fn push_tuple(&mut self, ty: Tuple) {
+        let items = self.take(ty.types().len());
+        let tuple = self.new_table(items.len(), 0);
+        for item in items {
+            tuple.raw_push(item).unwrap_or_else(|e| self.lua_error(e));
+        }
+        self.stack.push(Value::Table(tuple));
+    }
+
+    fn push_variant(&mut self, ty: Variant, case: u32) {
+        let (name, payload_ty) = ty
+            .cases()
+            .nth(case as usize)
+            .expect("the SDK checked the case");
+        let payload = if payload_ty.is_some() {
+            self.pop_value()
+        } else {
+            Value::Nil
+        };
+        let variant = self.new_table(0, 2);
+        variant
+            .raw_set("tag", lua_mapping::lua_name(name))
+            .unwrap_or_else(|e| self.lua_error(e));
+        variant
+            .raw_set("value", payload)
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(Value::Table(variant));
+    }
+
+    fn push_option(&mut self, ty: WitOption, is_some: bool) {
+        if !is_some {
+            self.stack.push(Value::Nil);
+        } else if values::option_is_wrapped(ty) {
+            let payload = self.pop_value();
+            let some = self.new_table(0, 1);
+            some.raw_set("some", payload)
+                .unwrap_or_else(|e| self.lua_error(e));
+            self.stack.push(Value::Table(some));
+        }
+        // Otherwise the payload on top already is the value.
+    }
+
+    fn push_result(&mut self, ty: WitResult, is_err: bool) {
+        let (key, has_payload) = if is_err {
+            ("err", ty.err().is_some())
+        } else {
+            ("ok", ty.ok().is_some())
+        };
+        let payload = if has_payload {
+            self.pop_value()
+        } else {
+            Value::Boolean(true)
+        };
+        let result = self.new_table(0, 1);
+        result
+            .raw_set(key, payload)
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(Value::Table(result));
+    }
+
+    fn push_list_canonical(
+        &mut self,
+        ty: List,
+        buffer: CanonicalList,
+    ) -> Result<(), CanonicalList> {
+        match buffer.as_slice::<u8>() {
+            Some(bytes) if ty.ty().dealias() == Type::U8 => {
+                let s = self
+                    .lua
+                    .create_string(bytes)
+                    .unwrap_or_else(|e| self.lua_error(e));
+                self.stack.push(Value::String(s));
+                Ok(())
+            }
+            _ => Err(buffer),
+        }
+    }
+
+    fn push_empty_list(&mut self, _ty: List, capacity: usize) {
+        let list = self.new_table(capacity, 0);
+        self.stack.push(Value::Table(list));
+    }
+
+    fn list_append(&mut self, _ty: List) {
+        let item = self.pop_value();
+        match self.stack.last() {
+            Some(Value::Table(list)) => list.raw_push(item).unwrap_or_else(|e| self.lua_error(e)),
+            _ => self.trap("list_append without a list on the stack"),
+        }
+    }
+
+    fn push_map(&mut self, _ty: Map, capacity: usize) {
+        let map = self.new_table(0, capacity);
+        self.stack.push(Value::Table(map));
+    }
+
+    fn map_append(&mut self, _ty: Map) {
+        let value = self.pop_value();
+        let key = self.pop_value();
+        match self.stack.last() {
+            Some(Value::Table(map)) => map
+                .raw_set(key, value)
+                .unwrap_or_else(|e| self.lua_error(e)),
+            _ => self.trap("map_append without a map on the stack"),
+        }
+    }
+}
+
+/// Checks that `value` fits `ty` all the way down, so that lowering it cannot
+/// fail; used on arguments Lua passes to imports and on results of exports.
+pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
+    let describe = || ty.describe();
+    let int = |min: i128, max: i128| values::integer(value, &describe(), min, max).map(drop);
+    match ty {
+        Type::U8 => int(0, u8::MAX.into()),
+        Type::S8 => int(i8::MIN.into(), i8::MAX.into()),
+        Type::U16 => int(0, u16::MAX.into()),
+        Type::S16 => int(i16::MIN.into(), i16::MAX.into()),
+        Type::U32 => int(0, u32::MAX.into()),
+        Type::S32 => int(i32::MIN.into(), i32::MAX.into()),
+        Type::U64 => int(i64::MIN.into(), u64::MAX.into()),
+        Type::S64 => int(i64::MIN.into(), i64::MAX.into()),
+        Type::F32 | Type::F64 => values::float(value, &describe()).map(drop),
+        Type::Bool => values::boolean(value).map(drop),
+        Type::Char => values::character(value).map(drop),
+        Type::String => values::string(value).map(drop),
+        Type::Flags(f) => values::flags(value, f).map(drop),
+        Type::Enum(e) => values::case_index(value, e.names(), &describe()).map(drop),
+        Type::Own(r) => resources::check_own(value, r),
+        Type::Borrow(r) => resources::check_borrow(value, r),
+        Type::Record(r) => {
+            let t = values::table(value, &describe())?;
+            for (name, field_ty) in r.fields() {
+                let key = lua_mapping::lua_name(name);
+                let field: Value = t.raw_get(key.as_str()).map_err(|e| e.to_string())?;
+                check(lua, field_ty, &field)
+                    .map_err(|e| format!("field `{key}` of record {}: {e}", r.name()))?;
+            }
+            Ok(())
+        }
+        Type::Tuple(t) => {
+            let items = values::table(value, &describe())?;
+            for (i, item_ty) in t.types().enumerate() {
+                let item: Value = items.raw_get(i + 1).map_err(|e| e.to_string())?;
+                check(lua, item_ty, &item)
+                    .map_err(|e| format!("element {} of {}: {e}", i + 1, describe()))?;
+            }
+            Ok(())
+        }
+        Type::Variant(v) => {
+            let (case, payload) = values::variant(value, v)?;
+            match v.cases().nth(case as usize).and_then(|(_, t)| t) {
+                Some(payload_ty) => check(lua, payload_ty, &payload),
+                None => Ok(()),
+            }
+        }
+        Type::Option(o) => match values::option(value, o)? {
+            Some(payload) => check(lua, o.ty(), &payload),
+            None => Ok(()),
+        },
+        Type::Result(r) => {
+            let (is_err, payload) = values::result(value)?;
+            match if is_err { r.err() } else { r.ok() } {
+                Some(payload_ty) => check(lua, payload_ty, &payload),
+                None => Ok(()),
+            }
+        }
+        Type::List(l) => {
+            if let (Type::U8, Value::String(_)) = (l.ty().dealias(), value) {
+                return Ok(());
+            }
+            let items = values::table(value, &describe())?;
+            for i in 1..=items.raw_len() {
+                let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
+                check(lua, l.ty(), &item)
+                    .map_err(|e| format!("element {i} of {}: {e}", describe()))?;
+            }
+            Ok(())
+        }
+        Type::Map(m) => {
+            let map = values::table(value, &describe())?;
+            for pair in map.pairs::<Value, Value>() {
+                let (k, v) = pair.map_err(|e| e.to_string())?;
+                check(lua, m.key_ty(), &k)?;
+                check(lua, m.value_ty(), &v)?;
+            }
+            Ok(())
+        }
+        Type::Alias(a) => check(lua, a.ty(), value),
+        Type::ErrorContext | Type::FixedLengthList(_) | Type::Future(_) | Type::Stream(_) => Err(
+            format!("{} is not supported by the Lua interpreter yet", describe()),
+        ),
+    }
+}

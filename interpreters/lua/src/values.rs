@@ -1,0 +1,211 @@
+//! The WIT ↔ Lua value mapping, one level at a time: the conversions the
+//! value stack applies when the glue pushes or pops a value, and the checks
+//! that reject a Lua value of the wrong shape with a message.
+//!
+//! | WIT | Lua |
+//! |---|---|
+//! | `bool` | boolean |
+//! | integers | integer (a float with an integral value is accepted); range-checked; `u64` above 2^63-1 wraps to negative |
+//! | `f32`, `f64` | number |
+//! | `char` | a string of one character |
+//! | `string` | string (UTF-8) |
+//! | `list<u8>` | string (binary) |
+//! | `list<T>` | sequence |
+//! | `record` | table keyed by field name (`-` → `_`) |
+//! | `tuple` | sequence |
+//! | `flags` | set: table of flag name → `true` |
+//! | `enum` | case name (string) |
+//! | `variant` | `{ tag = "case", value = payload }` |
+//! | `option<T>` | `nil` or the value; for `option<option<T>>` (or an option of anything that may be `nil`) the outer `some` is `{ some = value }` |
+//! | `result<T, E>` | `{ ok = value }` or `{ err = value }`; `true` stands for a missing payload |
+//! | `map<K, V>` | table |
+//! | resources | userdata with methods (imported), or the script's own objects (exported) |
+
+use mlua::{Lua, Table, Value};
+use wit_dylib_sdk::{Flags, Type, Variant, WitOption};
+
+/// A Lua value that does not fit a WIT type.
+pub type Mismatch = String;
+
+/// A short description of a Lua value for messages.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Nil => "nil".into(),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => {
+            let text = s.to_string_lossy();
+            if text.len() <= 40 {
+                format!("string {text:?}")
+            } else {
+                format!("string of {} bytes", s.as_bytes().len())
+            }
+        }
+        Value::Table(_) => "table".into(),
+        Value::Function(_) => "function".into(),
+        Value::UserData(_) => "userdata".into(),
+        other => other.type_name().into(),
+    }
+}
+
+fn mismatch(expected: &str, found: &Value) -> Mismatch {
+    format!("expected {expected}, found {}", describe(found))
+}
+
+/// A Lua integer (or integral float) in `min..=max`.
+pub fn integer(value: &Value, ty: &str, min: i128, max: i128) -> Result<i128, Mismatch> {
+    let n = match *value {
+        Value::Integer(i) => i128::from(i),
+        Value::Number(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 1e38 => f as i128,
+        _ => return Err(mismatch(ty, value)),
+    };
+    if n < min || n > max {
+        return Err(format!("expected {ty}, found {n}, which is out of range"));
+    }
+    Ok(n)
+}
+
+pub fn float(value: &Value, ty: &str) -> Result<f64, Mismatch> {
+    match *value {
+        Value::Integer(i) => Ok(i as f64),
+        Value::Number(f) => Ok(f),
+        _ => Err(mismatch(ty, value)),
+    }
+}
+
+pub fn boolean(value: &Value) -> Result<bool, Mismatch> {
+    match *value {
+        Value::Boolean(b) => Ok(b),
+        _ => Err(mismatch("bool", value)),
+    }
+}
+
+pub fn character(value: &Value) -> Result<char, Mismatch> {
+    if let Value::String(s) = value {
+        let bytes = s.as_bytes();
+        if let Ok(text) = std::str::from_utf8(&bytes) {
+            let mut chars = text.chars();
+            if let (Some(c), None) = (chars.next(), chars.next()) {
+                return Ok(c);
+            }
+        }
+    }
+    Err(mismatch("char (a string of one character)", value))
+}
+
+/// A Lua string that is valid UTF-8.
+pub fn string(value: &Value) -> Result<mlua::LuaString, Mismatch> {
+    match value {
+        Value::String(s) if std::str::from_utf8(&s.as_bytes()).is_ok() => Ok(s.clone()),
+        Value::String(_) => Err("expected string, found a string that is not valid UTF-8".into()),
+        _ => Err(mismatch("string", value)),
+    }
+}
+
+pub fn table(value: &Value, ty: &str) -> Result<Table, Mismatch> {
+    match value {
+        Value::Table(t) => Ok(t.clone()),
+        _ => Err(mismatch(ty, value)),
+    }
+}
+
+/// The bits of a flags value given as a set of names.
+pub fn flags(value: &Value, ty: Flags) -> Result<u32, Mismatch> {
+    let expected = format!("flags {} (a set of flag names)", ty.name());
+    let set = table(value, &expected)?;
+    let names: Vec<String> = ty.names().map(lua_mapping::lua_name).collect();
+    let mut bits = 0u32;
+    for pair in set.pairs::<Value, Value>() {
+        let (key, on) = pair.map_err(|e| e.to_string())?;
+        let name = match &key {
+            Value::String(s) => s.to_string_lossy(),
+            _ => return Err(mismatch(&expected, &key)),
+        };
+        let index = names
+            .iter()
+            .position(|n| *n == name)
+            .ok_or_else(|| format!("`{name}` is not a flag of {}", ty.name()))?;
+        if on.as_boolean() == Some(true) {
+            bits |= 1 << index;
+        }
+    }
+    Ok(bits)
+}
+
+pub fn flags_to_lua(lua: &Lua, ty: Flags, bits: u32) -> mlua::Result<Value> {
+    let set = lua.create_table()?;
+    for (i, name) in ty.names().enumerate() {
+        if bits & (1 << i) != 0 {
+            set.raw_set(lua_mapping::lua_name(name), true)?;
+        }
+    }
+    Ok(Value::Table(set))
+}
+
+/// The index of a case given by name (enum cases, variant tags).
+pub fn case_index<'a>(
+    name: &Value,
+    cases: impl Iterator<Item = &'a str>,
+    ty: &str,
+) -> Result<u32, Mismatch> {
+    let Value::String(s) = name else {
+        return Err(mismatch(&format!("a case name of {ty}"), name));
+    };
+    let name = s.to_string_lossy();
+    cases
+        .map(lua_mapping::lua_name)
+        .position(|case| case == name)
+        .map(|i| i as u32)
+        .ok_or_else(|| format!("`{name}` is not a case of {ty}"))
+}
+
+/// A variant value `{ tag = ..., value = ... }`: its case and payload.
+pub fn variant(value: &Value, ty: Variant) -> Result<(u32, Value), Mismatch> {
+    let expected = format!(
+        "variant {} (a table {{ tag = ..., value = ... }})",
+        ty.name()
+    );
+    let t = table(value, &expected)?;
+    let tag: Value = t.raw_get("tag").map_err(|e| e.to_string())?;
+    let case = case_index(
+        &tag,
+        ty.cases().map(|(name, _)| name),
+        &format!("variant {}", ty.name()),
+    )?;
+    Ok((case, t.raw_get("value").map_err(|e| e.to_string())?))
+}
+
+/// Whether an option's `some` needs the `{ some = v }` wrapping: when its
+/// payload may itself be `nil`.
+pub fn option_is_wrapped(ty: WitOption) -> bool {
+    matches!(ty.ty().dealias(), Type::Option(_))
+}
+
+/// An option: `None`, or the payload.
+pub fn option(value: &Value, ty: WitOption) -> Result<Option<Value>, Mismatch> {
+    match value {
+        Value::Nil => Ok(None),
+        _ if option_is_wrapped(ty) => {
+            let t = table(value, "option (nil or { some = value })")?;
+            Ok(Some(t.raw_get("some").map_err(|e| e.to_string())?))
+        }
+        other => Ok(Some(other.clone())),
+    }
+}
+
+/// A result `{ ok = v }` / `{ err = e }`: whether it is an error, and the payload.
+pub fn result(value: &Value) -> Result<(bool, Value), Mismatch> {
+    let t = table(value, "result ({ ok = value } or { err = value })")?;
+    let has = |key: &str| t.contains_key(key).unwrap_or(false);
+    match (has("ok"), has("err")) {
+        (true, false) => Ok((false, t.raw_get("ok").map_err(|e| e.to_string())?)),
+        (false, true) => Ok((true, t.raw_get("err").map_err(|e| e.to_string())?)),
+        (false, false) => Err(
+            "expected result ({ ok = value } or { err = value }, with `true` \
+                               for a case without payload), found a table with neither"
+                .into(),
+        ),
+        (true, true) => Err("expected result, found a table with both `ok` and `err`".into()),
+    }
+}
