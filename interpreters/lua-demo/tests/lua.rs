@@ -1,0 +1,220 @@
+//! The Lua interpreter end to end: scripts componentized by `lua-demo`'s
+//! library and run under wasmtime; the error cases of componentize and of
+//! scripts that misbehave at run time.
+
+use std::path::Path;
+
+use anyhow::Result;
+use lua_demo::runtime::{self, Running};
+use lua_demo::{Script, componentize, load_world};
+use wasmtime::component::Val;
+
+/// A script that implements the `checks` world of tests/lua.wit.
+const GOOD: &str = r#"
+local host = require("test:lua/host")
+local calls = 0
+return {
+  echo_string = function(s) return s end,
+  echo_bytes = function(b) return b end,
+  small = function(n) return n end,
+  count = function()
+    -- error/pcall unwind with setjmp/longjmp (wasm exceptions)
+    local ok, err = pcall(error, "caught")
+    assert(not ok and err == "caught")
+    -- a wrong argument to an import is a Lua error the script can catch
+    local ok2, err2 = pcall(host.log, 42)
+    assert(not ok2 and tostring(err2):find("argument 1 of `test:lua/host#log`: expected string, found integer 42", 1, true), tostring(err2))
+    calls = calls + 1
+    host.log("count " .. calls)
+    return calls
+  end,
+  shapes = function(p, c, f)
+    return { { x = p.y, y = p.x, label_text = p.label_text .. "!" }, c, f }
+  end,
+  nested = function(o) return o end,
+  outcome = function(ok)
+    if ok then return { ok = "fine" } else return { err = 7 } end
+  end,
+  lookup = function(m, key) return m[key] end,
+}
+"#;
+
+fn build(source: &str) -> Result<Vec<u8>> {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua.wit");
+    let (resolve, world) = load_world(&wit, Some("checks"))?;
+    let script = Script {
+        name: "test.lua".into(),
+        source: source.as_bytes().to_vec(),
+    };
+    componentize(&script, &resolve, world)
+}
+
+fn start(component: &[u8], log: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> Result<Running> {
+    let engine = runtime::engine()?;
+    runtime::instantiate(&engine, component, move |linker| {
+        linker
+            .instance("test:lua/host")?
+            .func_new("log", move |_, _, args, _| {
+                if let [Val::String(message)] = args {
+                    log.lock().unwrap().push(message.clone());
+                }
+                Ok(())
+            })
+    })
+}
+
+fn call(running: &mut Running, name: &str, args: &[Val]) -> Result<Val> {
+    Ok(running.call(None, name, args)?.remove(0))
+}
+
+#[test]
+fn values_cross_in_both_directions() -> Result<()> {
+    let log = Default::default();
+    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
+
+    let text = "ünïcødé ✓ and \"quotes\"";
+    assert_eq!(
+        call(&mut app, "echo-string", &[Val::String(text.into())])?,
+        Val::String(text.into())
+    );
+    assert_eq!(
+        call(&mut app, "echo-string", &[Val::String(String::new())])?,
+        Val::String(String::new())
+    );
+
+    let bytes: Vec<Val> = (0..=255u8).chain([0, 0, 255]).map(Val::U8).collect();
+    assert_eq!(
+        call(&mut app, "echo-bytes", &[Val::List(bytes.clone())])?,
+        Val::List(bytes)
+    );
+
+    assert_eq!(call(&mut app, "count", &[])?, Val::U32(1));
+    assert_eq!(call(&mut app, "count", &[])?, Val::U32(2));
+    assert_eq!(*log.lock().unwrap(), ["count 1", "count 2"]);
+
+    let point = Val::Record(vec![
+        ("x".into(), Val::S32(-3)),
+        ("y".into(), Val::S32(9)),
+        ("label-text".into(), Val::String("p".into())),
+    ]);
+    let flags = Val::Flags(vec!["read".into(), "exec".into()]);
+    let result = call(
+        &mut app,
+        "shapes",
+        &[point, Val::Enum("green".into()), flags.clone()],
+    )?;
+    let swapped = Val::Record(vec![
+        ("x".into(), Val::S32(9)),
+        ("y".into(), Val::S32(-3)),
+        ("label-text".into(), Val::String("p!".into())),
+    ]);
+    assert_eq!(
+        result,
+        Val::Tuple(vec![swapped, Val::Enum("green".into()), flags])
+    );
+
+    for nested in [
+        Val::Option(None),
+        Val::Option(Some(Box::new(Val::Option(None)))),
+        Val::Option(Some(Box::new(Val::Option(Some(Box::new(Val::U32(5))))))),
+    ] {
+        assert_eq!(call(&mut app, "nested", &[nested.clone()])?, nested);
+    }
+
+    assert_eq!(
+        call(&mut app, "outcome", &[Val::Bool(true)])?,
+        Val::Result(Ok(Some(Box::new(Val::String("fine".into())))))
+    );
+    assert_eq!(
+        call(&mut app, "outcome", &[Val::Bool(false)])?,
+        Val::Result(Err(Some(Box::new(Val::U32(7)))))
+    );
+
+    let map = Val::Map(vec![
+        (Val::String("a".into()), Val::U32(1)),
+        (Val::String("b".into()), Val::U32(2)),
+    ]);
+    assert_eq!(
+        call(&mut app, "lookup", &[map.clone(), Val::String("b".into())])?,
+        Val::Option(Some(Box::new(Val::U32(2))))
+    );
+    assert_eq!(
+        call(&mut app, "lookup", &[map, Val::String("z".into())])?,
+        Val::Option(None)
+    );
+    Ok(())
+}
+
+#[test]
+fn a_syntax_error_names_file_and_line() {
+    let err = build("local x = = 1\nreturn {}").expect_err("must not componentize");
+    let message = format!("{err:#}");
+    assert!(message.starts_with("test.lua:1:"), "{message}");
+    assert!(message.contains("unexpected symbol"), "{message}");
+}
+
+#[test]
+fn a_missing_export_is_named() {
+    let script = GOOD.replace("  lookup = function(m, key) return m[key] end,\n", "");
+    let err = build(&script).expect_err("must not componentize");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("missing export: `lookup` (expected a function at exports.lookup)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_lua_error_traps_with_message_and_traceback() -> Result<()> {
+    let script = GOOD.replace(
+        "small = function(n) return n end",
+        "small = function(n) error(\"boom \" .. n) end",
+    );
+    let mut app = start(&build(&script)?, Default::default())?;
+    let err = app
+        .call(None, "small", &[Val::U32(3)])
+        .expect_err("must trap");
+    let message = format!("{err:#}");
+    assert!(message.contains("lua: export `small` failed"), "{message}");
+    assert!(message.contains("test.lua:7: boom 3"), "{message}");
+    assert!(message.contains("stack traceback"), "{message}");
+    Ok(())
+}
+
+#[test]
+fn a_result_of_the_wrong_type_traps_naming_function_type_and_value() -> Result<()> {
+    let script = GOOD.replace(
+        "echo_string = function(s) return s end",
+        "echo_string = function(s) return 42 end",
+    );
+    let mut app = start(&build(&script)?, Default::default())?;
+    let err = app
+        .call(None, "echo-string", &[Val::String("x".into())])
+        .expect_err("must trap");
+    let message = format!("{err:#}");
+    assert!(
+        message
+            .contains("export `echo-string` must return string: expected string, found integer 42"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_out_of_range_integer_traps() -> Result<()> {
+    let mut app = start(&build(GOOD)?, Default::default())?;
+    let err = app
+        .call(None, "small", &[Val::U32(300)])
+        .expect_err("must trap");
+    let message = format!("{err:#}");
+    assert!(
+        message.contains(
+            "export `small` must return u8: expected u8, found 300, which is out of range"
+        ),
+        "{message}"
+    );
+    // A fresh instance of the same component still works.
+    let mut fresh = start(&build(GOOD)?, Default::default())?;
+    assert_eq!(call(&mut fresh, "small", &[Val::U32(200)])?, Val::U8(200));
+    Ok(())
+}
