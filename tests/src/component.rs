@@ -18,9 +18,10 @@ impl World {
     /// Parses `path` (a file or a directory with `deps/`) and selects `world`.
     pub fn load(path: &Path, world: &str) -> Result<World> {
         let mut resolve = Resolve::default();
-        let (package, _) = resolve
-            .push_path(path)
-            .with_context(|| format!("parsing {}", path.display()))?;
+        let (package, _) = match resolve.push_path(path) {
+            Ok(loaded) => loaded,
+            Err(err) => anyhow::bail!("{}", resolve.render_error(&err)),
+        };
         let world = resolve.select_world(&[package], Some(world))?;
         Ok(World { resolve, world })
     }

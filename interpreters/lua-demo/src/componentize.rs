@@ -38,9 +38,11 @@ impl Script {
 /// `world`, or the only world when `world` is `None`.
 pub fn load_world(path: &Path, world: Option<&str>) -> Result<(Resolve, WorldId)> {
     let mut resolve = Resolve::default();
-    let (package, _) = resolve
-        .push_path(path)
-        .with_context(|| format!("cannot load WIT from {}", path.display()))?;
+    let (package, _) = match resolve.push_path(path) {
+        Ok(loaded) => loaded,
+        // Rendered against the source map: `file:line:column` and the line.
+        Err(err) => bail!("cannot load WIT: {}", resolve.render_error(&err)),
+    };
     let id = match resolve.select_world(&[package], world) {
         Ok(id) => id,
         Err(err) => {

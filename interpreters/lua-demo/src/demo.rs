@@ -19,7 +19,7 @@ pub fn run() -> Result<()> {
     );
 
     let engine = runtime::engine()?;
-    let mut app = runtime::instantiate(&engine, &component, |linker| {
+    let mut app = runtime::instantiate(&engine, &component, |linker, _| {
         let mut host = linker.instance("demo:app/host")?;
         host.func_new("log", |_, _, args, _| {
             if let [Val::String(message)] = args {

@@ -1,7 +1,8 @@
 //! Running components under wasmtime with WASI.
 
 use anyhow::{Context, Result};
-use wasmtime::component::{Component, Instance, Linker, ResourceTable, Val};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Instance, Linker, LinkerInstance, ResourceTable, Val};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -37,18 +38,18 @@ pub fn engine() -> Result<Engine> {
 }
 
 /// Instantiates `component` with WASI (stdout inherited) and whatever
-/// `define` adds to the linker.
+/// `define` adds to the linker (it also gets the compiled component).
 pub fn instantiate(
     engine: &Engine,
     component: &[u8],
-    define: impl FnOnce(&mut Linker<Host>) -> wasmtime::Result<()>,
+    define: impl FnOnce(&mut Linker<Host>, &Component) -> wasmtime::Result<()>,
 ) -> Result<Running> {
     let component = Component::new(engine, component)
         .map_err(anyhow::Error::from)
         .context("compiling the component")?;
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
-    define(&mut linker).map_err(anyhow::Error::from)?;
+    define(&mut linker, &component).map_err(anyhow::Error::from)?;
     let stderr = MemoryOutputPipe::new(1 << 20);
     let wasi = WasiCtx::builder()
         .inherit_stdout()
@@ -104,4 +105,35 @@ fn with_stderr(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
     } else {
         err.context(stderr)
     }
+}
+
+/// Defines every function the component imports, other than WASI's, as one
+/// that fails when called: enough to run exports that do not need them.
+pub fn stub_imports(linker: &mut Linker<Host>, component: &Component) -> wasmtime::Result<()> {
+    let engine = component.engine().clone();
+    for (name, import) in component.component_type().imports(&engine) {
+        if name.starts_with("wasi:") {
+            continue;
+        }
+        match import.ty {
+            ComponentItem::ComponentFunc(_) => stub(&mut linker.root(), name, name)?,
+            ComponentItem::ComponentInstance(instance) => {
+                let mut scope = linker.instance(name)?;
+                for (func, item) in instance.exports(&engine) {
+                    if let ComponentItem::ComponentFunc(_) = item.ty {
+                        stub(&mut scope, func, &format!("{name}#{func}"))?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn stub(scope: &mut LinkerInstance<'_, Host>, name: &str, qualified: &str) -> wasmtime::Result<()> {
+    let message = format!("import `{qualified}` was called, but `lua-demo run` only provides WASI");
+    scope.func_new(name, move |_, _, _, _| {
+        Err(wasmtime::Error::msg(message.clone()))
+    })
 }

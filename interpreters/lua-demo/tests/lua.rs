@@ -51,7 +51,7 @@ fn build(source: &str) -> Result<Vec<u8>> {
 
 fn start(component: &[u8], log: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> Result<Running> {
     let engine = runtime::engine()?;
-    runtime::instantiate(&engine, component, move |linker| {
+    runtime::instantiate(&engine, component, move |linker, _| {
         linker
             .instance("test:lua/host")?
             .func_new("log", move |_, _, args, _| {

@@ -1,0 +1,128 @@
+//! The `lua-demo` command line: one short line on success, `error: ...` and a
+//! non-zero exit (never a panic) on bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lua_demo(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lua-demo"))
+        .args(args)
+        .output()
+        .expect("lua-demo runs")
+}
+
+fn example(file: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("example")
+        .join(file)
+        .display()
+        .to_string()
+}
+
+fn temp_file(name: &str, contents: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lua-demo-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
+
+#[test]
+fn componentize_then_run() {
+    let out = temp_file("app.wasm", "");
+    let built = lua_demo(&[
+        "componentize",
+        &example("app.lua"),
+        "--wit",
+        &example("app.wit"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&built.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("componentized app.lua for world `app`"),
+        "{stdout}"
+    );
+
+    let ran = lua_demo(&[
+        "run",
+        out.to_str().unwrap(),
+        "--invoke",
+        "demo:app/api#area(\"not a shape\")",
+    ]);
+    assert!(!ran.status.success());
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains("--invoke supports scalar and string arguments only"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_syntax_error_is_one_line_with_file_and_line() {
+    let script = temp_file("broken.lua", "return {\n  greet = function( end\n}\n");
+    let out = temp_file("never.wasm", "");
+    let result = lua_demo(&[
+        "componentize",
+        script.to_str().unwrap(),
+        "--wit",
+        &example("app.wit"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.starts_with("error: broken.lua:2:"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_unknown_world_lists_the_worlds() {
+    let out = temp_file("never.wasm", "");
+    let result = lua_demo(&[
+        "componentize",
+        &example("app.lua"),
+        "--wit",
+        &example("app.wit"),
+        "--world",
+        "nope",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("`nope` not found")
+            && stderr.contains("worlds in")
+            && stderr.contains(": app)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn malformed_wit_names_file_and_line() {
+    let wit = temp_file(
+        "bad.wit",
+        "package a:b;\nworld w {\n  export f: func(x: nosuchtype);\n}\n",
+    );
+    let out = temp_file("never.wasm", "");
+    let result = lua_demo(&[
+        "componentize",
+        &example("app.lua"),
+        "--wit",
+        wit.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("bad.wit:3:"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
