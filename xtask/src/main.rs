@@ -88,7 +88,7 @@ fn run(cli: Cli) -> Result<()> {
             // The workspace's default members are exactly the host crates.
             cargo.arg("test");
             cargo.args(args);
-            command::run(&mut cargo)?;
+            command::run_tests(&mut cargo)?;
         }
     }
     Ok(())
