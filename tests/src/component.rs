@@ -30,8 +30,21 @@ impl World {
 /// Generates the world dylib with the wasm-tools `wit-dylib` generator and
 /// embeds the world's component type in it for the linker.
 pub fn upstream_world_dylib(world: &World) -> Result<Vec<u8>> {
-    let mut dylib = wit_dylib::create(&world.resolve, world.world, None)
+    let dylib = wit_dylib::create(&world.resolve, world.world, None)
         .context("wit-dylib could not generate the world library")?;
+    embed_world(world, dylib)
+}
+
+/// Generates the world dylib with our generator (`wit-dylib-generator`) and
+/// embeds the world's component type in it for the linker.
+pub fn ours_world_dylib(world: &World) -> Result<Vec<u8>> {
+    let dylib = wit_dylib_generator::generate(&world.resolve, world.world, &Default::default())
+        .context("wit-dylib-generator could not generate the world library")?;
+    embed_world(world, dylib)
+}
+
+/// Embeds the world's component type in a world dylib for the linker.
+fn embed_world(world: &World, mut dylib: Vec<u8>) -> Result<Vec<u8>> {
     wit_component::embed_component_metadata(
         &mut dylib,
         &world.resolve,

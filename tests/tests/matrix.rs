@@ -23,7 +23,7 @@ use wit_dylib_tests::host::Instance;
 const ITERATIONS: u32 = 4;
 
 /// World-library generators, by the name trials use.
-const GENERATORS: &[&str] = &["upstream"];
+const GENERATORS: &[&str] = &["upstream", "ours"];
 
 /// Interpreters, by the name trials use, with their dylib artifacts.
 const INTERPRETERS: &[(&str, &str)] = &[("val", "val_interpreter.so")];
@@ -124,6 +124,7 @@ impl Case {
         let world = World::load(&self.wit, world)?;
         let dylib = match self.generator {
             "upstream" => component::upstream_world_dylib(&world)?,
+            "ours" => component::ours_world_dylib(&world)?,
             other => anyhow::bail!("unknown generator {other}"),
         };
         component::link(interpreter, &dylib)

@@ -1,0 +1,207 @@
+//! The generated functions that bridge one WIT function (abi.md §1.9, §1.11).
+//!
+//! * [`import_adapter`] `(cx) -> ()`: the interpreter's `impl` pointer for an
+//!   import. Pops the arguments (argument 0 on top), calls the import, pushes
+//!   the result.
+//! * [`export`]: the canonical-ABI export. Creates `cx`, pushes the arguments
+//!   (the last on top), calls `wit_dylib_export_call`, pops the result. Its
+//!   frame, which holds the return area and `cx`, stays on the shadow stack
+//!   until [`post_return`], which hands `cx` back to
+//!   `wit_dylib_export_finish` and releases the frame. Nothing else touches
+//!   the shadow stack between the two calls.
+//! * [`resource_dtor`] `(rep) -> ()`: forwards to `wit_dylib_resource_dtor`.
+
+use wasm_encoder::{Function, ValType};
+use wit_parser::Type;
+use wit_parser::abi::{AbiVariant, WasmSignature};
+
+use crate::env::Env;
+use crate::func::{FrameLayout, FuncBuilder, Gen, Loc, Mem, Width, val_type};
+
+/// Core parameter and result types of a signature.
+pub fn core_types(sig: &WasmSignature) -> (Vec<ValType>, Vec<ValType>) {
+    (
+        sig.params.iter().copied().map(val_type).collect(),
+        sig.results.iter().copied().map(val_type).collect(),
+    )
+}
+
+fn param_types(func: &wit_parser::Function) -> Vec<Type> {
+    func.params.iter().map(|p| p.ty).collect()
+}
+
+/// `(size, align)` of a record of `types`.
+fn area(g: &Gen<'_>, types: &[Type]) -> (usize, usize) {
+    let info = g.sizes.record(types);
+    (info.size.size_wasm32(), info.align.align_wasm32())
+}
+
+/// Frame of a sync export: its return area, if any, and the `cx` slot.
+fn export_frame(g: &Gen<'_>, func: &wit_parser::Function, sig: &WasmSignature) -> FrameLayout {
+    let retptr = sig.retptr.then(|| area(g, func.result.as_slice()));
+    FrameLayout::new(None, retptr, true)
+}
+
+/// The adapter the interpreter calls to invoke import `import_func`.
+pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32) -> Function {
+    let sig = g.resolve.wasm_signature(AbiVariant::GuestImport, func);
+    let params = param_types(func);
+    let mut b = FuncBuilder::new(g, &[ValType::I32]);
+    let cx = b.param(0);
+    b.set_cx(cx);
+
+    let layout = FrameLayout::new(
+        sig.indirect_params.then(|| area(g, &params)),
+        sig.retptr.then(|| area(g, func.result.as_slice())),
+        false,
+    );
+    let fp = b.push_frame(&layout);
+    let frame = |offset: u32| Mem {
+        base: fp.idx,
+        offset,
+    };
+
+    if let (true, Some(offset)) = (sig.indirect_params, layout.params) {
+        let fields = b.fields(Loc::Mem(frame(offset)), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lower(ty, field);
+        }
+        b.address(frame(offset));
+    } else {
+        let flat = &sig.params[..sig.params.len() - usize::from(sig.retptr)];
+        let locals: Vec<_> = flat.iter().map(|t| b.local(val_type(*t))).collect();
+        let fields = b.fields(Loc::Flat(&locals), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lower(ty, field);
+        }
+        for local in &locals {
+            b.ins().local_get(local.idx);
+        }
+    }
+    if let Some(offset) = layout.retptr {
+        b.address(frame(offset));
+    }
+    b.ins().call(import_func);
+
+    if let Some(result) = &func.result {
+        match layout.retptr {
+            Some(offset) => b.lift(Loc::Mem(frame(offset)), result),
+            None => {
+                let ty = sig
+                    .results
+                    .first()
+                    .copied()
+                    .map(val_type)
+                    .unwrap_or(ValType::I32);
+                let local = b.set_new(ty);
+                b.lift(Loc::Flat(&[local]), result);
+            }
+        }
+    }
+    b.pop_frame(fp, &layout);
+    b.finish()
+}
+
+/// The canonical-ABI export of `func`, entry `which` of `export_funcs`.
+pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function {
+    let sig = g.resolve.wasm_signature(AbiVariant::GuestExport, func);
+    let (core_params, _) = core_types(&sig);
+    let params = param_types(func);
+    let mut b = FuncBuilder::new(g, &core_params);
+    let layout = export_frame(g, func, &sig);
+    let fp = b.push_frame(&layout);
+    let frame = |offset: u32| Mem {
+        base: fp.idx,
+        offset,
+    };
+
+    b.i32_const(which);
+    b.call(Env::ExportStart);
+    let cx = b.set_new(ValType::I32);
+    b.set_cx(cx);
+    if let Some(slot) = layout.cx_slot {
+        b.store(Loc::Mem(frame(slot)), ValType::I32, Width::B32, |b| {
+            b.ins().local_get(cx.idx);
+        });
+    }
+
+    if sig.indirect_params {
+        let args = Mem { base: 0, offset: 0 };
+        let fields = b.fields(Loc::Mem(args), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lift(field, ty);
+        }
+        // The caller allocated the argument area; free it now.
+        let (size, align) = area(g, &params);
+        b.cx();
+        b.ins().local_get(0);
+        b.i32_const(size as u32);
+        b.i32_const(align as u32);
+        b.i32_const(0);
+        b.call(Env::DeallocBytes);
+    } else {
+        let locals: Vec<_> = (0..core_params.len() as u32).map(|i| b.param(i)).collect();
+        let fields = b.fields(Loc::Flat(&locals), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lift(field, ty);
+        }
+    }
+
+    b.cx();
+    b.i32_const(which);
+    b.call(Env::ExportCall);
+
+    if let Some(result) = &func.result {
+        match layout.retptr {
+            Some(offset) => {
+                b.lower(result, Loc::Mem(frame(offset)));
+                b.address(frame(offset));
+            }
+            None => {
+                let ty = sig
+                    .results
+                    .first()
+                    .copied()
+                    .map(val_type)
+                    .unwrap_or(ValType::I32);
+                let local = b.local(ty);
+                b.lower(result, Loc::Flat(&[local]));
+                b.ins().local_get(local.idx);
+            }
+        }
+    }
+    // The frame stays allocated until post-return.
+    b.finish()
+}
+
+/// `cabi_post_*` for export `which`: finishes the call context and releases
+/// the export's frame, which is still on top of the shadow stack.
+pub fn post_return(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function {
+    let sig = g.resolve.wasm_signature(AbiVariant::GuestExport, func);
+    let (_, results) = core_types(&sig);
+    let layout = export_frame(g, func, &sig);
+    let mut b = FuncBuilder::new(g, &results);
+    b.ins().global_get(crate::module::STACK_POINTER_GLOBAL);
+    let fp = b.set_new(ValType::I32);
+    let slot = Mem {
+        base: fp.idx,
+        offset: layout.cx_slot.unwrap_or(0),
+    };
+    b.load(Loc::Mem(slot), ValType::I32, Width::B32, false);
+    b.i32_const(which);
+    b.call(Env::ExportFinish);
+    b.pop_frame(fp, &layout);
+    b.finish()
+}
+
+/// `<iface>#[dtor]<R>` for exported resource `resource` (an index into
+/// `wit_t.resources`).
+pub fn resource_dtor(resource: u32) -> Function {
+    let mut func = Function::new([]);
+    let mut ins = func.instructions();
+    ins.i32_const(resource as i32);
+    ins.local_get(0);
+    ins.call(Env::ResourceDtor.index());
+    ins.end();
+    func
+}

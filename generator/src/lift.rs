@@ -1,0 +1,300 @@
+//! Lifting: canonical ABI → interpreter value, by *pushing* onto the
+//! interpreter's stack (abi.md §1.10, §1.12).
+//!
+//! Beyond upstream, lifted values are validated before the interpreter sees
+//! them: `bool` is normalised to 0/1, flat `u8`/`u16` are masked and flat
+//! `s8`/`s16` sign-extended (memory loads already are), `char` must be a
+//! Unicode scalar value, enum and variant-like discriminants must name a
+//! case (options and results included), and flags keep only their defined
+//! bits. Violations trap.
+
+use wasm_encoder::{BlockType, ValType};
+use wit_parser::{Handle, Int, Type, TypeDefKind, TypeId};
+
+use crate::env::Env;
+use crate::func::{FuncBuilder, Loc, Local, Mem, Width};
+use crate::lower::{Element, flags_mask, flags_width};
+use crate::metadata::TypeRef;
+
+impl FuncBuilder<'_> {
+    /// Reads one value of type `ty` from `src` and pushes it.
+    pub fn lift(&mut self, src: Loc<'_>, ty: &Type) {
+        use ValType::{F32, F64, I32, I64};
+        match ty {
+            Type::Bool => {
+                self.cx();
+                self.load(src, I32, Width::B8, false);
+                self.ins().i32_const(0);
+                self.ins().i32_ne();
+                self.call(Env::PushBool);
+            }
+            Type::U8 => self.lift_small_int(src, Width::B8, false, Env::PushU8),
+            Type::S8 => self.lift_small_int(src, Width::B8, true, Env::PushS8),
+            Type::U16 => self.lift_small_int(src, Width::B16, false, Env::PushU16),
+            Type::S16 => self.lift_small_int(src, Width::B16, true, Env::PushS16),
+            Type::U32 => self.push_scalar(src, I32, Width::B32, Env::PushU32),
+            Type::S32 => self.push_scalar(src, I32, Width::B32, Env::PushS32),
+            Type::U64 => self.push_scalar(src, I64, Width::B64, Env::PushU64),
+            Type::S64 => self.push_scalar(src, I64, Width::B64, Env::PushS64),
+            Type::F32 => self.push_scalar(src, F32, Width::B32, Env::PushF32),
+            Type::F64 => self.push_scalar(src, F64, Width::B64, Env::PushF64),
+            Type::Char => {
+                self.cx();
+                self.load(src, I32, Width::B32, false);
+                self.check_char();
+                self.call(Env::PushChar);
+            }
+            Type::String => {
+                // The interpreter takes ownership of the buffer.
+                let (ptr, len) = self.ptr_len(src);
+                self.cx();
+                self.load(ptr, I32, Width::B32, false);
+                self.load(len, I32, Width::B32, false);
+                self.call(Env::PushString);
+            }
+            Type::Id(id) => self.lift_id(*id, src),
+            // Rejected before generation (`crate::support`).
+            Type::ErrorContext => {
+                self.ins().unreachable();
+            }
+        }
+    }
+
+    fn push_scalar(&mut self, src: Loc<'_>, ty: ValType, width: Width, push: Env) {
+        self.cx();
+        self.load(src, ty, width, false);
+        self.call(push);
+    }
+
+    /// 8- and 16-bit integers: memory loads extend correctly; flat values are
+    /// wrapped to the type's range as the canonical ABI's lifting does.
+    fn lift_small_int(&mut self, src: Loc<'_>, width: Width, signed: bool, push: Env) {
+        self.cx();
+        self.load(src, ValType::I32, width, signed);
+        if let Loc::Flat(_) = src {
+            let mut ins = self.ins();
+            match (width, signed) {
+                (Width::B8, true) => ins.i32_extend8_s(),
+                (Width::B16, true) => ins.i32_extend16_s(),
+                (Width::B8, false) => ins.i32_const(0xff).i32_and(),
+                _ => ins.i32_const(0xffff).i32_and(),
+            };
+        }
+        self.call(push);
+    }
+
+    /// `push(cx, index, value)` for handles, enums and flags.
+    fn push_typed(
+        &mut self,
+        src: Loc<'_>,
+        width: Width,
+        push: Env,
+        index: usize,
+        check: impl FnOnce(&mut Self),
+    ) {
+        self.cx();
+        self.ins().i32_const(index as i32);
+        self.load(src, ValType::I32, width, false);
+        check(self);
+        self.call(push);
+    }
+
+    fn lift_id(&mut self, id: TypeId, src: Loc<'_>) {
+        let g = self.g;
+        let kind = &g.resolve.types[id].kind;
+        let Some(tref) = g.type_ref(id) else {
+            self.ins().unreachable();
+            return;
+        };
+        match (kind, tref) {
+            (TypeDefKind::Type(t), _) => self.lift(src, t),
+            (TypeDefKind::Handle(Handle::Own(_)), TypeRef::Own(r)) => {
+                self.push_typed(src, Width::B32, Env::PushOwn, r, |_| {})
+            }
+            // For resources this library exports the value is the rep.
+            (TypeDefKind::Handle(Handle::Borrow(_)), TypeRef::Borrow(r)) => {
+                self.push_typed(src, Width::B32, Env::PushBorrow, r, |_| {})
+            }
+            (TypeDefKind::Flags(f), TypeRef::Flags(i)) => {
+                let mask = flags_mask(f.flags.len());
+                self.push_typed(src, flags_width(f.flags.len()), Env::PushFlags, i, |b| {
+                    if mask != u32::MAX {
+                        b.i32_const(mask);
+                        b.ins().i32_and();
+                    }
+                });
+            }
+            (TypeDefKind::Enum(e), TypeRef::Enum(i)) => {
+                let cases = e.cases.len() as u32;
+                self.push_typed(src, Width::of_int(e.tag()), Env::PushEnum, i, |b| {
+                    b.check_below(cases)
+                });
+            }
+            (TypeDefKind::Record(r), TypeRef::Record(i)) => {
+                let types: Vec<Type> = r.fields.iter().map(|f| f.ty).collect();
+                self.lift_fields(Env::PushRecord, i, &types, src);
+            }
+            (TypeDefKind::Tuple(t), TypeRef::Tuple(i)) => {
+                self.lift_fields(Env::PushTuple, i, &t.types, src);
+            }
+            (TypeDefKind::Variant(v), TypeRef::Variant(i)) => {
+                let cases: Vec<Option<Type>> = v.cases.iter().map(|c| c.ty).collect();
+                self.lift_variant(Env::PushVariant, i, v.tag(), &cases, src);
+            }
+            (TypeDefKind::Option(t), TypeRef::Option(i)) => {
+                self.lift_variant(Env::PushOption, i, Int::U8, &[None, Some(*t)], src);
+            }
+            (TypeDefKind::Result(r), TypeRef::Result(i)) => {
+                self.lift_variant(Env::PushResult, i, Int::U8, &[r.ok, r.err], src);
+            }
+            (TypeDefKind::List(t), TypeRef::List(i)) => self.lift_list(i, t, src),
+            (TypeDefKind::Map(k, v), TypeRef::Map(i)) => self.lift_map(i, k, v, src),
+            _ => {
+                self.ins().unreachable();
+            }
+        }
+    }
+
+    /// Records and tuples: push every field in order (the last ends on top),
+    /// then let the interpreter gather them.
+    fn lift_fields(&mut self, push: Env, index: usize, types: &[Type], src: Loc<'_>) {
+        for (ty, field) in types.iter().zip(self.fields(src, types)) {
+            self.lift(field, ty);
+        }
+        self.call_typed(push, index);
+    }
+
+    /// Variants, options and results: dispatch on the discriminant with a
+    /// `br_table` (anything out of range traps), push the case's payload if
+    /// it has one, then `push(cx, index, case)`. Same block structure as
+    /// lowering (see `lower_variant`).
+    fn lift_variant(
+        &mut self,
+        push: Env,
+        index: usize,
+        tag: Int,
+        cases: &[Option<Type>],
+        src: Loc<'_>,
+    ) {
+        let (discr, payload) = self.discr_payload(src, tag, cases);
+        let n = cases.len() as u32;
+        self.ins().block(BlockType::Empty);
+        for _ in 0..n {
+            self.ins().block(BlockType::Empty);
+        }
+        self.ins().block(BlockType::Empty);
+        self.load(discr, ValType::I32, Width::of_int(tag), false);
+        self.ins().br_table(1..n + 1, 0);
+        self.ins().end();
+        self.ins().unreachable();
+        self.ins().end();
+        for (i, case) in cases.iter().enumerate() {
+            if let Some(ty) = case {
+                let src = match payload {
+                    Loc::Flat(locals) => {
+                        Loc::Flat(&locals[..self.g.flat(ty).len().min(locals.len())])
+                    }
+                    mem => mem,
+                };
+                self.lift(src, ty);
+            }
+            self.cx();
+            self.ins().i32_const(index as i32);
+            self.i32_const(i as u32);
+            self.call(push);
+            self.ins().br(n - 1 - i as u32);
+            self.ins().end();
+        }
+    }
+
+    /// Lists: offer the canonical buffer to the interpreter first; if it
+    /// declines (`push_list` returns false, having pushed an empty list), push
+    /// the elements one by one and free the buffer.
+    fn lift_list(&mut self, index: usize, elem: &Type, src: Loc<'_>) {
+        let (ptr_src, len_src) = self.ptr_len(src);
+        self.cx();
+        self.ins().i32_const(index as i32);
+        self.load(ptr_src, ValType::I32, Width::B32, false);
+        let ptr = self.local(ValType::I32);
+        self.ins().local_tee(ptr.idx);
+        self.load(len_src, ValType::I32, Width::B32, false);
+        let len = self.local(ValType::I32);
+        self.ins().local_tee(len.idx);
+        self.call(Env::PushList);
+        self.ins().i32_eqz();
+        self.ins().if_(BlockType::Empty);
+        let layout = self.element(std::slice::from_ref(elem));
+        self.lift_elements(index, &layout, ptr, len, Env::ListAppend, |b, addr| {
+            b.lift(Loc::Mem(addr), elem);
+        });
+        self.ins().end();
+    }
+
+    /// Maps: `push_map` pushes an empty map; each entry pushes its key, then
+    /// its value, and `map_append` inserts them.
+    fn lift_map(&mut self, index: usize, key: &Type, value: &Type, src: Loc<'_>) {
+        let (ptr_src, len_src) = self.ptr_len(src);
+        self.load(ptr_src, ValType::I32, Width::B32, false);
+        let ptr = self.set_new(ValType::I32);
+        self.load(len_src, ValType::I32, Width::B32, false);
+        let len = self.set_new(ValType::I32);
+        self.cx();
+        self.ins().i32_const(index as i32);
+        self.ins().local_get(len.idx);
+        self.call(Env::PushMap);
+        let layout = self.element(&[*key, *value]);
+        let value_offset = layout.offsets[1] as usize;
+        self.lift_elements(index, &layout, ptr, len, Env::MapAppend, |b, addr| {
+            b.lift(Loc::Mem(addr), key);
+            b.lift(Loc::Mem(addr.at(value_offset)), value);
+        });
+    }
+
+    /// Lifts `len` elements at `ptr`, calling `append` after each, then frees
+    /// the canonical buffer right away (defer = false).
+    fn lift_elements(
+        &mut self,
+        index: usize,
+        layout: &Element,
+        ptr: Local,
+        len: Local,
+        append: Env,
+        lift_one: impl Fn(&mut Self, Mem),
+    ) {
+        self.ins().local_get(ptr.idx);
+        let addr = self.set_new(ValType::I32);
+        self.ins().local_get(len.idx);
+        let left = self.set_new(ValType::I32);
+
+        self.ins().loop_(BlockType::Empty);
+        self.ins().local_get(left.idx);
+        self.ins().if_(BlockType::Empty);
+        lift_one(
+            self,
+            Mem {
+                base: addr.idx,
+                offset: 0,
+            },
+        );
+        self.call_typed(append, index);
+        self.bump(addr, layout.size as i32);
+        self.bump(left, -1);
+        self.ins().br(1);
+        self.ins().end();
+        self.ins().end();
+
+        self.ins().local_get(len.idx);
+        self.i32_const(layout.size);
+        self.ins().i32_mul();
+        let bytes = self.set_new(ValType::I32);
+        self.ins().local_get(bytes.idx);
+        self.ins().if_(BlockType::Empty);
+        self.cx();
+        self.ins().local_get(ptr.idx);
+        self.ins().local_get(bytes.idx);
+        self.i32_const(layout.align);
+        self.i32_const(0);
+        self.call(Env::DeallocBytes);
+        self.ins().end();
+    }
+}

@@ -1,0 +1,249 @@
+//! Assembly of the core module: index spaces, sections and `dylink.0`
+//! (abi.md §1.5).
+//!
+//! Index spaces: functions are imports first (the 67 `env` functions, then
+//! the world's imports and resource intrinsics), then defined functions in
+//! definition order. Globals are only the three imported ones, at the fixed
+//! indices below. The element segment (`elems`) lists every function whose
+//! pointer the metadata holds; an element index `i` is the function pointer
+//! `__table_base + i` at run time.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use wasm_encoder::{
+    CodeSection, ConstExpr, CustomSection, DataSection, ElementSection, Elements, Encode,
+    EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType, ImportSection,
+    MemArg, MemArgTarget, MemoryType, Module, NameMap, NameSection, RefType, TableType,
+    TypeSection, ValType,
+};
+
+use crate::encode::{Encoded, RelocValue};
+
+/// `env.__table_base`: where the element segment starts in the table.
+pub const TABLE_BASE_GLOBAL: u32 = 0;
+/// `env.__memory_base`: where the data segment starts in memory.
+pub const MEMORY_BASE_GLOBAL: u32 = 1;
+/// `env.__stack_pointer`: the shadow stack pointer (mutable).
+pub const STACK_POINTER_GLOBAL: u32 = 2;
+
+const WASM_DYLINK_MEM_INFO: u8 = 1;
+const WASM_DYLINK_NEEDED: u8 = 2;
+
+#[derive(Default)]
+pub struct ModuleBuilder {
+    types: TypeSection,
+    type_index: HashMap<(Vec<ValType>, Vec<ValType>), u32>,
+    imports: ImportSection,
+    functions: FunctionSection,
+    code: CodeSection,
+    exports: ExportSection,
+    function_names: NameMap,
+    global_names: NameMap,
+    /// Number of functions so far (imported, then defined).
+    funcs: u32,
+    globals: u32,
+    /// Function indices placed in the element segment.
+    elems: Vec<u32>,
+}
+
+impl ModuleBuilder {
+    /// The index of the function type `params -> results`, defined once.
+    pub fn func_type(&mut self, params: &[ValType], results: &[ValType]) -> u32 {
+        let key = (params.to_vec(), results.to_vec());
+        if let Some(index) = self.type_index.get(&key) {
+            return *index;
+        }
+        let index = self.types.len();
+        self.types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
+        self.type_index.insert(key, index);
+        index
+    }
+
+    /// Imports a function; all imports precede all definitions.
+    pub fn import_func(
+        &mut self,
+        module: &str,
+        name: &str,
+        params: &[ValType],
+        results: &[ValType],
+    ) -> u32 {
+        let ty = self.func_type(params, results);
+        self.imports.import(module, name, EntityType::Function(ty));
+        self.function_names.append(self.funcs, name);
+        self.funcs += 1;
+        self.funcs - 1
+    }
+
+    /// Imports `__table_base`, `__memory_base`, `__stack_pointer`, the memory
+    /// and the function table from `env`, at the indices of the constants
+    /// above.
+    pub fn import_env_globals(&mut self) {
+        let constant = GlobalType {
+            val_type: ValType::I32,
+            mutable: false,
+            shared: false,
+        };
+        for (name, ty) in [
+            ("__table_base", constant),
+            ("__memory_base", constant),
+            (
+                "__stack_pointer",
+                GlobalType {
+                    mutable: true,
+                    ..constant
+                },
+            ),
+        ] {
+            self.imports.import("env", name, ty);
+            self.global_names.append(self.globals, name);
+            self.globals += 1;
+        }
+        self.imports.import(
+            "env",
+            "memory",
+            MemoryType {
+                minimum: 0,
+                maximum: None,
+                memory64: false,
+                shared: false,
+                page_size_log2: None,
+            },
+        );
+        self.imports.import(
+            "env",
+            "__indirect_function_table",
+            TableType {
+                element_type: RefType::FUNCREF,
+                minimum: 0,
+                maximum: None,
+                table64: false,
+                shared: false,
+            },
+        );
+    }
+
+    /// Defines a function named `name` (in the `name` section).
+    pub fn define_func(
+        &mut self,
+        name: &str,
+        params: &[ValType],
+        results: &[ValType],
+        body: &Function,
+    ) -> u32 {
+        let ty = self.func_type(params, results);
+        self.functions.function(ty);
+        self.code.function(body);
+        self.function_names.append(self.funcs, name);
+        self.funcs += 1;
+        self.funcs - 1
+    }
+
+    pub fn export_func(&mut self, name: &str, func: u32) {
+        self.exports.export(name, ExportKind::Func, func);
+    }
+
+    /// Appends `func` to the element segment and returns its element index.
+    pub fn push_elem(&mut self, func: u32) -> u32 {
+        self.elems.push(func);
+        self.elems.len() as u32 - 1
+    }
+
+    /// Emits the module: `dylink.0`, type, import, function, export, element,
+    /// code, data and name sections, in that order.
+    pub fn finish(self, data: &[u8], interpreter: Option<&str>) -> Vec<u8> {
+        let mut module = Module::new();
+        let dylink = dylink0(data.len() as u32, self.elems.len() as u32, interpreter);
+        module.section(&CustomSection {
+            name: Cow::Borrowed("dylink.0"),
+            data: Cow::Owned(dylink),
+        });
+        module.section(&self.types);
+        module.section(&self.imports);
+        module.section(&self.functions);
+        module.section(&self.exports);
+        if !self.elems.is_empty() {
+            let mut elements = ElementSection::new();
+            elements.active(
+                Some(0),
+                &ConstExpr::global_get(TABLE_BASE_GLOBAL),
+                Elements::Functions(Cow::Borrowed(&self.elems)),
+            );
+            module.section(&elements);
+        }
+        module.section(&self.code);
+        let mut segment = DataSection::new();
+        segment.active(
+            0,
+            &ConstExpr::global_get(MEMORY_BASE_GLOBAL),
+            data.iter().copied(),
+        );
+        module.section(&segment);
+        let mut names = NameSection::new();
+        names.functions(&self.function_names);
+        names.globals(&self.global_names);
+        module.section(&names);
+        module.finish()
+    }
+}
+
+/// The `dylink.0` payload: memory info (the data segment's size, 4-byte
+/// alignment; the element segment's size, no table alignment) and, when an
+/// interpreter is named, a NEEDED entry for it.
+fn dylink0(memory_size: u32, table_size: u32, interpreter: Option<&str>) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut mem_info = Vec::new();
+    for field in [memory_size, 2, table_size, 0] {
+        field.encode(&mut mem_info);
+    }
+    out.push(WASM_DYLINK_MEM_INFO);
+    mem_info.encode(&mut out);
+    if let Some(name) = interpreter {
+        let mut needed = Vec::new();
+        [name].encode(&mut needed);
+        out.push(WASM_DYLINK_NEEDED);
+        needed.encode(&mut out);
+    }
+    out
+}
+
+/// `__wasm_apply_data_relocs`: stores each pointer of the metadata, now that
+/// `__memory_base` and `__table_base` are known.
+pub fn apply_data_relocs(encoded: &Encoded) -> Function {
+    let mut func = Function::new([]);
+    let mut ins = func.instructions();
+    for reloc in &encoded.relocs {
+        ins.global_get(MEMORY_BASE_GLOBAL);
+        let (base, addend) = match reloc.value {
+            RelocValue::Memory(offset) => (MEMORY_BASE_GLOBAL, offset),
+            RelocValue::Table(elem) => (TABLE_BASE_GLOBAL, elem),
+        };
+        ins.global_get(base);
+        if addend != 0 {
+            ins.i32_const(addend as i32);
+            ins.i32_add();
+        }
+        ins.i32_store(MemArg {
+            offset: u64::from(reloc.field),
+            align: 2,
+            target: MemArgTarget::Memory(0),
+            ordering: None,
+        });
+    }
+    ins.end();
+    func
+}
+
+/// `__wasm_call_ctors`: `wit_dylib_initialize(__memory_base + wit_t offset)`.
+pub fn call_ctors(wit_t_offset: u32, initialize: u32) -> Function {
+    let mut func = Function::new([]);
+    let mut ins = func.instructions();
+    ins.global_get(MEMORY_BASE_GLOBAL);
+    ins.i32_const(wit_t_offset as i32);
+    ins.i32_add();
+    ins.call(initialize);
+    ins.end();
+    func
+}
