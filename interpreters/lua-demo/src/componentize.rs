@@ -74,10 +74,16 @@ pub fn componentize(script: &Script, resolve: &Resolve, world: WorldId) -> Resul
         StringEncoding::UTF8,
         false,
     )?;
+    link(script, &glue)
+}
+
+/// Links `script` with the Lua interpreter, a world's glue library (with the
+/// world's component type embedded), libc and libsetjmp into a component.
+pub fn link(script: &Script, glue: &[u8]) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // The interpreter first: its `cabi_realloc` becomes the component's.
     linker.library("lua_interpreter.so", LUA_INTERPRETER, false)?;
-    linker.library("world.so", &glue, false)?;
+    linker.library("world.so", glue, false)?;
     linker.library(
         "script.so",
         &script_library::build(&script.name, &script.source),

@@ -7,4 +7,4 @@ pub mod runtime;
 mod script_library;
 
 pub use check::check_script;
-pub use componentize::{Script, componentize, load_world};
+pub use componentize::{Script, componentize, link, load_world};
