@@ -6,3 +6,4 @@ pub mod artifacts;
 pub mod component;
 pub mod compose;
 pub mod host;
+pub mod lua_scripts;

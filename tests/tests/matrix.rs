@@ -14,19 +14,30 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
+use lua_demo::Script;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
-use wit_dylib_tests::compose;
 use wit_dylib_tests::host::Instance;
+use wit_dylib_tests::{compose, lua_scripts};
 
 /// How many times each trial calls `run`; iteration 3 sends 1 MiB strings.
 const ITERATIONS: u32 = 4;
 
-/// World-library generators, by the name trials use.
+/// World-library generators: a trial's generator is one of these for both
+/// sides, or `caller-callee` when the two sides use different ones.
 const GENERATORS: &[&str] = &["upstream", "ours"];
 
-/// Interpreters, by the name trials use, with their dylib artifacts.
-const INTERPRETERS: &[(&str, &str)] = &[("val", "val_interpreter.so")];
+/// The interpreters, by the name trials use.
+#[derive(Copy, Clone)]
+enum Interpreter {
+    /// `interpreters/val`: seeded values through the SDK's `Val`.
+    Val,
+    /// `interpreters/lua` running a script from `lua_scripts`.
+    Lua,
+}
+
+const INTERPRETERS: &[(&str, Interpreter)] =
+    &[("val", Interpreter::Val), ("lua", Interpreter::Lua)];
 
 fn main() {
     let args = Arguments::from_args();
@@ -56,17 +67,29 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
     let mut trials = Vec::new();
     for wit in worlds {
         let world = wit.file_stem().unwrap().to_string_lossy().into_owned();
-        for &generator in GENERATORS {
-            for &(caller, caller_so) in INTERPRETERS {
-                for &(callee, callee_so) in INTERPRETERS {
-                    let name = format!("{world}::{generator}::{caller}->{callee}");
-                    let case = Case {
-                        wit: wit.clone(),
-                        generator,
-                        caller_so,
-                        callee_so,
-                    };
-                    trials.push(Trial::test(name, move || case.run().map_err(failed)));
+        for &caller_generator in GENERATORS {
+            for &callee_generator in GENERATORS {
+                let generator = if caller_generator == callee_generator {
+                    caller_generator.to_string()
+                } else {
+                    format!("{caller_generator}-{callee_generator}")
+                };
+                for &(caller_name, caller) in INTERPRETERS {
+                    for &(callee_name, callee) in INTERPRETERS {
+                        let name = format!("{world}::{generator}::{caller_name}->{callee_name}");
+                        let case = Case {
+                            wit: wit.clone(),
+                            caller: Side {
+                                generator: caller_generator,
+                                interpreter: caller,
+                            },
+                            callee: Side {
+                                generator: callee_generator,
+                                interpreter: callee,
+                            },
+                        };
+                        trials.push(Trial::test(name, move || case.run().map_err(failed)));
+                    }
                 }
             }
         }
@@ -78,21 +101,26 @@ fn failed(err: anyhow::Error) -> Failed {
     format!("{err:?}").into()
 }
 
+/// How one side of a trial is built.
+#[derive(Copy, Clone)]
+struct Side {
+    generator: &'static str,
+    interpreter: Interpreter,
+}
+
 struct Case {
     wit: PathBuf,
-    generator: &'static str,
-    caller_so: &'static str,
-    callee_so: &'static str,
+    caller: Side,
+    callee: Side,
 }
 
 impl Case {
     fn run(&self) -> Result<()> {
-        let callee = self.build("callee", self.callee_so)?;
-        let caller = self.build("caller", self.caller_so)?;
+        let callee = self.build("callee", self.callee)?;
+        let caller = self.build("caller", self.caller)?;
         let proxy = match self.has_world("proxy")? {
-            // The proxy runs the callee's interpreter: each role is played by
-            // the interpreter of the side it stands for.
-            true => Some(self.build("proxy", self.callee_so)?),
+            // The proxy stands in for the callee, so it is built like it.
+            true => Some(self.build("proxy", self.callee)?),
             false => None,
         };
         let mut chain: Vec<(&str, &[u8])> = vec![("callee", &callee)];
@@ -120,13 +148,24 @@ impl Case {
     }
 
     /// The component for one of the file's worlds.
-    fn build(&self, world: &str, interpreter: &str) -> Result<Vec<u8>> {
+    fn build(&self, world: &str, side: Side) -> Result<Vec<u8>> {
         let world = World::load(&self.wit, world)?;
-        let dylib = match self.generator {
+        let glue = match side.generator {
             "upstream" => component::upstream_world_dylib(&world)?,
             "ours" => component::ours_world_dylib(&world)?,
             other => anyhow::bail!("unknown generator {other}"),
         };
-        component::link(interpreter, &dylib)
+        match side.interpreter {
+            Interpreter::Val => component::link("val_interpreter.so", &glue),
+            Interpreter::Lua => {
+                let source = lua_scripts::script(&world.resolve, world.world)?;
+                let script = Script {
+                    name: "matrix.lua".into(),
+                    source: source.into_bytes(),
+                };
+                lua_demo::check_script(&script, &world.resolve, world.world)?;
+                lua_demo::link(&script, &glue)
+            }
+        }
     }
 }

@@ -23,6 +23,11 @@ pub struct LuaStack {
     lua: Lua,
     stack: Vec<Value>,
     iters: Vec<Iter>,
+    /// `(appended, length)` of each list being lifted, innermost last: `nil`
+    /// elements leave holes, so the table's own length cannot be used. The
+    /// glue appends exactly `length` elements, each complete (nested lists
+    /// included) before it is appended.
+    list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
     context: String,
 }
@@ -56,6 +61,7 @@ impl LuaStack {
             lua,
             stack: Vec::new(),
             iters: Vec::new(),
+            list_lens: Vec::new(),
             context,
         }
     }
@@ -367,8 +373,11 @@ impl Call for LuaStack {
     fn push_tuple(&mut self, ty: Tuple) {
         let items = self.take(ty.types().len());
         let tuple = self.new_table(items.len(), 0);
-        for item in items {
-            tuple.raw_push(item).unwrap_or_else(|e| self.lua_error(e));
+        for (i, item) in items.into_iter().enumerate() {
+            // By index: a `nil` element must still take its position.
+            tuple
+                .raw_set(i + 1, item)
+                .unwrap_or_else(|e| self.lua_error(e));
         }
         self.stack.push(Value::Table(tuple));
     }
@@ -445,12 +454,25 @@ impl Call for LuaStack {
     fn push_empty_list(&mut self, _ty: List, capacity: usize) {
         let list = self.new_table(capacity, 0);
         self.stack.push(Value::Table(list));
+        if capacity > 0 {
+            self.list_lens.push((0, capacity));
+        }
     }
 
     fn list_append(&mut self, _ty: List) {
         let item = self.pop_value();
+        let Some((appended, length)) = self.list_lens.last_mut() else {
+            self.trap("list_append without a list")
+        };
+        *appended += 1;
+        let index = *appended;
+        if index == *length {
+            self.list_lens.pop();
+        }
         match self.stack.last() {
-            Some(Value::Table(list)) => list.raw_push(item).unwrap_or_else(|e| self.lua_error(e)),
+            Some(Value::Table(list)) => list
+                .raw_set(index, item)
+                .unwrap_or_else(|e| self.lua_error(e)),
             _ => self.trap("list_append without a list on the stack"),
         }
     }

@@ -206,11 +206,11 @@ pub fn same(a: &Val, b: &Val) -> bool {
         (Val::Result(Ok(x)), Val::Result(Ok(y))) | (Val::Result(Err(x)), Val::Result(Err(y))) => {
             same_payload(x, y)
         }
+        // Entry order is not part of a map's value (a Lua table has none).
         (Val::Map(x), Val::Map(y)) => {
             x.len() == y.len()
                 && x.iter()
-                    .zip(y)
-                    .all(|((k, v), (l, w))| same(k, l) && same(v, w))
+                    .all(|(k, v)| y.iter().any(|(l, w)| same(k, l) && same(v, w)))
         }
         _ => a == b,
     }
