@@ -1,51 +1,29 @@
-//! Running components under wasmtime.
+//! Running components under wasmtime: `lua_demo::runtime` (WASI, stderr in
+//! trap errors) plus what the tests provide on top: root-level host
+//! functions and the matrix convention's resources.
 
 use std::sync::{Arc, Mutex, OnceLock};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use lua_demo::runtime::{self, Host, Running};
+use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
-    Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceTable, ResourceType, Val,
+    Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceType, Val,
 };
-use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-/// One engine for every test: compiled code is shared and the configuration
-/// (wasm exceptions, for setjmp/longjmp) is the same everywhere.
-pub fn engine() -> &'static Engine {
+/// One engine for every test, so that the configuration is the same everywhere.
+fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| {
-        let mut config = Config::new();
-        config.wasm_exceptions(true);
-        config.wasm_component_model_map(true);
-        Engine::new(&config).expect("a valid wasmtime configuration")
-    })
-}
-
-/// The store's data: WASI plus what the component wrote to stderr.
-pub struct Host {
-    wasi: WasiCtx,
-    table: ResourceTable,
-    stderr: MemoryOutputPipe,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.wasi,
-            table: &mut self.table,
-        }
-    }
+    ENGINE.get_or_init(|| runtime::engine().expect("a valid wasmtime configuration"))
 }
 
 /// A host function: receives the arguments, returns the results.
 pub type HostFn = Box<dyn Fn(&[Val]) -> Result<Vec<Val>> + Send + Sync>;
 
-/// An instantiated component with WASI and the given root-level imports.
+/// An instantiated component.
 pub struct Instance {
-    store: Store<Host>,
-    instance: wasmtime::component::Instance,
+    running: Running,
 }
 
 impl Instance {
@@ -53,52 +31,32 @@ impl Instance {
     /// function of the world's root, and the matrix convention's resources
     /// for every other resource it imports (see [`provide_tag_resources`]).
     pub fn new(component: &[u8], imports: Vec<(&str, HostFn)>) -> Result<Instance> {
-        let engine = engine();
-        let component = Component::new(engine, component)
-            .map_err(anyhow::Error::from)
-            .context("compiling the component")?;
-        let mut linker = Linker::<Host>::new(engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
-        for (name, func) in imports {
-            linker
-                .root()
-                .func_new(name, move |_store, _ty, params, results| {
-                    let values = func(params).map_err(wasmtime::Error::from_anyhow)?;
-                    if values.len() != results.len() {
-                        return Err(wasmtime::Error::msg(format!(
-                            "host function returned {} values, expected {}",
-                            values.len(),
-                            results.len()
-                        )));
-                    }
-                    results.clone_from_slice(&values);
-                    Ok(())
-                })
-                .map_err(anyhow::Error::from)?;
-        }
-        provide_tag_resources(&mut linker, &component).map_err(anyhow::Error::from)?;
-        let stderr = MemoryOutputPipe::new(1 << 20);
-        let wasi = WasiCtx::builder().stderr(stderr.clone()).build();
-        let mut store = Store::new(
-            engine,
-            Host {
-                wasi,
-                table: ResourceTable::new(),
-                stderr,
-            },
-        );
-        let instance = linker
-            .instantiate(&mut store, &component)
-            .map_err(anyhow::Error::from)
-            .context("instantiating the component")?;
-        Ok(Instance { store, instance })
+        let running = runtime::instantiate(engine(), component, |linker, component| {
+            for (name, func) in imports {
+                linker
+                    .root()
+                    .func_new(name, move |_store, _ty, params, results| {
+                        let values = func(params).map_err(wasmtime::Error::from_anyhow)?;
+                        if values.len() != results.len() {
+                            return Err(wasmtime::Error::msg(format!(
+                                "host function returned {} values, expected {}",
+                                values.len(),
+                                results.len()
+                            )));
+                        }
+                        results.clone_from_slice(&values);
+                        Ok(())
+                    })?;
+            }
+            provide_tag_resources(linker, component)
+        })?;
+        Ok(Instance { running })
     }
 
-    /// Calls export `name` at the world's root and returns its results. A
-    /// trap's error includes what the component wrote to stderr (panic
-    /// messages end up there).
+    /// Calls export `name` at the world's root; a trap's error includes what
+    /// the component wrote to stderr (panic messages end up there).
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>> {
-        self.call_in(None, name, args)
+        self.running.call(None, name, args)
     }
 
     /// Calls export `name` of the exported interface `interface` (or of the
@@ -109,31 +67,7 @@ impl Instance {
         name: &str,
         args: &[Val],
     ) -> Result<Vec<Val>> {
-        let parent = match interface {
-            Some(interface) => Some(
-                self.instance
-                    .get_export_index(&mut self.store, None, interface)
-                    .with_context(|| format!("the component exports no `{interface}`"))?,
-            ),
-            None => None,
-        };
-        let func = self
-            .instance
-            .get_export_index(&mut self.store, parent.as_ref(), name)
-            .and_then(|index| self.instance.get_func(&mut self.store, index))
-            .with_context(|| format!("the component exports no function `{name}`"))?;
-        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
-        if let Err(err) = func.call(&mut self.store, args, &mut results) {
-            let stderr = self.stderr();
-            return Err(anyhow::Error::from(err)
-                .context(format!("calling `{name}` failed; stderr:\n{stderr}")));
-        }
-        Ok(results)
-    }
-
-    /// Everything the component wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.store.data().stderr.contents()).into_owned()
+        self.running.call(interface, name, args)
     }
 }
 
@@ -157,7 +91,7 @@ struct TagResource;
 /// Defines every resource the component imports, other than WASI's, with the
 /// matrix convention: `constructor(tag: u32)` and `tag: func() -> u32`.
 fn provide_tag_resources(linker: &mut Linker<Host>, component: &Component) -> wasmtime::Result<()> {
-    let engine = engine();
+    let engine = component.engine();
     let ty = component.component_type();
     for (name, item) in ty.imports(engine) {
         match item.ty {
