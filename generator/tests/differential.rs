@@ -6,13 +6,16 @@
 //!
 //! One trial per world, named `{file}::{world}`.
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 use libtest_mimic::{Arguments, Trial};
-use wasmparser::{Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{Validator, WasmFeatures};
 use wit_parser::{Resolve, WorldId};
+
+use common::Summary;
 
 fn main() {
     let args = Arguments::from_args();
@@ -69,8 +72,7 @@ fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
         !ours.dylink.is_empty() && !ours.data.is_empty(),
         "no dylink.0 or data"
     );
-    diff("imports", &ours.imports, &theirs.imports)?;
-    diff("exports", &ours.exports, &theirs.exports)?;
+    ours.same_imports_and_exports(&theirs)?;
     ensure!(ours.dylink == theirs.dylink, "dylink.0 differs");
     ensure!(
         ours.data == theirs.data,
@@ -79,89 +81,4 @@ fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
         theirs.data.len()
     );
     Ok(())
-}
-
-fn diff(what: &str, ours: &BTreeSet<String>, theirs: &BTreeSet<String>) -> Result<()> {
-    let missing: Vec<_> = theirs.difference(ours).collect();
-    let extra: Vec<_> = ours.difference(theirs).collect();
-    if !missing.is_empty() || !extra.is_empty() {
-        bail!("{what} differ:\n  missing: {missing:#?}\n  extra: {extra:#?}");
-    }
-    Ok(())
-}
-
-/// What must match between two libraries.
-struct Summary {
-    /// `module name: type`.
-    imports: BTreeSet<String>,
-    exports: BTreeSet<String>,
-    dylink: Vec<u8>,
-    data: Vec<u8>,
-}
-
-impl Summary {
-    fn of(wasm: &[u8]) -> Result<Summary> {
-        let mut types = Vec::new();
-        let mut funcs = Vec::new();
-        let mut imports = BTreeSet::new();
-        let mut exports = Vec::new();
-        let mut dylink = Vec::new();
-        let mut data = Vec::new();
-        for payload in Parser::new(0).parse_all(wasm) {
-            match payload? {
-                Payload::TypeSection(reader) => {
-                    for ty in reader.into_iter_err_on_gc_types() {
-                        types.push(format!("{}", ty?));
-                    }
-                }
-                Payload::ImportSection(reader) => {
-                    for import in reader.into_imports() {
-                        let import = import?;
-                        let ty = match import.ty {
-                            TypeRef::Func(i) => {
-                                funcs.push(i);
-                                types[i as usize].clone()
-                            }
-                            other => format!("{other:?}"),
-                        };
-                        imports.insert(format!("{} {}: {ty}", import.module, import.name));
-                    }
-                }
-                Payload::FunctionSection(reader) => {
-                    for f in reader {
-                        funcs.push(f?);
-                    }
-                }
-                Payload::ExportSection(reader) => {
-                    for export in reader {
-                        let export = export?;
-                        exports.push((export.name.to_string(), export.kind, export.index));
-                    }
-                }
-                Payload::CustomSection(c) if c.name() == "dylink.0" => dylink = c.data().to_vec(),
-                Payload::DataSection(reader) => {
-                    for segment in reader {
-                        data.extend_from_slice(segment?.data);
-                    }
-                }
-                _ => {}
-            }
-        }
-        let exports = exports
-            .into_iter()
-            .map(|(name, kind, index)| {
-                let ty = match kind {
-                    wasmparser::ExternalKind::Func => types[funcs[index as usize] as usize].clone(),
-                    other => format!("{other:?}"),
-                };
-                format!("{name}: {ty}")
-            })
-            .collect();
-        Ok(Summary {
-            imports,
-            exports,
-            dylink,
-            data,
-        })
-    }
 }

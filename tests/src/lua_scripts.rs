@@ -203,12 +203,11 @@ impl<'a> Writer<'a> {
     fn exported_resource(&self, export: &Func<'_>, name: &str) -> Result<TypeId> {
         let world = &self.resolve.worlds[self.world];
         for (key, item) in &world.exports {
-            if let WorldItem::Interface { id, .. } = item {
-                if Some(self.resolve.name_world_key(key)) == export.interface {
-                    if let Some(ty) = self.resolve.interfaces[*id].types.get(name) {
-                        return Ok(*ty);
-                    }
-                }
+            if let WorldItem::Interface { id, .. } = item
+                && Some(self.resolve.name_world_key(key)) == export.interface
+                && let Some(ty) = self.resolve.interfaces[*id].types.get(name)
+            {
+                return Ok(*ty);
             }
         }
         bail!("no exported resource `{name}`")

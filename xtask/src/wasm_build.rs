@@ -26,6 +26,10 @@ pub const WASM_PACKAGES: &[WasmPackage] = &[
         dylib: "val_interpreter.wasm",
     },
     WasmPackage {
+        name: "echo-interpreter",
+        dylib: "echo_interpreter.wasm",
+    },
+    WasmPackage {
         name: "lua-interpreter",
         dylib: "lua_interpreter.wasm",
     },

@@ -118,7 +118,10 @@ fn values_cross_in_both_directions() -> Result<()> {
         Val::Option(Some(Box::new(Val::Option(None)))),
         Val::Option(Some(Box::new(Val::Option(Some(Box::new(Val::U32(5))))))),
     ] {
-        assert_eq!(call(&mut app, "nested", &[nested.clone()])?, nested);
+        assert_eq!(
+            call(&mut app, "nested", std::slice::from_ref(&nested))?,
+            nested
+        );
     }
 
     assert_eq!(

@@ -69,7 +69,7 @@ impl Interpreter for LuaInterpreter {
         };
         let Some(ty) = func.result() else { return };
         let result = results.into_iter().next().unwrap_or(Value::Nil);
-        if let Err(mismatch) = check(&self.lua, ty, &result) {
+        if let Err(mismatch) = check(ty, &result) {
             panic!(
                 "lua: export `{}` must return {}: {mismatch}",
                 func.qualified_name(),

@@ -89,7 +89,7 @@ fn import_function(lua: &Lua, func: ImportFunction) -> mlua::Result<Function> {
             )));
         }
         for (i, (ty, arg)) in params.iter().zip(args.iter()).enumerate() {
-            check(lua, *ty, arg).map_err(|e| {
+            check(*ty, arg).map_err(|e| {
                 mlua::Error::runtime(format!("argument {} of `{name}`: {e}", i + 1))
             })?;
         }

@@ -34,10 +34,10 @@ pub struct ImportedHandle {
 
 impl ImportedHandle {
     fn release(&self) {
-        if self.owned {
-            if let Some(handle) = self.handle.take() {
-                self.ty.drop_handle(handle);
-            }
+        if self.owned
+            && let Some(handle) = self.handle.take()
+        {
+            self.ty.drop_handle(handle);
         }
     }
 }
@@ -95,7 +95,7 @@ fn objects(lua: &Lua) -> mlua::Result<Table> {
     lua.named_registry_value(OBJECTS)
 }
 
-fn imported<'a>(value: &'a Value, ty: Resource) -> Result<&'a AnyUserData, Mismatch> {
+fn imported(value: &Value, ty: Resource) -> Result<&AnyUserData, Mismatch> {
     match value {
         Value::UserData(ud) => match ud.borrow::<ImportedHandle>() {
             Ok(handle) if handle.ty == ty => Ok(ud),

@@ -496,7 +496,7 @@ impl Call for LuaStack {
 
 /// Checks that `value` fits `ty` all the way down, so that lowering it cannot
 /// fail; used on arguments Lua passes to imports and on results of exports.
-pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
+pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
     let describe = || ty.describe();
     let int = |min: i128, max: i128| values::integer(value, &describe(), min, max).map(drop);
     match ty {
@@ -521,7 +521,7 @@ pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
             for (name, field_ty) in r.fields() {
                 let key = lua_mapping::lua_name(name);
                 let field: Value = t.raw_get(key.as_str()).map_err(|e| e.to_string())?;
-                check(lua, field_ty, &field)
+                check(field_ty, &field)
                     .map_err(|e| format!("field `{key}` of record {}: {e}", r.name()))?;
             }
             Ok(())
@@ -530,7 +530,7 @@ pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
             let items = values::table(value, &describe())?;
             for (i, item_ty) in t.types().enumerate() {
                 let item: Value = items.raw_get(i + 1).map_err(|e| e.to_string())?;
-                check(lua, item_ty, &item)
+                check(item_ty, &item)
                     .map_err(|e| format!("element {} of {}: {e}", i + 1, describe()))?;
             }
             Ok(())
@@ -538,18 +538,18 @@ pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
         Type::Variant(v) => {
             let (case, payload) = values::variant(value, v)?;
             match v.cases().nth(case as usize).and_then(|(_, t)| t) {
-                Some(payload_ty) => check(lua, payload_ty, &payload),
+                Some(payload_ty) => check(payload_ty, &payload),
                 None => Ok(()),
             }
         }
         Type::Option(o) => match values::option(value, o)? {
-            Some(payload) => check(lua, o.ty(), &payload),
+            Some(payload) => check(o.ty(), &payload),
             None => Ok(()),
         },
         Type::Result(r) => {
             let (is_err, payload) = values::result(value)?;
             match if is_err { r.err() } else { r.ok() } {
-                Some(payload_ty) => check(lua, payload_ty, &payload),
+                Some(payload_ty) => check(payload_ty, &payload),
                 None => Ok(()),
             }
         }
@@ -560,8 +560,7 @@ pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
             let items = values::table(value, &describe())?;
             for i in 1..=items.raw_len() {
                 let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
-                check(lua, l.ty(), &item)
-                    .map_err(|e| format!("element {i} of {}: {e}", describe()))?;
+                check(l.ty(), &item).map_err(|e| format!("element {i} of {}: {e}", describe()))?;
             }
             Ok(())
         }
@@ -569,12 +568,12 @@ pub fn check(lua: &Lua, ty: Type, value: &Value) -> Result<(), Mismatch> {
             let map = values::table(value, &describe())?;
             for pair in map.pairs::<Value, Value>() {
                 let (k, v) = pair.map_err(|e| e.to_string())?;
-                check(lua, m.key_ty(), &k)?;
-                check(lua, m.value_ty(), &v)?;
+                check(m.key_ty(), &k)?;
+                check(m.value_ty(), &v)?;
             }
             Ok(())
         }
-        Type::Alias(a) => check(lua, a.ty(), value),
+        Type::Alias(a) => check(a.ty(), value),
         Type::ErrorContext | Type::FixedLengthList(_) | Type::Future(_) | Type::Stream(_) => Err(
             format!("{} is not supported by the Lua interpreter yet", describe()),
         ),

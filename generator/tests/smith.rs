@@ -1,0 +1,230 @@
+//! Robustness against random WIT: `wit-smith` generates packages from seeded
+//! bytes (synchronous features only), and for every world of every package
+//! our generator must not panic and must return either a module that
+//! validates or an error. Where upstream `wit-dylib` 0.263 also succeeds, the
+//! two libraries must import and export the same names with the same types.
+//!
+//! `WIT_SMITH_SEEDS` (default 500) sets how many seeds to try and
+//! `WIT_SMITH_START` (default 0) the first one, for long runs by hand.
+
+mod common;
+
+use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use anyhow::{Context, Result, bail};
+use arbitrary::Unstructured;
+use libtest_mimic::{Arguments, Trial};
+use wasmparser::{Validator, WasmFeatures};
+use wit_parser::decoding::{DecodedWasm, decode};
+use wit_parser::{Resolve, WorldId};
+
+use common::Summary;
+
+/// Bytes of input per seed: enough for wit-smith to build several packages
+/// with a few worlds, few enough for 500 seeds to run in seconds.
+const INPUT_LEN: usize = 65536;
+
+fn main() {
+    let args = Arguments::from_args();
+    let start = env_u64("WIT_SMITH_START", 0);
+    let count = env_u64("WIT_SMITH_SEEDS", 500);
+    let name = format!("smith::seeds_{start}_to_{}", start + count);
+    let trial = Trial::test(name, move || {
+        run(start, count).map_err(|e| format!("{e:?}").into())
+    });
+    libtest_mimic::run(&args, vec![trial]).exit();
+}
+
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(value) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={value:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// What happened over all seeds; failures are collected, not fatal, so that
+/// one run reports every failing seed.
+#[derive(Default)]
+struct Tally {
+    seeds: u64,
+    /// Seeds for which wit-smith gave up before producing WIT.
+    smith_skipped: u64,
+    /// Seeds on which wit-smith itself panicked (its own checks).
+    smith_panicked: u64,
+    /// Packages wit-parser could not decode.
+    parser_rejected: u64,
+    worlds: u64,
+    ours_ok: u64,
+    ours_err: u64,
+    upstream_panicked: u64,
+    upstream_err: u64,
+    /// Worlds upstream generates but we report an error for.
+    only_upstream_ok: u64,
+    compared: u64,
+    /// Compared worlds whose `dylink.0` and metadata bytes also match.
+    identical_metadata: u64,
+    failures: Vec<String>,
+}
+
+fn run(start: u64, count: u64) -> Result<()> {
+    // Upstream's panics are expected and counted: rather than printing each
+    // one, the hook keeps the last message (with its location) for reports.
+    std::panic::set_hook(Box::new(|info| {
+        LAST_PANIC.with(|last| *last.borrow_mut() = info.to_string())
+    }));
+    let config = wit_smith::Config {
+        async_: false,
+        futures: false,
+        streams: false,
+        error_context: false,
+        fixed_length_lists: false,
+        ..wit_smith::Config::default()
+    };
+    let began = std::time::Instant::now();
+    let mut tally = Tally::default();
+    for seed in start..start + count {
+        tally.seeds += 1;
+        let input = input(seed);
+        let mut u = Unstructured::new(&input);
+        let wasm = match catch_unwind(AssertUnwindSafe(|| wit_smith::smith(&config, &mut u))) {
+            Ok(Ok(wasm)) => wasm,
+            Ok(Err(_)) => {
+                tally.smith_skipped += 1;
+                continue;
+            }
+            Err(_) => {
+                tally.smith_panicked += 1;
+                continue;
+            }
+        };
+        let resolve = match decode(&wasm) {
+            Ok(DecodedWasm::WitPackage(resolve, _)) => resolve,
+            Ok(DecodedWasm::Component(..)) | Err(_) => {
+                tally.parser_rejected += 1;
+                continue;
+            }
+        };
+        for (world, _) in resolve.worlds.iter() {
+            if let Err(err) = check_world(&resolve, world, &mut tally) {
+                let name = &resolve.worlds[world].name;
+                tally
+                    .failures
+                    .push(format!("seed {seed}, world `{name}`: {err:?}"));
+            }
+        }
+    }
+    let _ = std::panic::take_hook();
+    println!(
+        "smith: {} seeds ({} skipped by wit-smith, {} panicked in it, {} rejected by wit-parser), {} worlds: \
+         ours ok {}, ours err {} ({} of them upstream ok); upstream panicked {}, err {}; \
+         compared {} ({} with identical metadata); {:.1?}",
+        tally.seeds,
+        tally.smith_skipped,
+        tally.smith_panicked,
+        tally.parser_rejected,
+        tally.worlds,
+        tally.ours_ok,
+        tally.ours_err,
+        tally.only_upstream_ok,
+        tally.upstream_panicked,
+        tally.upstream_err,
+        tally.compared,
+        tally.identical_metadata,
+        began.elapsed(),
+    );
+    if !tally.failures.is_empty() {
+        bail!(
+            "{} failures (rerun one with WIT_SMITH_START=<seed> WIT_SMITH_SEEDS=1):\n{}",
+            tally.failures.len(),
+            tally.failures.join("\n")
+        );
+    }
+    Ok(())
+}
+
+fn check_world(resolve: &Resolve, world: WorldId, tally: &mut Tally) -> Result<()> {
+    tally.worlds += 1;
+    let ours = catch_unwind(|| wit_dylib_generator::generate(resolve, world, &Default::default()))
+        .map_err(|_| anyhow::anyhow!("our generator panicked: {}", last_panic()))?;
+    let ours = match ours {
+        Ok(ours) => {
+            tally.ours_ok += 1;
+            Validator::new_with_features(WasmFeatures::all())
+                .validate_all(&ours)
+                .context("our module does not validate")?;
+            Some(ours)
+        }
+        Err(_) => {
+            tally.ours_err += 1;
+            None
+        }
+    };
+    let theirs = match catch_unwind(|| wit_dylib::create(resolve, world, None)) {
+        Ok(Ok(theirs)) => theirs,
+        Ok(Err(_)) => {
+            tally.upstream_err += 1;
+            return Ok(());
+        }
+        Err(_) => {
+            tally.upstream_panicked += 1;
+            return Ok(());
+        }
+    };
+    let Some(ours) = ours else {
+        tally.only_upstream_ok += 1;
+        return Ok(());
+    };
+    tally.compared += 1;
+    let (ours, theirs) = (Summary::of(&ours)?, Summary::of(&theirs)?);
+    ours.same_imports_and_exports(&theirs)?;
+    if ours.dylink == theirs.dylink && ours.data == theirs.data {
+        tally.identical_metadata += 1;
+    }
+    Ok(())
+}
+
+thread_local! {
+    /// The message of the latest panic on this thread (see `run`'s hook).
+    static LAST_PANIC: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+fn last_panic() -> String {
+    LAST_PANIC.with(|last| last.borrow().clone())
+}
+
+/// The bytes wit-smith builds seed `seed`'s WIT from. wit-smith decides
+/// whether to add another item (package, world item, field, case, ...) from
+/// a byte's low bit, so unbiased bytes give mostly tiny worlds. Seeds
+/// cycle through four biases: the low bit is set in 1/2, 3/4, 7/8 or 15/16
+/// of the bytes (the more, the larger the worlds, and the more inputs
+/// wit-smith itself gives up on).
+fn input(seed: u64) -> Vec<u8> {
+    let mut bytes = splitmix64_bytes(seed, 2 * INPUT_LEN);
+    let draws = bytes.split_off(INPUT_LEN);
+    let bias = seed % 4;
+    for (byte, draw) in bytes.iter_mut().zip(draws) {
+        if bias > 0 && draw % (1 << bias) != 0 {
+            *byte |= 1;
+        }
+    }
+    bytes
+}
+
+/// `len` bytes of the splitmix64 stream seeded with `seed`: deterministic
+/// and well mixed even for consecutive seeds.
+fn splitmix64_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        out.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
