@@ -18,6 +18,11 @@
 //! (chars, enum and variant cases, flags bits, UTF-8); a bad value traps with
 //! a message naming the function.
 //!
+//! `export!` also defines `cabi_realloc` over Rust's global allocator, and
+//! strings and lists lifted from the host are freed with that allocator. Link
+//! the interpreter as the first library of the component, so that its
+//! `cabi_realloc` (not the one in `libc.so`) is the component's.
+//!
 //! # Example
 //!
 //! An interpreter for `world greeter { import log: func(msg: string);
