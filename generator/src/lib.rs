@@ -96,11 +96,22 @@ pub fn select_world(resolve: &Resolve, package: PackageId, name: Option<&str>) -
 }
 
 /// Parses the WIT package at `path` (a `.wit` file, or a directory with an
-/// optional `deps/`) into `resolve`. Parse and resolution errors are rendered
-/// with their file, line and a snippet of the source.
+/// optional `deps/`) into `resolve`. Parse and resolution errors become one
+/// line, `file:line:column: message`.
 pub fn push_wit(resolve: &mut Resolve, path: &Path) -> Result<PackageId> {
     match resolve.push_path(path) {
         Ok((package, _)) => Ok(package),
-        Err(err) => Err(anyhow::anyhow!("{}", resolve.render_error(&err))),
+        Err(err) => Err(anyhow::anyhow!("{}", one_line(&resolve.render_error(&err)))),
+    }
+}
+
+/// Turns wit-parser's rendered error (message, `--> file:line:col`, then a
+/// snippet) into `file:line:col: message`; other errors pass unchanged.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered.lines();
+    let message = lines.next().unwrap_or_default().trim();
+    match lines.find_map(|line| line.trim().strip_prefix("--> ")) {
+        Some(location) => format!("{location}: {message}"),
+        None => rendered.trim().to_string(),
     }
 }

@@ -97,7 +97,13 @@ fn malformed_wit_fails_with_location() -> Result<()> {
     )?;
     let out = run(&[wit.as_os_str(), "--wat".as_ref()])?;
     assert_clean_failure(&out);
-    assert!(stderr(&out).contains("bad.wit:4"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("bad.wit:4:"), "{}", stderr(&out));
+    assert_eq!(
+        stderr(&out).trim_end().lines().count(),
+        1,
+        "{}",
+        stderr(&out)
+    );
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }
