@@ -35,7 +35,7 @@ enum Command {
     /// Provision, build the wasm artifacts, then run `lua-demo` (with no
     /// arguments: the bundled example).
     Demo {
-        /// Extra arguments passed to the demo.
+        /// Extra arguments passed to `lua-demo` (e.g. `componentize ...`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -69,15 +69,7 @@ fn run(cli: Cli) -> Result<()> {
             let toolchain = toolchain::provision(&workspace)?;
             wasm_build::build_all(&workspace, &toolchain)?;
             let mut cargo = workspace.cargo();
-            cargo.args([
-                "run",
-                "--quiet",
-                "-p",
-                "wit-dylib-tests",
-                "--example",
-                "greeter",
-                "--",
-            ]);
+            cargo.args(["run", "--quiet", "-p", "lua-demo", "--"]);
             cargo.args(args);
             command::run(&mut cargo)?;
         }
