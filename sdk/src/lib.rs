@@ -78,8 +78,8 @@ pub use call::{Call, ListLowering};
 pub use interpreter::Interpreter;
 pub use layout::size_align;
 pub use metadata::{
-    Alias, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map, Record,
-    Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
+    Alias, Callee, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map,
+    Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
 pub use runtime::CallFrame;
 pub use val::{Val, ValStack, call_import};

@@ -462,6 +462,23 @@ macro_rules! function_accessors {
 function_accessors!(ImportFunction);
 function_accessors!(ExportFunction);
 
+/// An import or an export, for naming a call in messages: displays as
+/// ``import `a:b/c#f` `` or ``export `run` ``.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Callee {
+    Import(ImportFunction),
+    Export(ExportFunction),
+}
+
+impl std::fmt::Display for Callee {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Callee::Import(func) => write!(f, "import `{}`", func.qualified_name()),
+            Callee::Export(func) => write!(f, "export `{}`", func.qualified_name()),
+        }
+    }
+}
+
 impl ImportFunction {
     /// The generated adapter that calls this import synchronously; `None` for
     /// an import the world library lowers as async.

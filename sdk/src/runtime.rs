@@ -19,8 +19,7 @@ use crate::call::{Call, ListLowering};
 use crate::interpreter::Interpreter;
 use crate::layout::size_align;
 use crate::metadata::{
-    Enum, ExportFunction, Flags, ImportFunction, List, Resource, Type, Variant, Wit, WitOption,
-    WitResult,
+    Callee, Enum, Flags, ImportFunction, List, Resource, Type, Variant, Wit, WitOption, WitResult,
 };
 
 thread_local! {
@@ -36,14 +35,6 @@ pub fn wit() -> Wit {
         .expect("wit-dylib: the world library has not called wit_dylib_initialize")
 }
 
-/// What a frame belongs to, for error messages.
-#[derive(Copy, Clone)]
-enum Owner {
-    Export(ExportFunction),
-    Import(ImportFunction),
-    Unused,
-}
-
 /// One call's value stack plus the memory the glue uses during the call.
 ///
 /// Exports get one from the SDK. To call an import, wrap a fresh value stack
@@ -51,7 +42,8 @@ enum Owner {
 /// to [`ImportFunction::call`]; the result is then on top of the stack.
 pub struct CallFrame<C> {
     call: C,
-    owner: Owner,
+    /// The call the frame serves, once known (for messages and borrows).
+    owner: Option<Callee>,
     memory: CallMemory,
     /// Borrow handles of resources this component does not define, received
     /// by an export: the component model requires dropping them before the
@@ -82,7 +74,7 @@ impl<C: Call> CallFrame<C> {
     pub fn new(call: C) -> CallFrame<C> {
         CallFrame {
             call,
-            owner: Owner::Unused,
+            owner: None,
             memory: CallMemory::default(),
             foreign_borrows: Vec::new(),
         }
@@ -99,11 +91,8 @@ impl<C: Call> CallFrame<C> {
     }
 
     fn describe_owner(&self) -> String {
-        match self.owner {
-            Owner::Export(f) => format!("export `{}`", f.qualified_name()),
-            Owner::Import(f) => format!("import `{}`", f.qualified_name()),
-            Owner::Unused => "a call".to_string(),
-        }
+        self.owner
+            .map_or_else(|| "a call".to_string(), |callee| callee.to_string())
     }
 }
 
@@ -126,7 +115,7 @@ impl ImportFunction {
                 self.qualified_name()
             )
         });
-        frame.owner = Owner::Import(*self);
+        frame.owner = Some(Callee::Import(*self));
         // SAFETY: `adapter` is the glue's synchronous adapter for this import.
         // It calls back into the `wit_dylib_*` functions with the pointer we
         // pass, which `frame_of` turns back into `&mut CallFrame<C>`; the type
@@ -188,7 +177,7 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
 pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
     let func = wit().export_func(which);
     let mut frame = CallFrame::new(interp.export_start(func));
-    frame.owner = Owner::Export(func);
+    frame.owner = Some(Callee::Export(func));
     Box::into_raw(Box::new(frame)).cast()
 }
 
@@ -437,7 +426,7 @@ pub unsafe fn push_string<I: Interpreter>(cx: *mut c_void, ptr: *mut u8, len: us
 pub unsafe fn push_borrow<I: Interpreter>(cx: *mut c_void, ty: usize, handle: u32) {
     let frame = unsafe { frame_of::<I>(cx) };
     let ty = Resource::at(wit(), ty);
-    if !ty.is_exported() && matches!(frame.owner, Owner::Export(_)) {
+    if !ty.is_exported() && matches!(frame.owner, Some(Callee::Export(_))) {
         frame.foreign_borrows.push((ty, handle));
     }
     frame.call.push_borrow(ty, handle);

@@ -10,8 +10,8 @@
 use crate::buffer::{Bytes, CanonicalList};
 use crate::call::{Call, ListLowering};
 use crate::metadata::{
-    Enum, ExportFunction, Flags, ImportFunction, List, Map, Record, Resource, Tuple, Type, Variant,
-    WitOption, WitResult,
+    Callee, Enum, ExportFunction, Flags, ImportFunction, List, Map, Record, Resource, Tuple, Type,
+    Variant, WitOption, WitResult,
 };
 use crate::runtime::CallFrame;
 
@@ -96,7 +96,7 @@ pub struct ValStack {
     stack: Vec<Val>,
     iters: Vec<Iter>,
     /// Names the call in error messages.
-    context: String,
+    context: Callee,
 }
 
 macro_rules! scalars {
@@ -117,15 +117,15 @@ macro_rules! scalars {
 impl ValStack {
     /// An empty stack for a call of export `func`.
     pub fn for_export(func: ExportFunction) -> ValStack {
-        ValStack::with_context(format!("export `{}`", func.qualified_name()))
+        ValStack::with_context(Callee::Export(func))
     }
 
     /// An empty stack for a call of import `func`.
     pub fn for_import(func: ImportFunction) -> ValStack {
-        ValStack::with_context(format!("import `{}`", func.qualified_name()))
+        ValStack::with_context(Callee::Import(func))
     }
 
-    fn with_context(context: String) -> ValStack {
+    fn with_context(context: Callee) -> ValStack {
         ValStack {
             stack: Vec::new(),
             iters: Vec::new(),

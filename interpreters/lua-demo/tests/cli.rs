@@ -131,13 +131,20 @@ fn malformed_wit_names_file_and_line() {
 fn the_default_run_builds_and_runs_the_bundled_example() {
     let result = lua_demo(&[]);
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "{stdout}{}", String::from_utf8_lossy(&result.stderr));
+    assert!(
+        result.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
     for expected in [
         "[host] log: greeting WebAssembly",
         "greet(\"WebAssembly\") = \"Hello, WebAssembly!\"",
         "area(rectangle(3, 4.5)) = 13.500",
         "counter: new(10), increment(5) = 15, value() = 15, dropped",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
 }

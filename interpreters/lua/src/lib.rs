@@ -17,7 +17,7 @@ mod values;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use stack::{LuaStack, check};
-use wit_dylib_sdk::{ExportFunction, Interpreter, Resource, Wit};
+use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Wit};
 
 struct LuaInterpreter {
     lua: Lua,
@@ -55,10 +55,7 @@ impl Interpreter for LuaInterpreter {
     }
 
     fn export_start(&self, func: ExportFunction) -> LuaStack {
-        LuaStack::new(
-            self.lua.clone(),
-            format!("export `{}`", func.qualified_name()),
-        )
+        LuaStack::new(self.lua.clone(), Callee::Export(func))
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {

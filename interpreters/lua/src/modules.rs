@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use lua_mapping::{FunctionKind, WORLD_MODULE, lua_name};
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use wit_dylib_sdk::{CallFrame, ImportFunction, Type, Wit};
+use wit_dylib_sdk::{CallFrame, Callee, ImportFunction, Type, Wit};
 
 use crate::resources;
 use crate::stack::{LuaStack, check};
@@ -80,20 +80,24 @@ fn class(lua: &Lua, module: &Table, resource: &str) -> mlua::Result<Table> {
 fn import_function(lua: &Lua, func: ImportFunction) -> mlua::Result<Function> {
     let params: Vec<Type> = func.params().collect();
     lua.create_function(move |lua, args: MultiValue| {
-        let name = func.qualified_name();
         if args.len() != params.len() {
             return Err(mlua::Error::runtime(format!(
-                "`{name}` takes {} arguments, got {}",
+                "`{}` takes {} arguments, got {}",
+                func.qualified_name(),
                 params.len(),
                 args.len()
             )));
         }
         for (i, (ty, arg)) in params.iter().zip(args.iter()).enumerate() {
             check(*ty, arg).map_err(|e| {
-                mlua::Error::runtime(format!("argument {} of `{name}`: {e}", i + 1))
+                mlua::Error::runtime(format!(
+                    "argument {} of `{}`: {e}",
+                    i + 1,
+                    func.qualified_name()
+                ))
             })?;
         }
-        let mut frame = CallFrame::new(LuaStack::new(lua.clone(), format!("import `{name}`")));
+        let mut frame = CallFrame::new(LuaStack::new(lua.clone(), Callee::Import(func)));
         // The import's glue pops the first argument first.
         for arg in args.into_iter().rev() {
             frame.stack().push(arg);

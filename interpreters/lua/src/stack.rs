@@ -7,8 +7,8 @@
 
 use mlua::{Lua, Table, Value};
 use wit_dylib_sdk::{
-    Bytes, Call, CanonicalList, Enum, Flags, List, ListLowering, Map, Record, Resource, Tuple,
-    Type, Variant, WitOption, WitResult,
+    Bytes, Call, Callee, CanonicalList, Enum, Flags, List, ListLowering, Map, Record, Resource,
+    Tuple, Type, Variant, WitOption, WitResult,
 };
 
 use crate::resources;
@@ -29,7 +29,7 @@ pub struct LuaStack {
     /// included) before it is appended.
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
-    context: String,
+    context: Callee,
 }
 
 /// Unwraps a conversion, trapping with the call's name on a mismatch.
@@ -56,7 +56,7 @@ macro_rules! integers {
 }
 
 impl LuaStack {
-    pub fn new(lua: Lua, context: String) -> LuaStack {
+    pub fn new(lua: Lua, context: Callee) -> LuaStack {
         LuaStack {
             lua,
             stack: Vec::new(),
