@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use lua_demo::runtime::{self, Running};
 use lua_demo::{Script, componentize, load_world};
-use wasmtime::component::Val;
+use wasmtime::component::{Resource, ResourceType, Val};
 
 /// A script that implements the `checks` world of tests/lua.wit.
 const GOOD: &str = r#"
@@ -36,6 +36,22 @@ return {
     if ok then return { ok = "fine" } else return { err = 7 } end
   end,
   lookup = function(m, key) return m[key] end,
+  use_blobs = function()
+    local a = host.blob.new(1)
+    local total = a:size()
+    a:drop()
+    local ok, err = pcall(a.size, a)
+    assert(not ok and tostring(err):find("already dropped", 1, true), tostring(err))
+    do
+      local b <close> = host.blob.new(2)
+      total = total + b:size()
+    end
+    local c = host.blob.new(3)
+    total = total + c:size()
+    c = nil
+    collectgarbage()
+    return total
+  end,
 }
 "#;
 
@@ -49,17 +65,39 @@ fn build(source: &str) -> Result<Vec<u8>> {
     componentize(&script, &resolve, world)
 }
 
+/// The host's `blob`: its rep is its size.
+struct Blob;
+
 fn start(component: &[u8], log: std::sync::Arc<std::sync::Mutex<Vec<String>>>) -> Result<Running> {
     let engine = runtime::engine()?;
     runtime::instantiate(&engine, component, move |linker, _| {
-        linker
-            .instance("test:lua/host")?
-            .func_new("log", move |_, _, args, _| {
-                if let [Val::String(message)] = args {
-                    log.lock().unwrap().push(message.clone());
-                }
-                Ok(())
-            })
+        let mut host = linker.instance("test:lua/host")?;
+        let dropped = std::sync::Arc::clone(&log);
+        host.resource("blob", ResourceType::host::<Blob>(), move |_, rep| {
+            dropped.lock().unwrap().push(format!("dropped blob {rep}"));
+            Ok(())
+        })?;
+        host.func_new("[constructor]blob", |mut store, _, args, results| {
+            let [Val::U32(size)] = args else {
+                wasmtime::bail!("blob takes a size")
+            };
+            results[0] =
+                Val::Resource(Resource::<Blob>::new_own(*size).try_into_resource_any(&mut store)?);
+            Ok(())
+        })?;
+        host.func_new("[method]blob.size", |mut store, _, args, results| {
+            let [Val::Resource(blob)] = args else {
+                wasmtime::bail!("size takes self")
+            };
+            results[0] = Val::U32(blob.try_into_resource::<Blob>(&mut store)?.rep());
+            Ok(())
+        })?;
+        host.func_new("log", move |_, _, args, _| {
+            if let [Val::String(message)] = args {
+                log.lock().unwrap().push(message.clone());
+            }
+            Ok(())
+        })
     })
 }
 
@@ -144,6 +182,18 @@ fn values_cross_in_both_directions() -> Result<()> {
     assert_eq!(
         call(&mut app, "lookup", &[map, Val::String("z".into())])?,
         Val::Option(None)
+    );
+    Ok(())
+}
+
+#[test]
+fn imported_handles_are_released_by_drop_close_and_the_collector() -> Result<()> {
+    let log = Default::default();
+    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
+    assert_eq!(call(&mut app, "use-blobs", &[])?, Val::U32(6));
+    assert_eq!(
+        *log.lock().unwrap(),
+        ["dropped blob 1", "dropped blob 2", "dropped blob 3"]
     );
     Ok(())
 }
