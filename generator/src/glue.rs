@@ -26,6 +26,15 @@ pub fn core_types(sig: &WasmSignature) -> (Vec<ValType>, Vec<ValType>) {
     )
 }
 
+/// The core type of a signature's single flat result (`i32` if it has none).
+fn flat_result_type(sig: &WasmSignature) -> ValType {
+    sig.results
+        .first()
+        .copied()
+        .map(val_type)
+        .unwrap_or(ValType::I32)
+}
+
 fn param_types(func: &wit_parser::Function) -> Vec<Type> {
     func.params.iter().map(|p| p.ty).collect()
 }
@@ -87,13 +96,7 @@ pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32
         match layout.retptr {
             Some(offset) => b.lift(Loc::Mem(frame(offset)), result),
             None => {
-                let ty = sig
-                    .results
-                    .first()
-                    .copied()
-                    .map(val_type)
-                    .unwrap_or(ValType::I32);
-                let local = b.set_new(ty);
+                let local = b.set_new(flat_result_type(&sig));
                 b.lift(Loc::Flat(&[local]), result);
             }
         }
@@ -158,13 +161,7 @@ pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function 
                 b.address(frame(offset));
             }
             None => {
-                let ty = sig
-                    .results
-                    .first()
-                    .copied()
-                    .map(val_type)
-                    .unwrap_or(ValType::I32);
-                let local = b.local(ty);
+                let local = b.local(flat_result_type(&sig));
                 b.lower(result, Loc::Flat(&[local]));
                 b.ins().local_get(local.idx);
             }
