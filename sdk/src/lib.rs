@@ -71,6 +71,7 @@ mod interpreter;
 mod layout;
 mod metadata;
 mod runtime;
+mod script;
 mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
@@ -82,6 +83,7 @@ pub use metadata::{
     Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
 pub use runtime::CallFrame;
+pub use script::{LinkedScript, linked_script};
 pub use val::{Val, ValStack, call_import};
 
 /// Used by [`export!`]; not public API.

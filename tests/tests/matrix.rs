@@ -34,10 +34,19 @@ enum Interpreter {
     Val,
     /// `interpreters/lua` running a script from `lua_scripts`.
     Lua,
+    /// `interpreters/toy` running `toy/matrix.toy`, which reads the world
+    /// through the toy interpreter's reflection builtins.
+    Toy,
 }
 
-const INTERPRETERS: &[(&str, Interpreter)] =
-    &[("val", Interpreter::Val), ("lua", Interpreter::Lua)];
+const INTERPRETERS: &[(&str, Interpreter)] = &[
+    ("val", Interpreter::Val),
+    ("toy", Interpreter::Toy),
+    ("lua", Interpreter::Lua),
+];
+
+/// The toy script of every matrix component.
+const TOY_SCRIPT: &str = include_str!("../toy/matrix.toy");
 
 fn main() {
     let args = Arguments::from_args();
@@ -165,6 +174,14 @@ impl Case {
                 };
                 lua_demo::check_script(&script, &world.resolve, world.world)?;
                 lua_demo::link(&script, &glue)
+            }
+            Interpreter::Toy => {
+                toy_lang::Program::parse("matrix.toy", TOY_SCRIPT)?;
+                component::link_script(
+                    "toy_interpreter.so",
+                    &glue,
+                    ("matrix.toy", TOY_SCRIPT.as_bytes()),
+                )
             }
         }
     }

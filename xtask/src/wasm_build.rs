@@ -33,6 +33,10 @@ pub const WASM_PACKAGES: &[WasmPackage] = &[
         name: "lua-interpreter",
         dylib: "lua_interpreter.wasm",
     },
+    WasmPackage {
+        name: "toy-interpreter",
+        dylib: "toy_interpreter.wasm",
+    },
 ];
 
 /// The cargo profile for interpreter dylibs (release with LTO; see Cargo.toml).

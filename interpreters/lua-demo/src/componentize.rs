@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use wit_component::StringEncoding;
 use wit_parser::{Resolve, WorldId};
 
-use crate::{check_script, script_library};
+use crate::check_script;
 
 /// The prebuilt libraries every Lua component links (see build.rs).
 const LUA_INTERPRETER: &[u8] = include_bytes!(concat!(
@@ -86,7 +86,7 @@ pub fn link(script: &Script, glue: &[u8]) -> Result<Vec<u8>> {
     linker.library("world.so", glue, false)?;
     linker.library(
         "script.so",
-        &script_library::build(&script.name, &script.source),
+        &wit_dylib_script_library::build(&script.name, &script.source),
         false,
     )?;
     linker.library("libc.so", LIBC, false)?;

@@ -4,7 +4,6 @@
 mod check;
 mod componentize;
 pub mod runtime;
-mod script_library;
 
 pub use check::check_script;
 pub use componentize::{Script, componentize, link, load_world};

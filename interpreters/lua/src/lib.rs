@@ -6,12 +6,11 @@
 //! `lua_mapping` crate, resources in [`resources`].
 
 // The value stack lends Lua strings to the glue without copying; the
-// `unsafe` there (and in `script`) says why that is sound.
+// `unsafe` there says why that is sound.
 #![allow(unsafe_code)]
 
 mod modules;
 mod resources;
-mod script;
 mod stack;
 mod values;
 
@@ -29,7 +28,7 @@ impl Interpreter for LuaInterpreter {
     type CallCx = LuaStack;
 
     fn initialize(wit: Wit) -> Self {
-        let script = script::linked();
+        let script = wit_dylib_sdk::linked_script();
         let lua = Lua::new();
         let start = || -> mlua::Result<Vec<Function>> {
             resources::install(&lua)?;

@@ -1,7 +1,8 @@
-//! The data library that carries the script inside the component.
+//! The data library that carries a script inside a component.
 //!
-//! The Lua interpreter imports `wit_dylib_lua_script(len: *mut usize) -> *const u8`;
-//! this library defines it over a data segment holding `name length (u32 LE),
+//! Interpreters read their script with `wit_dylib_sdk::linked_script`, which
+//! imports `wit_dylib_script(len: *mut usize) -> *const u8`; this library
+//! defines it over a data segment holding `name length (u32 LE),
 //! name, source`. It is a shared-everything dylib like the others: a
 //! `dylink.0` section declares its memory needs, and its data is placed at
 //! `__memory_base`.
@@ -54,7 +55,7 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     module.section(&functions);
 
     let mut exports = ExportSection::new();
-    exports.export("wit_dylib_lua_script", ExportKind::Func, 0);
+    exports.export("wit_dylib_script", ExportKind::Func, 0);
     module.section(&exports);
 
     // *len = blob length; return __memory_base.

@@ -1,0 +1,292 @@
+//! The toy interpreter end to end: scripts linked with the `checks` world of
+//! worlds/toy.wit and run under wasmtime; values of every kind through its
+//! mapping, imported resources, and scripts that fail to parse, fail at run
+//! time or return a value of the wrong type.
+
+use std::path::Path;
+
+use anyhow::Result;
+use wasmtime::component::Val;
+use wit_dylib_tests::component::{self, World};
+use wit_dylib_tests::host::{Instance, Recorder};
+
+/// A script that implements every export of `checks`.
+const GOOD: &str = r#"
+; Swaps x and y, adds to the flags, moves the color and shape along.
+(export "mirror"
+  (fn (p access c s)
+    (log (str "mirror " (get p "label")))
+    (list (dict "x" (get p "y") "y" (get p "x") "label" (str (get p "label") "!"))
+          (append access "exec")
+          (cond ((= c "red") "green") ((= c "green") "blue") (else "red"))
+          (if (= (case-of s) "circle")
+              (variant "square" (int (payload-of s)))
+              (variant "empty")))))
+
+(export "nest"
+  (fn (o r chars big neg)
+    (list o
+          (if (= (case-of r) "ok") (err (string-length (payload-of r))) (ok (show (payload-of r))))
+          (map (fn (c) (code-char (+ (char-code c) 1))) chars)
+          big
+          neg)))
+
+(export "small" (fn (n) n))
+
+; Handles: dropped explicitly, moved by the garbage of a `let`, and a
+; dropped handle cannot be used.
+(export "use-things"
+  (fn (tag)
+    (let ((a (test:toy/things#[constructor]thing tag))
+          (b (test:toy/things#[constructor]thing (+ tag 1))))
+      (let ((total (+ (test:toy/things#[method]thing.tag a)
+                      (test:toy/things#[method]thing.tag b))))
+        (drop a)
+        total))))
+
+(export "keep" (fn (t) (test:toy/things#[method]thing.tag t)))
+"#;
+
+fn build(source: &str) -> Result<Vec<u8>> {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy.wit");
+    let world = World::load(&wit, "checks")?;
+    component::link_script(
+        "toy_interpreter.so",
+        &component::ours_world_dylib(&world)?,
+        ("test.toy", source.as_bytes()),
+    )
+}
+
+fn start(component: &[u8], log: &Recorder) -> Result<Instance> {
+    let log = log.clone();
+    Instance::new(
+        component,
+        vec![(
+            "log",
+            Box::new(move |args: &[Val]| {
+                let [Val::String(msg)] = args else {
+                    anyhow::bail!("log takes a string")
+                };
+                log.record(msg.clone());
+                Ok(vec![])
+            }),
+        )],
+    )
+}
+
+/// The trap message of starting `source` and calling `small(n)`.
+fn failure(source: &str, n: u32) -> String {
+    let run = || -> Result<Vec<Val>> {
+        let mut instance = start(&build(source)?, &Recorder::default())?;
+        instance.call("small", &[Val::U32(n)])
+    };
+    format!("{:#}", run().expect_err("the script must fail"))
+}
+
+fn record(fields: &[(&str, Val)]) -> Val {
+    Val::Record(
+        fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    )
+}
+
+fn names(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn records_flags_enums_and_variants_cross_both_ways() -> Result<()> {
+    let log = Recorder::default();
+    let mut instance = start(&build(GOOD)?, &log)?;
+    let point = record(&[
+        ("x", Val::S32(-5)),
+        ("y", Val::S32(i32::MAX)),
+        ("label", Val::String("ü✓".into())),
+    ]);
+    let results = instance.call(
+        "mirror",
+        &[
+            point,
+            Val::Flags(names(&["read"])),
+            Val::Enum("blue".into()),
+            Val::Variant("circle".into(), Some(Box::new(Val::Float64(7.9)))),
+        ],
+    )?;
+    let expected = Val::Tuple(vec![
+        record(&[
+            ("x", Val::S32(i32::MAX)),
+            ("y", Val::S32(-5)),
+            ("label", Val::String("ü✓!".into())),
+        ]),
+        Val::Flags(names(&["read", "exec"])),
+        Val::Enum("red".into()),
+        Val::Variant("square".into(), Some(Box::new(Val::U32(7)))),
+    ]);
+    assert_eq!(results, vec![expected]);
+    assert_eq!(log.entries(), vec!["mirror ü✓".to_string()]);
+    Ok(())
+}
+
+#[test]
+fn options_results_lists_and_64_bit_integers_cross_both_ways() -> Result<()> {
+    let mut instance = start(&build(GOOD)?, &Recorder::default())?;
+    let some_none = Val::Option(Some(Box::new(Val::Option(None))));
+    let results = instance.call(
+        "nest",
+        &[
+            some_none.clone(),
+            Val::Result(Ok(Some(Box::new(Val::String("four".into()))))),
+            Val::List(vec![Val::Char('a'), Val::Char('\u{1f97f}')]),
+            Val::U64(u64::MAX),
+            Val::S64(i64::MIN),
+        ],
+    )?;
+    let expected = Val::Tuple(vec![
+        some_none,
+        Val::Result(Err(Some(Box::new(Val::U32(4))))),
+        Val::List(vec![Val::Char('b'), Val::Char('\u{1f980}')]),
+        Val::U64(u64::MAX),
+        Val::S64(i64::MIN),
+    ]);
+    assert_eq!(results, vec![expected]);
+
+    let results = instance.call(
+        "nest",
+        &[
+            Val::Option(None),
+            Val::Result(Err(Some(Box::new(Val::U32(9))))),
+            Val::List(vec![]),
+            Val::U64(0),
+            Val::S64(-1),
+        ],
+    )?;
+    let Val::Tuple(items) = &results[0] else {
+        panic!("nest returned {results:?}")
+    };
+    assert_eq!(items[0], Val::Option(None));
+    assert_eq!(
+        items[1],
+        Val::Result(Ok(Some(Box::new(Val::String("9".into())))))
+    );
+    Ok(())
+}
+
+#[test]
+fn imported_handles_are_created_used_and_dropped() -> Result<()> {
+    let mut instance = start(&build(GOOD)?, &Recorder::default())?;
+    // Tags 10 and 11, read back through the host's `tag` method; `a` is
+    // dropped by the script, `b` when its last toy value goes.
+    for _ in 0..3 {
+        assert_eq!(
+            instance.call("use-things", &[Val::U32(10)])?,
+            vec![Val::U32(21)]
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_dropped_handle_cannot_be_used() {
+    let source = GOOD.replace(
+        "(drop a)\n        total",
+        "(drop a)\n        (test:toy/things#[method]thing.tag a)",
+    );
+    let run = || -> Result<Vec<Val>> {
+        let mut instance = start(&build(&source)?, &Recorder::default())?;
+        instance.call("use-things", &[Val::U32(1)])
+    };
+    let message = format!("{:#}", run().expect_err("using a dropped handle must fail"));
+    assert!(message.contains("was dropped or moved"), "{message}");
+    assert!(
+        message.contains("argument 0 of `test:toy/things#[method]thing.tag`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_syntax_error_names_file_line_and_column() {
+    let source = "(export \"small\" (fn (n) n))\n\n(define (f x)\n  (+ x 1)";
+    let message = failure(source, 1);
+    assert!(
+        message.contains("toy: test.toy:3:1: unclosed '('"),
+        "{message}"
+    );
+    // The host-side check gives the same message before anything is linked.
+    let err = toy_lang::Program::parse("test.toy", source).expect_err("a parse error");
+    assert_eq!(err.to_string(), "test.toy:3:1: unclosed '('");
+
+    let message = failure("(export \"small\" (fn (n) 'ab'))", 1);
+    assert!(message.contains("toy: test.toy:1:25:"), "{message}");
+}
+
+#[test]
+fn a_missing_export_is_named() {
+    let message = failure(
+        "(export \"small\" (fn (n) n))\n(export \"keep\" (fn (t) 1))",
+        1,
+    );
+    assert!(
+        message.contains("toy: `test.toy` does not export `mirror`, `nest`, `use-things`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_runtime_error_traps_with_message_and_toy_stack() {
+    let source = GOOD.replace(
+        "(export \"small\" (fn (n) n))",
+        "(define (inner n) (error \"boom \" n))\n\
+         (define (outer n) (inner (* n 2)))\n\
+         (export \"small\" (fn (n) (outer n)))",
+    );
+    let message = failure(&source, 21);
+    assert!(message.contains("toy: export `small` failed"), "{message}");
+    assert!(message.contains("boom 42"), "{message}");
+    assert!(message.contains("toy stack"), "{message}");
+    let inner = message.find("in inner").expect("inner in the stack");
+    let outer = message.find("in outer").expect("outer in the stack");
+    assert!(inner < outer, "innermost frame first:\n{message}");
+}
+
+#[test]
+fn a_result_of_the_wrong_type_names_export_type_and_value() {
+    let source = GOOD.replace(
+        "(export \"small\" (fn (n) n))",
+        "(export \"small\" (fn (n) \"many\"))",
+    );
+    let message = failure(&source, 1);
+    assert!(
+        message.contains("toy: export `small` returned \"many\", which is not a u8: expected u8, found string \"many\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_out_of_range_integer_names_the_range() {
+    let message = failure(GOOD, 300);
+    assert!(
+        message.contains("integer 300 is out of range for u8"),
+        "{message}"
+    );
+    // The same component answers in range.
+    let mut instance = start(&build(GOOD).unwrap(), &Recorder::default()).unwrap();
+    assert_eq!(
+        instance.call("small", &[Val::U32(255)]).unwrap(),
+        vec![Val::U8(255)]
+    );
+}
+
+#[test]
+fn a_wrong_argument_to_an_import_names_import_and_argument() {
+    let source = GOOD.replace(
+        "(export \"small\" (fn (n) n))",
+        "(export \"small\" (fn (n) (log n) n))",
+    );
+    let message = failure(&source, 3);
+    assert!(
+        message.contains("argument 0 of `log`: expected string, found int 3"),
+        "{message}"
+    );
+}
