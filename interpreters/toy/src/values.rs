@@ -1,20 +1,5 @@
-//! WIT values ↔ toy values, directed by the WIT type.
-//!
-//! | WIT | toy |
-//! |---|---|
-//! | `bool` | `true` / `false` |
-//! | integers | int (range-checked when lowered) |
-//! | `f32`, `f64` | float (an int is accepted when lowered) |
-//! | `char`, `string` | char, string |
-//! | `record` | map from field names to values |
-//! | `tuple` | list |
-//! | `flags` | list of the names of the set flags |
-//! | `enum` | string: the case name |
-//! | `variant` | `(variant "case" payload)` |
-//! | `option` | `nil` or `(some x)` |
-//! | `result` | `(ok x)` or `(err x)` (`(ok)` without payload) |
-//! | `list`, `map` | list, map |
-//! | `own`/`borrow` | see [`crate::resources`] |
+//! WIT values ↔ toy values, directed by the WIT type. The table of which
+//! toy value stands for which WIT value is in the crate's README.
 
 use std::rc::Rc;
 
