@@ -234,6 +234,17 @@ fn a_missing_export_is_named() {
 }
 
 #[test]
+fn exporting_a_function_the_world_lacks_is_an_error() {
+    let message = failure("(export \"smal\" (fn (n) n))", 1);
+    assert!(
+        message.contains(
+            "toy: running `test.toy` failed: test.toy:1:1: the world exports no function `smal`"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_runtime_error_traps_with_message_and_toy_stack() {
     let source = GOOD.replace(
         "(export \"small\" (fn (n) n))",
@@ -248,6 +259,8 @@ fn a_runtime_error_traps_with_message_and_toy_stack() {
     let inner = message.find("in inner").expect("inner in the stack");
     let outer = message.find("in outer").expect("outer in the stack");
     assert!(inner < outer, "innermost frame first:\n{message}");
+    // The host's entry is labelled with the export's WIT name.
+    assert!(message.contains("in small at test.toy:"), "{message}");
 }
 
 #[test]

@@ -132,10 +132,7 @@ fn describe_type(ty: Type) -> Value {
             ("kind", string("record")),
             (
                 "fields",
-                list(
-                    r.fields()
-                        .map(|(name, ty)| list([string(name), describe_type(ty)].into_iter())),
-                ),
+                list(r.fields().map(|(n, t)| pair(n, describe_type(t)))),
             ),
         ]),
         Type::Tuple(t) => map([
@@ -146,13 +143,7 @@ fn describe_type(ty: Type) -> Value {
         Type::Enum(e) => map([("kind", string("enum")), ("names", names(&mut e.names()))]),
         Type::Variant(v) => map([
             ("kind", string("variant")),
-            (
-                "cases",
-                list(
-                    v.cases()
-                        .map(|(name, ty)| list([string(name), optional(ty)].into_iter())),
-                ),
-            ),
+            ("cases", list(v.cases().map(|(n, t)| pair(n, optional(t))))),
         ]),
         Type::Option(o) => map([("kind", string("option")), ("type", describe_type(o.ty()))]),
         Type::Result(r) => map([
@@ -179,6 +170,11 @@ fn describe_resource(kind: &str, r: Resource) -> Value {
         ("interface", r.interface().map_or(Value::Nil, string)),
         ("exported", Value::Bool(r.is_exported())),
     ])
+}
+
+/// `(name value)`: a record field or a variant case.
+fn pair(name: &str, value: Value) -> Value {
+    list([string(name), value].into_iter())
 }
 
 fn string(text: &str) -> Value {
