@@ -1,9 +1,14 @@
-//! Finds the prebuilt wasm artifacts (Lua interpreter, libc.so, libsetjmp.so)
+//! Finds the prebuilt wasm artifacts (Lua and toy interpreters, libc.so, libsetjmp.so)
 //! that the tool embeds, so that its users need no wasm toolchain.
 
 use std::path::PathBuf;
 
-const ARTIFACTS: &[&str] = &["lua_interpreter.so", "libc.so", "libsetjmp.so"];
+const ARTIFACTS: &[&str] = &[
+    "lua_interpreter.so",
+    "toy_interpreter.so",
+    "libc.so",
+    "libsetjmp.so",
+];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=WIT_DYLIB_ARTIFACTS");

@@ -1,12 +1,14 @@
-//! Checks a script on the host before it becomes a component: it must parse,
-//! and running it must return a table with a function for every export.
+//! Checks a script on the host before it becomes a component. A Lua script
+//! must parse, and running it must return a table with a function for every
+//! export. A toy script must parse; it registers its exports while it runs,
+//! which needs the component, so missing ones are named when it starts.
 
 use anyhow::{Result, anyhow, bail};
 use lua_mapping::{WORLD_MODULE, describe_path, export_path};
 use mlua::{Lua, Table, Value};
 use wit_parser::{Resolve, WorldId, WorldItem};
 
-use crate::componentize::Script;
+use crate::componentize::{Language, Script};
 
 /// Lua that makes a module stand-in: any field is another stand-in, and
 /// calling one fails, since imports exist only inside the component.
@@ -24,8 +26,23 @@ end
 return stub(name)
 "#;
 
-/// Syntax-checks `script` and checks that it exports every export of `world`.
+/// Syntax-checks `script` and, for Lua, checks that it exports every export
+/// of `world`.
 pub fn check_script(script: &Script, resolve: &Resolve, world: WorldId) -> Result<()> {
+    match script.language() {
+        Language::Lua => check_lua(script, resolve, world),
+        Language::Toy => check_toy(script),
+    }
+}
+
+fn check_toy(script: &Script) -> Result<()> {
+    let source = std::str::from_utf8(&script.source)
+        .map_err(|err| anyhow!("{}: not UTF-8: {err}", script.name))?;
+    toy_lang::Program::parse(&script.name, source)?;
+    Ok(())
+}
+
+fn check_lua(script: &Script, resolve: &Resolve, world: WorldId) -> Result<()> {
     let lua = Lua::new();
     let chunk = lua
         .load(&script.source[..])

@@ -8,21 +8,41 @@ use wit_parser::{Resolve, WorldId};
 
 use crate::check_script;
 
-/// The prebuilt libraries every Lua component links (see build.rs).
+/// The prebuilt libraries the components link (see build.rs).
 const LUA_INTERPRETER: &[u8] = include_bytes!(concat!(
     env!("WIT_DYLIB_ARTIFACTS_DIR"),
     "/lua_interpreter.so"
 ));
+const TOY_INTERPRETER: &[u8] = include_bytes!(concat!(
+    env!("WIT_DYLIB_ARTIFACTS_DIR"),
+    "/toy_interpreter.so"
+));
 const LIBC: &[u8] = include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libc.so"));
 const LIBSETJMP: &[u8] = include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libsetjmp.so"));
 
-/// A Lua script: its name (used in messages and tracebacks) and source.
+/// A script: its name (used in messages and tracebacks) and source. Its
+/// language follows from the name: `.toy` for the toy language, Lua
+/// otherwise.
 pub struct Script {
     pub name: String,
     pub source: Vec<u8>,
 }
 
+/// The languages a script may be written in.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Language {
+    Lua,
+    Toy,
+}
+
 impl Script {
+    pub fn language(&self) -> Language {
+        match self.name.ends_with(".toy") {
+            true => Language::Toy,
+            false => Language::Lua,
+        }
+    }
+
     pub fn read(path: &Path) -> Result<Script> {
         let source =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -61,8 +81,8 @@ pub fn load_world(path: &Path, world: Option<&str>) -> Result<(Resolve, WorldId)
     Ok((resolve, id))
 }
 
-/// Checks `script` against `world` and links it with the Lua interpreter,
-/// the world's glue library, libc and libsetjmp into a component.
+/// Checks `script` against `world` and links it with its interpreter, the
+/// world's glue library, libc and libsetjmp into a component.
 pub fn componentize(script: &Script, resolve: &Resolve, world: WorldId) -> Result<Vec<u8>> {
     check_script(script, resolve, world)?;
     let mut glue =
@@ -77,12 +97,15 @@ pub fn componentize(script: &Script, resolve: &Resolve, world: WorldId) -> Resul
     link(script, &glue)
 }
 
-/// Links `script` with the Lua interpreter, a world's glue library (with the
+/// Links `script` with its interpreter, a world's glue library (with the
 /// world's component type embedded), libc and libsetjmp into a component.
 pub fn link(script: &Script, glue: &[u8]) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // The interpreter first: its `cabi_realloc` becomes the component's.
-    linker.library("lua_interpreter.so", LUA_INTERPRETER, false)?;
+    match script.language() {
+        Language::Lua => linker.library("lua_interpreter.so", LUA_INTERPRETER, false)?,
+        Language::Toy => linker.library("toy_interpreter.so", TOY_INTERPRETER, false)?,
+    };
     linker.library("world.so", glue, false)?;
     linker.library(
         "script.so",

@@ -1,4 +1,5 @@
-//! The default run: build the bundled example and call it, playing the host.
+//! The default run: build the bundled example (or another script for its
+//! world) and call it, playing the host.
 
 use std::path::Path;
 
@@ -8,13 +9,15 @@ use wasmtime::component::Val;
 
 const API: &str = "demo:app/api";
 
-pub fn run() -> Result<()> {
+/// Runs `script` (the bundled `example/app.lua` when `None`).
+pub fn run(script: Option<&Path>) -> Result<()> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
-    let script = Script::read(&example.join("app.lua"))?;
+    let script = Script::read(script.unwrap_or(&example.join("app.lua")))?;
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
     let component = componentize(&script, &resolve, world)?;
     println!(
-        "built example/app.lua for world `app` into a component of {} KiB",
+        "built {} for world `app` into a component of {} KiB",
+        script.name,
         component.len() / 1024
     );
 

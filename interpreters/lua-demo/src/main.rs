@@ -1,5 +1,5 @@
-//! `lua-demo`: turn a Lua script plus a WIT world into a WebAssembly
-//! component, and run components.
+//! `lua-demo`: turn a Lua (or toy) script plus a WIT world into a
+//! WebAssembly component, and run components.
 //!
 //! With no arguments it builds the bundled example (`example/app.lua` with
 //! `example/app.wit`) and runs it, playing the host.
@@ -22,12 +22,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Build a component from a Lua script and a WIT world.
+    /// Build the bundled example (or SCRIPT, for the same world) and run it,
+    /// playing the host. The default when no command is given.
+    Demo {
+        /// A Lua or toy script for `example/app.wit`, instead of `example/app.lua`
+        /// (`example/app.toy` is the toy version).
+        script: Option<PathBuf>,
+    },
+    /// Build a component from a script and a WIT world.
     ///
-    /// The script is syntax-checked and must export every function of the
-    /// world; it is embedded in the component.
+    /// A `.toy` script is a toy-language script, anything else Lua. The
+    /// script is syntax-checked (a Lua script must also export every function
+    /// of the world) and embedded in the component.
     Componentize {
-        /// The Lua script.
+        /// The Lua or toy script.
         script: PathBuf,
         /// The WIT file or directory (with `deps/`) that defines the world.
         #[arg(long)]
@@ -60,7 +68,8 @@ fn main() {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => demo::run(),
+        None => demo::run(None),
+        Some(Command::Demo { script }) => demo::run(script.as_deref()),
         Some(Command::Componentize {
             script,
             wit,

@@ -148,3 +148,84 @@ fn the_default_run_builds_and_runs_the_bundled_example() {
         );
     }
 }
+
+#[test]
+fn the_toy_example_behaves_like_the_lua_one() {
+    let lua = lua_demo(&[]);
+    let toy = lua_demo(&["demo", &example("app.toy")]);
+    let toy_stdout = String::from_utf8_lossy(&toy.stdout);
+    assert!(
+        toy.status.success(),
+        "{toy_stdout}{}",
+        String::from_utf8_lossy(&toy.stderr)
+    );
+    // Everything but the first line (which names the script) is the same.
+    let lua_stdout = String::from_utf8_lossy(&lua.stdout);
+    let calls = |stdout: &str| {
+        stdout
+            .lines()
+            .skip(1)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        toy_stdout.starts_with("built app.toy for world `app`"),
+        "{toy_stdout}"
+    );
+    assert_eq!(calls(&toy_stdout), calls(&lua_stdout));
+    assert_eq!(calls(&toy_stdout).len(), 6, "{toy_stdout}");
+}
+
+#[test]
+fn a_toy_script_is_componentized_and_run() {
+    let wit = temp_file(
+        "add.wit",
+        "package a:b;\nworld adder {\n  export add: func(a: s32, b: s32) -> s32;\n}\n",
+    );
+    let script = temp_file("add.toy", "(export \"add\" (fn (a b) (+ a b)))\n");
+    let out = temp_file("add.wasm", "");
+    let built = lua_demo(&[
+        "componentize",
+        script.to_str().unwrap(),
+        "--wit",
+        wit.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = lua_demo(&["run", out.to_str().unwrap(), "--invoke", "add(40, -2)"]);
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(stdout.trim(), "S32(38)");
+}
+
+#[test]
+fn a_toy_syntax_error_is_one_line_with_file_line_and_column() {
+    let script = temp_file(
+        "broken.toy",
+        "(export \"demo:app/api#greet\"\n  (fn (name) \"hi))\n",
+    );
+    let out = temp_file("never.wasm", "");
+    let result = lua_demo(&[
+        "componentize",
+        script.to_str().unwrap(),
+        "--wit",
+        &example("app.wit"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: broken.toy:2:14: unterminated string"
+    );
+}
