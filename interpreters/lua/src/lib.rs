@@ -58,13 +58,20 @@ impl Interpreter for LuaInterpreter {
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {
-        let args = MultiValue::from_vec(cx.take(func.params().len()));
-        let results = match self.exports[func.index()].call::<MultiValue>(args) {
-            Ok(results) => results,
+        let function = &self.exports[func.index()];
+        // Small calls pass their arguments without collecting them in a
+        // `Vec`, and only the first result counts: taking it as one `Value`
+        // saves collecting them all.
+        let called = match func.params().len() {
+            0 => function.call::<Value>(()),
+            1 => function.call::<Value>(cx.pop_value()),
+            n => function.call::<Value>(MultiValue::from_vec(cx.take(n))),
+        };
+        let result = match called {
+            Ok(result) => result,
             Err(err) => panic!("lua: export `{}` failed: {err}", func.qualified_name()),
         };
         let Some(ty) = func.result() else { return };
-        let result = results.into_iter().next().unwrap_or(Value::Nil);
         if let Err(mismatch) = check(ty, &result) {
             panic!(
                 "lua: export `{}` must return {}: {mismatch}",
