@@ -13,9 +13,10 @@
 //! a fresh local, which keeps the generated code obviously correct at the
 //! price of a few more local declarations.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-use wasm_encoder::{Function, InstructionSink, MemArg, MemArgTarget, ValType};
+use wasm_encoder::{BlockType, Function, InstructionSink, MemArg, MemArgTarget, ValType};
 use wit_parser::abi::{FlatTypes, WasmType};
 use wit_parser::{Int, Resolve, SizeAlign, Type, TypeId};
 
@@ -31,6 +32,45 @@ pub struct Gen<'a> {
     /// The metadata entry of every registered type; which entry a type maps to
     /// changes between the import and the export pass (abi.md §1.8).
     pub types: &'a HashMap<TypeId, TypeRef>,
+    pub helpers: &'a RefCell<Helpers>,
+}
+
+/// Functions generated on demand while other bodies are generated: the
+/// discriminant check ([`crate::glue::check_below`]) and the out-of-line
+/// lifts of types whose inline code is large, so that every further use
+/// costs one call (see [`crate::lift`]). All take two i32 parameters.
+///
+/// A helper's index is fixed when it is created; the driver defines the
+/// pending helpers, in that order, before the function that asked for them.
+#[derive(Default)]
+pub struct Helpers {
+    /// The index the next helper gets: the module's function count plus the
+    /// helpers still pending.
+    pub next_index: u32,
+    /// Helpers not yet in the module, in index order.
+    pub pending: Vec<Helper>,
+    /// The discriminant check, once used; the same in both passes.
+    pub check_below: Option<u32>,
+    /// The lift helper of each type, or `None` where lifting inline is
+    /// smaller. Metadata indices change between passes, so the driver
+    /// clears this for the export pass.
+    pub lifts: HashMap<TypeId, Option<u32>>,
+}
+
+/// A generated function of type `(i32, i32) -> results`.
+pub struct Helper {
+    pub name: String,
+    pub results: &'static [ValType],
+    pub body: Function,
+}
+
+impl Helpers {
+    /// Queues `helper` and returns the index it will have.
+    pub fn add(&mut self, helper: Helper) -> u32 {
+        self.pending.push(helper);
+        self.next_index += 1;
+        self.next_index - 1
+    }
 }
 
 impl Gen<'_> {
@@ -200,6 +240,11 @@ impl<'a> FuncBuilder<'a> {
         let local = self.local(ty);
         self.ins().local_set(local.idx);
         local
+    }
+
+    /// Bytes of code emitted so far.
+    pub fn code_len(&self) -> usize {
+        self.code.len()
     }
 
     pub fn ins(&mut self) -> InstructionSink<'_> {
@@ -408,15 +453,94 @@ impl<'a> FuncBuilder<'a> {
         }
     }
 
+    /// Wraps the i32 on top of the stack to the range of an 8- or 16-bit
+    /// integer: masks it, or sign-extends it when `signed`.
+    pub fn wrap_small_int(&mut self, width: Width, signed: bool) {
+        let mut ins = self.ins();
+        match (width, signed) {
+            (Width::B8, true) => ins.i32_extend8_s(),
+            (Width::B16, true) => ins.i32_extend16_s(),
+            (Width::B8, false) => ins.i32_const(0xff).i32_and(),
+            _ => ins.i32_const(0xffff).i32_and(),
+        };
+    }
+
     /// Traps unless the i32 on top of the stack is below `limit`; leaves the
-    /// value in place.
+    /// value in place. A call to a shared helper is smaller than the check.
     pub fn check_below(&mut self, limit: u32) {
-        let value = self.local(ValType::I32);
-        self.ins().local_tee(value.idx);
+        let existing = self.g.helpers.borrow().check_below;
+        let helper = existing.unwrap_or_else(|| {
+            let mut helpers = self.g.helpers.borrow_mut();
+            let index = helpers.add(Helper {
+                name: "check_below".to_string(),
+                results: &[ValType::I32],
+                body: crate::glue::check_below(),
+            });
+            helpers.check_below = Some(index);
+            index
+        });
         self.i32_const(limit);
-        self.ins().i32_ge_u();
-        self.trap_if();
-        self.ins().local_get(value.idx);
+        self.ins().call(helper);
+    }
+
+    /// Dispatches on the i32 discriminant `discr` pushes: runs the code
+    /// `case(i)` emits for case `i` of `cases`; other values trap.
+    ///
+    /// One case is `if unreachable end`; two are `if`/`else` after
+    /// [`FuncBuilder::check_below`]; more use a `br_table` whose default
+    /// traps:
+    ///
+    /// ```text
+    /// block $done
+    ///   block $case(n-1) … block $case0
+    ///     block $bad  (discr) br_table $case0 … $case(n-1) default $bad  end
+    ///     unreachable
+    ///   end  ;; case 0
+    ///   br $done
+    ///   end  ;; case 1 …
+    /// end    ;; the last case falls through
+    /// ```
+    pub fn switch(
+        &mut self,
+        cases: u32,
+        discr: impl FnOnce(&mut Self),
+        mut case: impl FnMut(&mut Self, u32),
+    ) {
+        match cases {
+            1 => {
+                discr(self);
+                self.trap_if();
+                case(self, 0);
+            }
+            2 => {
+                discr(self);
+                self.check_below(2);
+                self.ins().if_(BlockType::Empty);
+                case(self, 1);
+                self.ins().else_();
+                case(self, 0);
+                self.ins().end();
+            }
+            n => {
+                // `$done` and one block per case.
+                for _ in 0..n + 1 {
+                    self.ins().block(BlockType::Empty);
+                }
+                self.ins().block(BlockType::Empty);
+                discr(self);
+                self.ins().br_table(1..n + 1, 0);
+                self.ins().end();
+                self.ins().unreachable();
+                self.ins().end();
+                for i in 0..n {
+                    case(self, i);
+                    if i + 1 < n {
+                        self.ins().br(n - 1 - i);
+                    }
+                    self.ins().end();
+                }
+            }
+        }
     }
 
     /// Traps unless the i32 on top of the stack is a Unicode scalar value
@@ -440,7 +564,7 @@ impl<'a> FuncBuilder<'a> {
     /// `if (top of stack) unreachable`.
     pub fn trap_if(&mut self) {
         let mut ins = self.ins();
-        ins.if_(wasm_encoder::BlockType::Empty);
+        ins.if_(BlockType::Empty);
         ins.unreachable();
         ins.end();
     }

@@ -10,8 +10,10 @@
 //!   `wit_dylib_export_finish` and releases the frame. Nothing else touches
 //!   the shadow stack between the two calls.
 //! * [`resource_dtor`] `(rep) -> ()`: forwards to `wit_dylib_resource_dtor`.
+//! * [`check_below`] `(value, limit) -> value`: the discriminant range check
+//!   the adapters and exports call for every enum and variant-like value.
 
-use wasm_encoder::{Function, ValType};
+use wasm_encoder::{BlockType, Function, ValType};
 use wit_parser::Type;
 use wit_parser::abi::{AbiVariant, WasmSignature};
 
@@ -199,6 +201,23 @@ pub fn resource_dtor(resource: u32) -> Function {
     ins.i32_const(resource as i32);
     ins.local_get(0);
     ins.call(Env::ResourceDtor.index());
+    ins.end();
+    func
+}
+
+/// `check_below(value, limit) -> value`: traps unless `value < limit`
+/// (unsigned). Called by [`FuncBuilder::check_below`] for every enum and
+/// variant-like discriminant; one call is smaller than the inline check.
+pub fn check_below() -> Function {
+    let mut func = Function::new([]);
+    let mut ins = func.instructions();
+    ins.local_get(0);
+    ins.local_get(1);
+    ins.i32_ge_u();
+    ins.if_(BlockType::Empty);
+    ins.unreachable();
+    ins.end();
+    ins.local_get(0);
     ins.end();
     func
 }

@@ -7,14 +7,22 @@
 //! Unicode scalar value, enum and variant-like discriminants must name a
 //! case (options and results included), and flags keep only their defined
 //! bits. Violations trap.
+//!
+//! Lifts from memory of types whose code is large are generated once per
+//! pass as a helper function `(cx, address)` and called from every use.
 
 use wasm_encoder::{BlockType, ValType};
 use wit_parser::{Handle, Int, Type, TypeDefKind, TypeId};
 
 use crate::env::Env;
-use crate::func::{FuncBuilder, Loc, Local, Mem, Width};
+use crate::func::{FuncBuilder, Helper, Loc, Local, Mem, Width};
 use crate::lower::{Element, flags_mask, flags_width};
 use crate::metadata::TypeRef;
+
+/// Lifts of up to this many bytes of code stay inline: a helper costs its
+/// own entries in the function, code and name sections, and each use still
+/// costs a call. Tuned on `wasi:cli/command` and `wasi:http/proxy`.
+const MIN_LIFT_HELPER_CODE: usize = 36;
 
 impl FuncBuilder<'_> {
     /// Reads one value of type `ty` from `src` and pushes it.
@@ -72,13 +80,7 @@ impl FuncBuilder<'_> {
         self.cx();
         self.load(src, ValType::I32, width, signed);
         if let Loc::Flat(_) = src {
-            let mut ins = self.ins();
-            match (width, signed) {
-                (Width::B8, true) => ins.i32_extend8_s(),
-                (Width::B16, true) => ins.i32_extend16_s(),
-                (Width::B8, false) => ins.i32_const(0xff).i32_and(),
-                _ => ins.i32_const(0xffff).i32_and(),
-            };
+            self.wrap_small_int(width, signed);
         }
         self.call(push);
     }
@@ -100,6 +102,42 @@ impl FuncBuilder<'_> {
     }
 
     fn lift_id(&mut self, id: TypeId, src: Loc<'_>) {
+        if let Loc::Mem(mem) = src
+            && let Some(helper) = self.lift_helper(id)
+        {
+            self.cx();
+            self.address(mem);
+            self.ins().call(helper);
+            return;
+        }
+        self.lift_id_inline(id, src);
+    }
+
+    /// The function `(cx, address)` that lifts a value of type `id` from
+    /// memory, created on first use; `None` when the inline code is so small
+    /// that a call would not pay off.
+    fn lift_helper(&mut self, id: TypeId) -> Option<u32> {
+        let g = self.g;
+        if let Some(helper) = g.helpers.borrow().lifts.get(&id) {
+            return *helper;
+        }
+        let mut body = FuncBuilder::new(g, &[ValType::I32, ValType::I32]);
+        body.set_cx(body.param(0));
+        body.lift_id_inline(id, Loc::Mem(Mem { base: 1, offset: 0 }));
+        let helper = (body.code_len() > MIN_LIFT_HELPER_CODE).then(|| {
+            let ty = &g.resolve.types[id];
+            let name = ty.name.as_deref().unwrap_or(ty.kind.as_str());
+            g.helpers.borrow_mut().add(Helper {
+                name: format!("lift {name}"),
+                results: &[],
+                body: body.finish(),
+            })
+        });
+        g.helpers.borrow_mut().lifts.insert(id, helper);
+        helper
+    }
+
+    fn lift_id_inline(&mut self, id: TypeId, src: Loc<'_>) {
         let g = self.g;
         let kind = &g.resolve.types[id].kind;
         let Some(tref) = g.type_ref(id) else {
@@ -164,10 +202,9 @@ impl FuncBuilder<'_> {
         self.call_typed(push, index);
     }
 
-    /// Variants, options and results: dispatch on the discriminant with a
-    /// `br_table` (anything out of range traps), push the case's payload if
-    /// it has one, then `push(cx, index, case)`. Same block structure as
-    /// lowering (see `lower_variant`).
+    /// Variants, options and results: dispatch on the discriminant (see
+    /// [`FuncBuilder::switch`]; anything out of range traps), push the case's
+    /// payload if it has one, then `push(cx, index, case)`.
     fn lift_variant(
         &mut self,
         push: Env,
@@ -177,34 +214,25 @@ impl FuncBuilder<'_> {
         src: Loc<'_>,
     ) {
         let (discr, payload) = self.discr_payload(src, tag, cases);
-        let n = cases.len() as u32;
-        self.ins().block(BlockType::Empty);
-        for _ in 0..n {
-            self.ins().block(BlockType::Empty);
-        }
-        self.ins().block(BlockType::Empty);
-        self.load(discr, ValType::I32, Width::of_int(tag), false);
-        self.ins().br_table(1..n + 1, 0);
-        self.ins().end();
-        self.ins().unreachable();
-        self.ins().end();
-        for (i, case) in cases.iter().enumerate() {
-            if let Some(ty) = case {
-                let src = match payload {
-                    Loc::Flat(locals) => {
-                        Loc::Flat(&locals[..self.g.flat(ty).len().min(locals.len())])
-                    }
-                    mem => mem,
-                };
-                self.lift(src, ty);
-            }
-            self.cx();
-            self.ins().i32_const(index as i32);
-            self.i32_const(i as u32);
-            self.call(push);
-            self.ins().br(n - 1 - i as u32);
-            self.ins().end();
-        }
+        self.switch(
+            cases.len() as u32,
+            |b| b.load(discr, ValType::I32, Width::of_int(tag), false),
+            |b, i| {
+                if let Some(ty) = &cases[i as usize] {
+                    let src = match payload {
+                        Loc::Flat(locals) => {
+                            Loc::Flat(&locals[..b.g.flat(ty).len().min(locals.len())])
+                        }
+                        mem => mem,
+                    };
+                    b.lift(src, ty);
+                }
+                b.cx();
+                b.ins().i32_const(index as i32);
+                b.i32_const(i);
+                b.call(push);
+            },
+        );
     }
 
     /// Lists: offer the canonical buffer to the interpreter first; if it

@@ -2,10 +2,11 @@
 //! interpreter's stack (abi.md §1.10, §1.12).
 //!
 //! Beyond upstream, lowered values are checked or normalised on the way out:
-//! `bool` becomes 0/1, `u8`/`u16` are masked and `s8`/`s16` sign-extended (so
-//! flat values are canonical), a `char` must be a Unicode scalar value, enum
-//! and variant-like discriminants must name a case (options and results
-//! included), and flags keep only their defined bits. Violations trap.
+//! `bool` becomes 0/1, flat `u8`/`u16` are masked and `s8`/`s16`
+//! sign-extended (narrow stores to memory truncate anyway), a `char` must be
+//! a Unicode scalar value, enum and variant-like discriminants must name a
+//! case (options and results included), and flags keep only their defined
+//! bits. Violations trap.
 
 use wasm_encoder::{BlockType, ValType};
 use wit_parser::{Handle, Int, Type, TypeDefKind, TypeId};
@@ -48,24 +49,10 @@ impl FuncBuilder<'_> {
                 b.ins().i32_const(0);
                 b.ins().i32_ne();
             }),
-            Type::U8 => self.store(dst, I32, Width::B8, |b| {
-                b.pop(Env::PopU8);
-                b.ins().i32_const(0xff);
-                b.ins().i32_and();
-            }),
-            Type::S8 => self.store(dst, I32, Width::B8, |b| {
-                b.pop(Env::PopS8);
-                b.ins().i32_extend8_s();
-            }),
-            Type::U16 => self.store(dst, I32, Width::B16, |b| {
-                b.pop(Env::PopU16);
-                b.ins().i32_const(0xffff);
-                b.ins().i32_and();
-            }),
-            Type::S16 => self.store(dst, I32, Width::B16, |b| {
-                b.pop(Env::PopS16);
-                b.ins().i32_extend16_s();
-            }),
+            Type::U8 => self.lower_small_int(dst, Width::B8, false, Env::PopU8),
+            Type::S8 => self.lower_small_int(dst, Width::B8, true, Env::PopS8),
+            Type::U16 => self.lower_small_int(dst, Width::B16, false, Env::PopU16),
+            Type::S16 => self.lower_small_int(dst, Width::B16, true, Env::PopS16),
             Type::U32 => self.store(dst, I32, Width::B32, |b| b.pop(Env::PopU32)),
             Type::S32 => self.store(dst, I32, Width::B32, |b| b.pop(Env::PopS32)),
             Type::U64 => self.store(dst, I64, Width::B64, |b| b.pop(Env::PopU64)),
@@ -93,6 +80,18 @@ impl FuncBuilder<'_> {
                 self.ins().unreachable();
             }
         }
+    }
+
+    /// 8- and 16-bit integers: flat values are wrapped to the type's range;
+    /// narrow stores to memory keep only the low bits anyway.
+    fn lower_small_int(&mut self, dst: Loc<'_>, width: Width, signed: bool, pop: Env) {
+        let flat = matches!(dst, Loc::Flat(_));
+        self.store(dst, ValType::I32, width, |b| {
+            b.pop(pop);
+            if flat {
+                b.wrap_small_int(width, signed);
+            }
+        });
     }
 
     /// `env(cx)`.
@@ -175,19 +174,9 @@ impl FuncBuilder<'_> {
     }
 
     /// Variants, options and results. The pop returns the discriminant (and
-    /// pushes the payload if the case has one); a `br_table` dispatches to
-    /// one block per case and any other discriminant traps.
-    ///
-    /// ```text
-    /// block $done
-    ///   block $case(n-1) … block $case0
-    ///     block $bad  (pop) br_table $case0 … $case(n-1) default $bad  end
-    ///     unreachable
-    ///   end  ;; case 0: store tag, lower payload, zero unused flat slots
-    ///   br $done
-    ///   end  ;; case 1 …
-    /// end
-    /// ```
+    /// pushes the payload if the case has one); [`FuncBuilder::switch`]
+    /// dispatches on it and any other discriminant traps. Each case stores
+    /// its tag, lowers its payload and zeroes the flat slots it leaves unused.
     fn lower_variant(
         &mut self,
         pop: Env,
@@ -197,34 +186,23 @@ impl FuncBuilder<'_> {
         dst: Loc<'_>,
     ) {
         let (discr, payload) = self.discr_payload(dst, tag, cases);
-        let n = cases.len() as u32;
-        self.ins().block(BlockType::Empty);
-        for _ in 0..n {
-            self.ins().block(BlockType::Empty);
-        }
-        self.ins().block(BlockType::Empty);
-        self.call_typed(pop, index);
-        self.ins().br_table(1..n + 1, 0);
-        self.ins().end();
-        self.ins().unreachable();
-        self.ins().end();
-        for (i, case) in cases.iter().enumerate() {
-            self.store(discr, ValType::I32, Width::of_int(tag), |b| {
-                b.i32_const(i as u32)
-            });
-            match (case, payload) {
-                (Some(ty), Loc::Flat(locals)) => {
-                    let used = self.g.flat(ty).len().min(locals.len());
-                    self.lower(ty, Loc::Flat(&locals[..used]));
-                    self.zero(&locals[used..]);
+        self.switch(
+            cases.len() as u32,
+            |b| b.call_typed(pop, index),
+            |b, i| {
+                b.store(discr, ValType::I32, Width::of_int(tag), |b| b.i32_const(i));
+                match (&cases[i as usize], payload) {
+                    (Some(ty), Loc::Flat(locals)) => {
+                        let used = b.g.flat(ty).len().min(locals.len());
+                        b.lower(ty, Loc::Flat(&locals[..used]));
+                        b.zero(&locals[used..]);
+                    }
+                    (Some(ty), Loc::Mem(_)) => b.lower(ty, payload),
+                    (None, Loc::Flat(locals)) => b.zero(locals),
+                    (None, Loc::Mem(_)) => {}
                 }
-                (Some(ty), Loc::Mem(_)) => self.lower(ty, payload),
-                (None, Loc::Flat(locals)) => self.zero(locals),
-                (None, Loc::Mem(_)) => {}
-            }
-            self.ins().br(n - 1 - i as u32);
-            self.ins().end();
-        }
+            },
+        );
     }
 
     /// Lists: the interpreter either hands out a buffer already in canonical

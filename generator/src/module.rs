@@ -141,6 +141,11 @@ impl ModuleBuilder {
         self.funcs - 1
     }
 
+    /// The index the next defined function gets.
+    pub fn next_func_index(&self) -> u32 {
+        self.funcs
+    }
+
     pub fn export_func(&mut self, name: &str, func: u32) {
         self.exports.export(name, ExportKind::Func, func);
     }

@@ -15,6 +15,7 @@
 //!
 //! An interface both imported and exported thus gets two sets of entries.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result, bail};
@@ -29,7 +30,7 @@ use wit_parser::{
 use crate::Options;
 use crate::encode::encode;
 use crate::env::{ENV_FUNCTIONS, Env};
-use crate::func::Gen;
+use crate::func::{Gen, Helpers};
 use crate::glue;
 use crate::metadata::{self, MAX_TYPE_INDEX, Metadata, TypeRef};
 use crate::module::{self, ModuleBuilder};
@@ -50,6 +51,7 @@ struct WorldGen<'a> {
     resources: HashMap<TypeId, usize>,
     /// Exported resources, merged into `resources` for the export pass.
     exported_resources: HashMap<TypeId, usize>,
+    helpers: RefCell<Helpers>,
 }
 
 struct ImportedFunc<'a> {
@@ -79,6 +81,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
         types: HashMap::new(),
         resources: HashMap::new(),
         exported_resources: HashMap::new(),
+        helpers: RefCell::default(),
     };
 
     for (name, params, results) in ENV_FUNCTIONS {
@@ -119,11 +122,28 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
 }
 
 impl<'a> WorldGen<'a> {
+    /// What generating one function needs; helpers it creates are defined
+    /// by [`WorldGen::define_helpers`] before the function itself.
     fn codegen(&self) -> Gen<'_> {
+        self.helpers.borrow_mut().next_index = self.module.next_func_index();
         Gen {
             resolve: self.resolve,
             sizes: &self.sizes,
             types: &self.types,
+            helpers: &self.helpers,
+        }
+    }
+
+    /// Defines the helpers created since the last call, at the indices
+    /// [`Helpers`] gave them.
+    fn define_helpers(&mut self) {
+        let helpers = self.helpers.get_mut();
+        let first = helpers.next_index - helpers.pending.len() as u32;
+        for (i, helper) in std::mem::take(&mut helpers.pending).into_iter().enumerate() {
+            let index =
+                self.module
+                    .define_func(&helper.name, &[I32, I32], helper.results, &helper.body);
+            debug_assert_eq!(index, first + i as u32);
         }
     }
 
@@ -292,6 +312,7 @@ impl<'a> WorldGen<'a> {
         let w = &resolve.worlds[world];
         let keep = imported_types_used_by_exports(resolve, world);
         self.types.retain(|id, _| keep.contains(*id));
+        self.helpers.get_mut().lifts.clear();
         for (id, index) in std::mem::take(&mut self.exported_resources) {
             self.resources.insert(id, index);
         }
@@ -549,6 +570,7 @@ impl<'a> WorldGen<'a> {
     fn import_adapter(&mut self, import: &ImportedFunc<'_>) -> Result<()> {
         let func = import.func;
         let body = glue::import_adapter(&self.codegen(), func, import.index);
+        self.define_helpers();
         let f = self
             .module
             .define_func(&format!("adapter {}", func.name), &[I32], &[], &body);
@@ -586,11 +608,13 @@ impl<'a> WorldGen<'a> {
         );
 
         let body = glue::export(&self.codegen(), func, which);
+        self.define_helpers();
         let f = self
             .module
             .define_func(&export_name, &params, &results, &body);
         self.module.export_func(&export_name, f);
         let body = glue::post_return(&self.codegen(), func, which);
+        self.define_helpers();
         let f = self.module.define_func(&post_name, &results, &[], &body);
         self.module.export_func(&post_name, f);
 

@@ -62,12 +62,19 @@ fn chars_are_validated_both_ways() -> Result<()> {
 
 #[test]
 fn two_case_variants_are_range_checked() -> Result<()> {
-    // Lift of the option parameter, lower of the result: both dispatch with a
-    // br_table whose default traps.
+    // Lift of the option parameter, lower of the result: both pass the
+    // discriminant through the `check_below` helper with limit 2, which traps
+    // on anything not below it.
     let (wasm, _) =
         build("package a:b; world w { export f: func(o: option<u32>) -> result<u8, u16>; }")?;
     let ops = operators(&wasm)?;
-    assert_eq!(count(&ops, |o| o.starts_with("BrTable")), 2);
+    let checks = ops
+        .windows(2)
+        .filter(|w| w[0] == "I32Const { value: 2 }" && w[1].starts_with("Call"))
+        .count();
+    assert_eq!(checks, 2);
+    let helper = ["I32GeU", "If { blockty: Empty }", "Unreachable"];
+    assert!(ops.windows(3).any(|w| w == helper));
     Ok(())
 }
 
