@@ -27,6 +27,24 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     path
 }
 
+/// `lua-demo componentize` of a broken `script` for the example's world,
+/// which must fail: its exit code and stderr.
+fn componentize_broken(script: &Path) -> (Option<i32>, String) {
+    let out = temp_file("never.wasm", "");
+    let result = lua_demo(&[
+        "componentize",
+        script.to_str().unwrap(),
+        "--wit",
+        &example("app.wit"),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    (
+        result.status.code(),
+        String::from_utf8_lossy(&result.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn componentize_then_run() {
     let out = temp_file("app.wasm", "");
@@ -67,17 +85,8 @@ fn componentize_then_run() {
 #[test]
 fn a_syntax_error_is_one_line_with_file_and_line() {
     let script = temp_file("broken.lua", "return {\n  greet = function( end\n}\n");
-    let out = temp_file("never.wasm", "");
-    let result = lua_demo(&[
-        "componentize",
-        script.to_str().unwrap(),
-        "--wit",
-        &example("app.wit"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(result.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&result.stderr);
+    let (code, stderr) = componentize_broken(&script);
+    assert_eq!(code, Some(1));
     assert!(stderr.starts_with("error: broken.lua:2:"), "{stderr}");
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -213,17 +222,8 @@ fn a_toy_syntax_error_is_one_line_with_file_line_and_column() {
         "broken.toy",
         "(export \"demo:app/api#greet\"\n  (fn (name) \"hi))\n",
     );
-    let out = temp_file("never.wasm", "");
-    let result = lua_demo(&[
-        "componentize",
-        script.to_str().unwrap(),
-        "--wit",
-        &example("app.wit"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
-    assert_eq!(result.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&result.stderr);
+    let (code, stderr) = componentize_broken(&script);
+    assert_eq!(code, Some(1));
     assert_eq!(
         stderr.trim_end(),
         "error: broken.toy:2:14: unterminated string"

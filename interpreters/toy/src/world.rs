@@ -80,25 +80,24 @@ pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports 
         _ => Err("usage: (drop handle)".into()),
     });
 
-    let imports = list(wit.import_funcs().map(|f| {
-        describe_function(
-            f.qualified_name(),
-            f.interface(),
-            f.name(),
-            f.params(),
-            f.result(),
-        )
-    }));
+    // Import and export functions have the same accessors but no common
+    // trait.
+    macro_rules! describe_functions {
+        ($functions:expr) => {
+            list($functions.map(|f| {
+                describe_function(
+                    f.qualified_name(),
+                    f.interface(),
+                    f.name(),
+                    f.params(),
+                    f.result(),
+                )
+            }))
+        };
+    }
+    let imports = describe_functions!(wit.import_funcs());
     interp.define_native("wit-imports", move |_, _| Ok(imports.clone()));
-    let exports = list(wit.export_funcs().map(|f| {
-        describe_function(
-            f.qualified_name(),
-            f.interface(),
-            f.name(),
-            f.params(),
-            f.result(),
-        )
-    }));
+    let exports = describe_functions!(wit.export_funcs());
     interp.define_native("wit-exports", move |_, _| Ok(exports.clone()));
 
     Exports(slots)
