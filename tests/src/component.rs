@@ -58,35 +58,12 @@ fn embed_world(world: &World, mut dylib: Vec<u8>) -> Result<Vec<u8>> {
 /// Links an interpreter dylib (an artifact name, e.g. `greeter_interpreter.so`)
 /// with a world dylib, `libc.so` and `libsetjmp.so` into a component.
 pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
-    link_libraries(interpreter, world_dylib, None)
-}
-
-/// Like [`link`], for an interpreter that reads its script with
-/// `wit_dylib_sdk::linked_script`: `script` (file name, source) is linked
-/// in a data library.
-pub fn link_script(
-    interpreter: &str,
-    world_dylib: &[u8],
-    script: (&str, &[u8]),
-) -> Result<Vec<u8>> {
-    link_libraries(interpreter, world_dylib, Some(script))
-}
-
-fn link_libraries(
-    interpreter: &str,
-    world_dylib: &[u8],
-    script: Option<(&str, &[u8])>,
-) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // The first library exporting a symbol provides it. The interpreter goes
     // first so that its `cabi_realloc` (the global allocator the SDK frees
     // with) is the component's, not the malloc-based one in libc.so.
     linker.library(interpreter, &artifacts::read(interpreter)?, false)?;
     linker.library("world.so", world_dylib, false)?;
-    if let Some((name, source)) = script {
-        let library = wit_dylib_script_library::build(name, source);
-        linker.library("script.so", &library, false)?;
-    }
     linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
     linker.library("libsetjmp.so", &artifacts::read("libsetjmp.so")?, false)?;
     linker.encode().context("linking the component")

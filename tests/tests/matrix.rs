@@ -106,6 +106,17 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
     trials
 }
 
+/// Checks a script on the host and links it, with its interpreter, to a
+/// world library (`lua-demo` picks the interpreter by the file name).
+fn link_script(name: &str, source: Vec<u8>, world: &World, glue: &[u8]) -> Result<Vec<u8>> {
+    let script = Script {
+        name: name.into(),
+        source,
+    };
+    lua_demo::check_script(&script, &world.resolve, world.world)?;
+    lua_demo::link(&script, glue)
+}
+
 fn failed(err: anyhow::Error) -> Failed {
     format!("{err:?}").into()
 }
@@ -168,21 +179,9 @@ impl Case {
             Interpreter::Val => component::link("val_interpreter.so", &glue),
             Interpreter::Lua => {
                 let source = lua_scripts::script(&world.resolve, world.world)?;
-                let script = Script {
-                    name: "matrix.lua".into(),
-                    source: source.into_bytes(),
-                };
-                lua_demo::check_script(&script, &world.resolve, world.world)?;
-                lua_demo::link(&script, &glue)
+                link_script("matrix.lua", source.into_bytes(), &world, &glue)
             }
-            Interpreter::Toy => {
-                toy_lang::Program::parse("matrix.toy", TOY_SCRIPT)?;
-                component::link_script(
-                    "toy_interpreter.so",
-                    &glue,
-                    ("matrix.toy", TOY_SCRIPT.as_bytes()),
-                )
-            }
+            Interpreter::Toy => link_script("matrix.toy", TOY_SCRIPT.into(), &world, &glue),
         }
     }
 }

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use anyhow::Result;
+use lua_demo::Script;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::{Instance, Recorder};
@@ -50,11 +51,11 @@ const GOOD: &str = r#"
 fn build(source: &str) -> Result<Vec<u8>> {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy.wit");
     let world = World::load(&wit, "checks")?;
-    component::link_script(
-        "toy_interpreter.so",
-        &component::ours_world_dylib(&world)?,
-        ("test.toy", source.as_bytes()),
-    )
+    let script = Script {
+        name: "test.toy".into(),
+        source: source.as_bytes().to_vec(),
+    };
+    lua_demo::link(&script, &component::ours_world_dylib(&world)?)
 }
 
 fn start(component: &[u8], log: &Recorder) -> Result<Instance> {
