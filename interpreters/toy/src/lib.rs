@@ -24,6 +24,8 @@ struct ToyInterpreter {
     interp: Interp,
     /// The script's function for each export, by export index.
     exports: Vec<Value>,
+    /// The WIT name of each export, which labels its frame in toy stacks.
+    export_names: Vec<String>,
     resources: Rc<Resources>,
 }
 
@@ -52,6 +54,7 @@ impl Interpreter for ToyInterpreter {
         ToyInterpreter {
             interp,
             exports,
+            export_names: wit.export_funcs().map(|f| f.qualified_name()).collect(),
             resources,
         }
     }
@@ -61,7 +64,7 @@ impl Interpreter for ToyInterpreter {
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut ValStack) {
-        let name = func.qualified_name();
+        let name = &self.export_names[func.index()];
         let args: Vec<Value> = func
             .params()
             .zip(cx.take_args(func.params().len()))
@@ -69,7 +72,7 @@ impl Interpreter for ToyInterpreter {
             .collect();
         let result = self
             .interp
-            .call_named(&name, &self.exports[func.index()], args);
+            .call_named(name, &self.exports[func.index()], args);
         // Borrows lent to this call end with it.
         self.resources.end_borrows();
         let result = result.unwrap_or_else(|err| panic!("toy: export `{name}` failed: {err}"));

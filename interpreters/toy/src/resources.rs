@@ -65,23 +65,13 @@ impl Drop for ImportedHandle {
 impl Resources {
     /// An owned handle of an imported resource, received from the host.
     pub fn lift_owned(&self, resource: Resource, handle: u32) -> Value {
-        Value::Host(Rc::new(ImportedHandle {
-            resource,
-            handle,
-            owned: true,
-            state: Cell::new(HandleState::Live),
-        }))
+        Value::Host(ImportedHandle::live(resource, handle, true))
     }
 
     /// A borrowed handle of an imported resource, valid until the running
     /// export returns.
     pub fn lift_borrowed(&self, resource: Resource, handle: u32) -> Value {
-        let borrowed = Rc::new(ImportedHandle {
-            resource,
-            handle,
-            owned: false,
-            state: Cell::new(HandleState::Live),
-        });
+        let borrowed = ImportedHandle::live(resource, handle, false);
         self.borrows.borrow_mut().push(borrowed.clone());
         Value::Host(borrowed)
     }
@@ -157,6 +147,15 @@ impl Resources {
 }
 
 impl ImportedHandle {
+    fn live(resource: Resource, handle: u32, owned: bool) -> Rc<ImportedHandle> {
+        Rc::new(ImportedHandle {
+            resource,
+            handle,
+            owned,
+            state: Cell::new(HandleState::Live),
+        })
+    }
+
     fn check_live(&self) -> Result<(), String> {
         match self.state.get() {
             HandleState::Live => Ok(()),
