@@ -27,18 +27,19 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     path
 }
 
+/// `lua-demo componentize SCRIPT --wit WIT [EXTRA...] -o OUT`.
+fn componentize(script: &str, wit: &str, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["componentize", script, "--wit", wit];
+    args.extend_from_slice(extra);
+    args.extend(["-o", out.to_str().unwrap()]);
+    lua_demo(&args)
+}
+
 /// `lua-demo componentize` of a broken `script` for the example's world,
 /// which must fail: its exit code and stderr.
 fn componentize_broken(script: &Path) -> (Option<i32>, String) {
     let out = temp_file("never.wasm", "");
-    let result = lua_demo(&[
-        "componentize",
-        script.to_str().unwrap(),
-        "--wit",
-        &example("app.wit"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let result = componentize(script.to_str().unwrap(), &example("app.wit"), &[], &out);
     (
         result.status.code(),
         String::from_utf8_lossy(&result.stderr).into_owned(),
@@ -48,14 +49,7 @@ fn componentize_broken(script: &Path) -> (Option<i32>, String) {
 #[test]
 fn componentize_then_run() {
     let out = temp_file("app.wasm", "");
-    let built = lua_demo(&[
-        "componentize",
-        &example("app.lua"),
-        "--wit",
-        &example("app.wit"),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let built = componentize(&example("app.lua"), &example("app.wit"), &[], &out);
     assert!(
         built.status.success(),
         "{}",
@@ -95,16 +89,12 @@ fn a_syntax_error_is_one_line_with_file_and_line() {
 #[test]
 fn an_unknown_world_lists_the_worlds() {
     let out = temp_file("never.wasm", "");
-    let result = lua_demo(&[
-        "componentize",
+    let result = componentize(
         &example("app.lua"),
-        "--wit",
         &example("app.wit"),
-        "--world",
-        "nope",
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+        &["--world", "nope"],
+        &out,
+    );
     assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
@@ -122,14 +112,7 @@ fn malformed_wit_names_file_and_line() {
         "package a:b;\nworld w {\n  export f: func(x: nosuchtype);\n}\n",
     );
     let out = temp_file("never.wasm", "");
-    let result = lua_demo(&[
-        "componentize",
-        &example("app.lua"),
-        "--wit",
-        wit.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let result = componentize(&example("app.lua"), wit.to_str().unwrap(), &[], &out);
     assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(stderr.contains("bad.wit:3:"), "{stderr}");
@@ -193,14 +176,7 @@ fn a_toy_script_is_componentized_and_run() {
     );
     let script = temp_file("add.toy", "(export \"add\" (fn (a b) (+ a b)))\n");
     let out = temp_file("add.wasm", "");
-    let built = lua_demo(&[
-        "componentize",
-        script.to_str().unwrap(),
-        "--wit",
-        wit.to_str().unwrap(),
-        "-o",
-        out.to_str().unwrap(),
-    ]);
+    let built = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
     assert!(
         built.status.success(),
         "{}",
