@@ -1,27 +1,13 @@
-//! Finds the prebuilt wasm artifacts (Lua and toy interpreters, libc.so, libsetjmp.so)
-//! that the tool embeds, so that its users need no wasm toolchain.
+//! Finds the prebuilt interpreters (Lua and toy) that the tool embeds, in the
+//! wasm artifacts directory that `wit-dylib-pipeline` found.
 
 use std::path::PathBuf;
 
-const ARTIFACTS: &[&str] = &[
-    "lua_interpreter.so",
-    "toy_interpreter.so",
-    "libc.so",
-    "libsetjmp.so",
-];
+const INTERPRETERS: &[&str] = &["lua_interpreter.so", "toy_interpreter.so"];
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=WIT_DYLIB_ARTIFACTS");
-    let dir = match std::env::var_os("WIT_DYLIB_ARTIFACTS") {
-        Some(dir) => PathBuf::from(dir),
-        // OUT_DIR is <target-dir>/<profile>/build/<package>-<hash>/out.
-        None => PathBuf::from(std::env::var_os("OUT_DIR").unwrap())
-            .ancestors()
-            .nth(4)
-            .unwrap()
-            .join("wasm-artifacts"),
-    };
-    for name in ARTIFACTS {
+    let dir = PathBuf::from(std::env::var_os("DEP_WIT_DYLIB_ARTIFACTS_DIR").unwrap());
+    for name in INTERPRETERS {
         let path = dir.join(name);
         if !path.exists() {
             eprintln!(

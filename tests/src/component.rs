@@ -56,7 +56,7 @@ fn embed_world(world: &World, mut dylib: Vec<u8>) -> Result<Vec<u8>> {
 }
 
 /// Links an interpreter dylib (an artifact name, e.g. `greeter_interpreter.so`)
-/// with a world dylib, `libc.so` and `libsetjmp.so` into a component.
+/// with a world dylib and `libc.so` into a component.
 pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // The first library exporting a symbol provides it. The interpreter goes
@@ -65,6 +65,5 @@ pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
     linker.library(interpreter, &artifacts::read(interpreter)?, false)?;
     linker.library("world.so", world_dylib, false)?;
     linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
-    linker.library("libsetjmp.so", &artifacts::read("libsetjmp.so")?, false)?;
     linker.encode().context("linking the component")
 }

@@ -113,7 +113,7 @@ fn link_script(name: &str, source: Vec<u8>, world: &World, glue: &[u8]) -> Resul
         name: name.into(),
         source,
     };
-    lua_demo::check_script(&script, &world.resolve, world.world)?;
+    lua_demo::check_script(&script)?;
     lua_demo::link(&script, glue)
 }
 

@@ -1,7 +1,8 @@
-# The exception tag thrown by __wasm_longjmp. It is defined strongly here, in
-# libsetjmp.so, so that every other library of a component imports it from this
-# one; a weak copy linked into an interpreter would make the component linker
-# see a library importing its own tag.
+# The exception tag thrown by __wasm_longjmp. Defined here, hidden, so that the
+# interpreter linking libsetjmp.a defines it itself: a library that imports a
+# tag cannot be pre-initialised by wasmtime-wizer, and a weak copy with default
+# visibility would make the library import its own tag.
 .tagtype __c_longjmp i32
 .globl __c_longjmp
+.hidden __c_longjmp
 __c_longjmp:

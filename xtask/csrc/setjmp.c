@@ -4,13 +4,12 @@
 // wasm `throw` of the `__c_longjmp` tag, caught by the function that called
 // setjmp, which then asks `__wasm_setjmp_test` whether the buffer is one of its own.
 //
-// This file is built into libsetjmp.so, shared by every library of a component.
+// This file is built into the static libsetjmp.a and linked into each library
+// that uses setjmp (the Lua interpreter). Its symbols stay hidden (clang's
+// default on wasm), so that library neither exports nor imports them.
 
 #include <stdint.h>
 #include <stdlib.h>
-
-// clang hides symbols by default on wasm; these are the library's interface.
-#define EXPORT __attribute__((visibility("default")))
 
 // What LLVM's lowering stores in a jmp_buf (wasi-libc's jmp_buf is larger).
 struct jump_buffer {
@@ -26,7 +25,7 @@ struct jump_buffer {
     } thrown;
 };
 
-EXPORT void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
+void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
     struct jump_buffer *buf = env;
     if (label == 0 || invocation == NULL) {
         abort();
@@ -35,12 +34,12 @@ EXPORT void __wasm_setjmp(void *env, uint32_t label, void *invocation) {
     buf->label = label;
 }
 
-EXPORT uint32_t __wasm_setjmp_test(void *env, void *invocation) {
+uint32_t __wasm_setjmp_test(void *env, void *invocation) {
     struct jump_buffer *buf = env;
     return buf->invocation == invocation ? buf->label : 0;
 }
 
-EXPORT void __wasm_longjmp(void *env, int value) {
+void __wasm_longjmp(void *env, int value) {
     struct jump_buffer *buf = env;
     buf->thrown.env = env;
     // longjmp(env, 0) must make setjmp return 1 (C11 7.13.2.1).

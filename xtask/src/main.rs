@@ -24,7 +24,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.so.
+    /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.a.
     ///
     /// Uses `$WASI_SDK_PATH` when it is set; otherwise builds a wasi-sdk-like
     /// directory under the target directory from Debian and rustup packages.

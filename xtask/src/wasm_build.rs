@@ -1,6 +1,6 @@
 //! Building the wasm32-wasip2 dylibs (interpreters) in one place with one set
-//! of flags, and collecting them with `libc.so` and `libsetjmp.so` in the
-//! artifacts directory that the tests and tools read.
+//! of flags, and collecting them with `libc.so` in the artifacts directory
+//! that the tests and tools read.
 
 use anyhow::{Context, Result};
 
@@ -52,9 +52,13 @@ pub fn build_all(workspace: &Workspace, toolchain: &Toolchain) -> Result<()> {
             "CARGO_TARGET_WASM32_WASIP2_RUSTFLAGS",
             // A shared-everything dylib: no private copy of libc (it comes
             // from libc.so), no entry point, and the plain wasm-ld behaviour
-            // of wasm-component-ld.
-            "-Clink-self-contained=n -Clink-arg=-shared \
-             -Clink-arg=-Wl,--skip-wit-component,--no-entry,--export=cabi_realloc",
+            // of wasm-component-ld; `-lsetjmp` finds our static runtime.
+            format!(
+                "-Clink-self-contained=n -Clink-arg=-shared \
+                 -Clink-arg=-Wl,--skip-wit-component,--no-entry,--export=cabi_realloc \
+                 -Lnative={}",
+                toolchain.libsetjmp_dir.display()
+            ),
         )
         .env("CC_wasm32_wasip2", &toolchain.clang)
         .env("AR_wasm32_wasip2", &toolchain.ar)
@@ -69,7 +73,6 @@ pub fn build_all(workspace: &Workspace, toolchain: &Toolchain) -> Result<()> {
         copy_if_changed(&built.join(package.dylib), &artifacts.join(so_name))?;
     }
     copy_if_changed(&toolchain.libc_so, &artifacts.join("libc.so"))?;
-    copy_if_changed(&toolchain.libsetjmp_so, &artifacts.join("libsetjmp.so"))?;
     Ok(())
 }
 

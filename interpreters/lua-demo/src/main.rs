@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use lua_demo::{Script, componentize, load_world, runtime};
+use lua_demo::{Limits, Options, Script, componentize_with, load_world, runtime};
 
 #[derive(Parser)]
 #[command(name = "lua-demo", about, version)]
@@ -46,6 +46,13 @@ enum Command {
         /// Where to write the component.
         #[arg(short, long)]
         output: PathBuf,
+        /// Do not pre-initialise: every instance then runs the script's top
+        /// level when it starts, instead of starting from a snapshot taken
+        /// after the build-time run.
+        #[arg(long)]
+        no_preinit: bool,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
     Run {
@@ -56,7 +63,31 @@ enum Command {
         /// 'c' and "string" literals.
         #[arg(long)]
         invoke: String,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
+}
+
+/// Limits on running a script: at build time its top level runs in a
+/// sandbox (no files, environment or network) under these limits too.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// wasmtime fuel for each call (and for start-up): roughly one unit per
+    /// wasm instruction. A script that loops forever stops here.
+    #[arg(long, default_value_t = Limits::DEFAULT_FUEL)]
+    fuel: u64,
+    /// The most linear memory the component may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT_MAX_MEMORY >> 20)]
+    max_memory: usize,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> Limits {
+        Limits {
+            fuel: self.fuel,
+            max_memory: self.max_memory << 20,
+        }
+    }
 }
 
 fn main() {
@@ -75,10 +106,16 @@ fn run(cli: Cli) -> Result<()> {
             wit,
             world,
             output,
+            no_preinit,
+            limits,
         }) => {
             let script = Script::read(&script)?;
             let (resolve, world) = load_world(&wit, world.as_deref())?;
-            let component = componentize(&script, &resolve, world)?;
+            let options = Options {
+                preinit: !no_preinit,
+                limits: limits.limits(),
+            };
+            let component = componentize_with(&script, &resolve, world, &options)?;
             std::fs::write(&output, &component)
                 .with_context(|| format!("cannot write {}", output.display()))?;
             println!(
@@ -90,13 +127,25 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Some(Command::Run { component, invoke }) => {
+        Some(Command::Run {
+            component,
+            invoke,
+            limits,
+        }) => {
             let bytes = std::fs::read(&component)
                 .with_context(|| format!("cannot read {}", component.display()))?;
             let engine = runtime::engine()?;
-            // Imports other than WASI trap if called: enough to run exports
+            let sandbox = runtime::Sandbox {
+                limits: limits.limits(),
+                inherit_stdout: true,
+                deterministic: false,
+            };
+            // Imports other than WASI fail if called: enough to run exports
             // that do not need them.
-            let mut running = runtime::instantiate(&engine, &bytes, runtime::stub_imports)?;
+            let mut running =
+                runtime::instantiate_in(&engine, &bytes, &sandbox, |linker, component| {
+                    runtime::stub_imports(linker, component, "`lua-demo run` only provides WASI")
+                })?;
             let results = invoke::invoke(&mut running, &invoke)?;
             for result in results {
                 println!("{result:?}");

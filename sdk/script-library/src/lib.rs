@@ -26,7 +26,7 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     let mut module = Module::new();
     module.section(&CustomSection {
         name: "dylink.0".into(),
-        data: mem_info(blob.len() as u32).into(),
+        data: dylink_mem_info(blob.len() as u32).into(),
     });
 
     let mut types = TypeSection::new();
@@ -80,8 +80,9 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     module.finish()
 }
 
-/// The `dylink.0` payload: memory size and alignment, no table.
-fn mem_info(memory_size: u32) -> Vec<u8> {
+/// The payload of a `dylink.0` section that asks for `memory_size` bytes of
+/// data and no table: all a data or code-only library needs.
+pub fn dylink_mem_info(memory_size: u32) -> Vec<u8> {
     let mut fields = Vec::new();
     for value in [memory_size, 0, 0, 0] {
         leb128(&mut fields, value);

@@ -1,9 +1,9 @@
 //! The wasm C toolchain and the shared libraries every component links.
 //!
 //! A linked component needs, besides the interpreter and world dylibs, a
-//! position-independent `libc.so` and a `libsetjmp.so`; building an interpreter
-//! that contains C (Lua) needs a clang for wasm32-wasip2 with a wasi-libc
-//! sysroot. With `$WASI_SDK_PATH` set we use that SDK. Otherwise we assemble a
+//! position-independent `libc.so`; building an interpreter that contains C
+//! (Lua) needs a clang for wasm32-wasip2 with a wasi-libc sysroot, and our
+//! static `libsetjmp.a`. With `$WASI_SDK_PATH` set we use that SDK. Otherwise we assemble a
 //! directory laid out like wasi-sdk (`bin/clang`, `share/wasi-sysroot/...`)
 //! under the target directory from what the package registries offer:
 //! Debian's clang-22, Debian trixie's wasi-libc headers and crt objects, and
@@ -37,18 +37,19 @@ pub struct Toolchain {
     pub ar: PathBuf,
     /// The PIC libc every component links.
     pub libc_so: PathBuf,
-    /// The setjmp/longjmp runtime every component links.
-    pub libsetjmp_so: PathBuf,
+    /// The directory holding our `libsetjmp.a`, searched before the sysroot
+    /// so that `-lsetjmp` (Lua's build asks for it) links it statically.
+    pub libsetjmp_dir: PathBuf,
 }
 
 impl Toolchain {
     pub fn describe(&self) -> String {
         format!(
-            "{} (clang: {}, libc.so: {}, libsetjmp.so: {})",
+            "{} (clang: {}, libc.so: {}, libsetjmp.a in {})",
             self.root.display(),
             self.clang.display(),
             self.libc_so.display(),
-            self.libsetjmp_so.display()
+            self.libsetjmp_dir.display()
         )
     }
 
@@ -67,7 +68,7 @@ pub fn provision(workspace: &Workspace) -> Result<Toolchain> {
     }
 }
 
-/// Uses a wasi-sdk the user already has; only libsetjmp.so is built by us.
+/// Uses a wasi-sdk the user already has; only libsetjmp.a is built by us.
 fn use_wasi_sdk(workspace: &Workspace, root: &Path) -> Result<Toolchain> {
     let clang = root.join("bin/clang");
     let ar = root.join("bin/llvm-ar");
@@ -91,9 +92,9 @@ fn use_wasi_sdk(workspace: &Workspace, root: &Path) -> Result<Toolchain> {
         clang,
         ar,
         libc_so,
-        libsetjmp_so: PathBuf::new(),
+        libsetjmp_dir: PathBuf::new(),
     };
-    toolchain.libsetjmp_so = shared_libs::build_libsetjmp(
+    toolchain.libsetjmp_dir = shared_libs::build_libsetjmp(
         workspace,
         &toolchain,
         &workspace.target_dir.join("libsetjmp"),
@@ -121,12 +122,17 @@ fn assemble(workspace: &Workspace) -> Result<Toolchain> {
         clang,
         ar,
         libc_so: lib_dir.join("libc.so"),
-        libsetjmp_so: PathBuf::new(),
+        libsetjmp_dir: PathBuf::new(),
     };
     shared_libs::build_libc(&toolchain.libc_so)?;
-    // Built into the sysroot so that `-lsetjmp` (Lua's build asks for it)
-    // resolves to the shared library rather than a static copy.
-    toolchain.libsetjmp_so = shared_libs::build_libsetjmp(workspace, &toolchain, &lib_dir)?;
+    // Earlier versions put a shared libsetjmp here, which `-lsetjmp` would
+    // prefer to our static one.
+    let _ = std::fs::remove_file(lib_dir.join("libsetjmp.so"));
+    toolchain.libsetjmp_dir = shared_libs::build_libsetjmp(
+        workspace,
+        &toolchain,
+        &workspace.target_dir.join("libsetjmp"),
+    )?;
     Ok(toolchain)
 }
 

@@ -1,5 +1,6 @@
-//! `libc.so` and `libsetjmp.so`, the two shared libraries every component links
-//! next to the interpreter and the world dylib.
+//! `libc.so`, the shared C library every component links next to the
+//! interpreter and the world dylib, and `libsetjmp.a`, the setjmp/longjmp
+//! runtime linked statically into interpreters whose C code needs it (Lua).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,44 +49,53 @@ pub fn build_libc(output: &Path) -> Result<()> {
     .context("could not link libc.so")
 }
 
-/// Builds `libsetjmp.so` from our C and assembly sources into `dir`.
+/// Builds `libsetjmp.a` from our C and assembly sources into `dir`.
+///
+/// Static, with every symbol hidden: the interpreter that links it defines
+/// the `__c_longjmp` tag itself and imports no tag from another library, as
+/// `wasmtime-wizer` (pre-initialisation) requires of every module.
 pub fn build_libsetjmp(
     workspace: &Workspace,
     toolchain: &Toolchain,
     dir: &Path,
 ) -> Result<PathBuf> {
-    let output = dir.join("libsetjmp.so");
+    let output = dir.join("libsetjmp.a");
     let sources = workspace.target_dir.join("libsetjmp-src");
     let inputs = format!(
         "{}\n{}\n{SETJMP_C}{LONGJMP_TAG_S}",
         toolchain.clang.display(),
-        file_identity(&toolchain.libc_so)?
+        toolchain.ar.display()
     );
     build_once(&output, &inputs, || {
         eprintln!("building {}", output.display());
         std::fs::create_dir_all(&sources)?;
         std::fs::create_dir_all(dir)?;
-        let c = sources.join("setjmp.c");
-        let s = sources.join("c_longjmp_tag.s");
-        std::fs::write(&c, SETJMP_C)?;
-        std::fs::write(&s, LONGJMP_TAG_S)?;
-        let mut cc = toolchain.clang();
-        cc.args(["-O2", "-fPIC", "-shared", "-mexception-handling"])
-            .args([
-                "-mllvm",
-                "-wasm-enable-sjlj",
-                "-mllvm",
-                "-wasm-use-legacy-eh=false",
-            ])
-            .arg("-Wl,--skip-wit-component")
-            .arg("-o")
-            .arg(&output)
-            .arg(&c)
-            .arg(&s);
-        command::output(&mut cc).map(drop)
+        let mut objects = Vec::new();
+        for (name, source) in [("setjmp.c", SETJMP_C), ("c_longjmp_tag.s", LONGJMP_TAG_S)] {
+            let path = sources.join(name);
+            std::fs::write(&path, source)?;
+            let object = sources.join(format!("{name}.o"));
+            let mut cc = toolchain.clang();
+            cc.args(["-O2", "-fPIC", "-mexception-handling", "-c"])
+                .args([
+                    "-mllvm",
+                    "-wasm-enable-sjlj",
+                    "-mllvm",
+                    "-wasm-use-legacy-eh=false",
+                ])
+                .arg("-o")
+                .arg(&object)
+                .arg(&path);
+            command::output(&mut cc)?;
+            objects.push(object);
+        }
+        let _ = std::fs::remove_file(&output);
+        let mut ar = Command::new(&toolchain.ar);
+        ar.arg("rcs").arg(&output).args(&objects);
+        command::output(&mut ar).map(drop)
     })
-    .context("could not build libsetjmp.so")?;
-    Ok(output)
+    .context("could not build libsetjmp.a")?;
+    Ok(dir.to_path_buf())
 }
 
 /// Identifies a file by path, size and modification time: enough to notice a

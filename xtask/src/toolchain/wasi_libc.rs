@@ -16,8 +16,8 @@ const SUITE: &str = "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.g
                      http://deb.debian.org/debian trixie main\n";
 
 /// Files of the package's lib directory that go into the sysroot. Its static
-/// `libc.a` (not PIC) and `libsetjmp.a` stay out: the shared libraries replace
-/// them, and the linker would otherwise pick the static ones.
+/// `libc.a` (not PIC) and `libsetjmp.a` stay out: `libc.so` and our own
+/// `libsetjmp.a` replace them, and the linker would otherwise pick these.
 fn wanted_lib(name: &str) -> bool {
     name.ends_with(".o")
         || (name.ends_with(".a")

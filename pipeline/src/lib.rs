@@ -1,0 +1,125 @@
+//! Script + WIT world → component, for any interpreter built on
+//! `wit-dylib-sdk`. The stages, each usable on its own:
+//!
+//! 1. **check** the script on the host, without running it (the
+//!    interpreter's [`Interpreter::check`]: parsing only);
+//! 2. **generate** the world library with our generator ([`world_library`]),
+//!    refusing worlds the interpreter cannot serve;
+//! 3. **link** interpreter, world library, script and `libc.so` into a
+//!    component ([`link`]);
+//! 4. **run it sandboxed** ([`runtime`]): instantiate it under wasmtime with no
+//!    host capabilities and limits on fuel and memory, which runs the
+//!    interpreter's start-up and the script's top level; the interpreter
+//!    fails there, with a message, if the script misses an export;
+//! 5. **snapshot** that run with `wasmtime-wizer` ([`preinit`]), so instances
+//!    start where it ended.
+//!
+//! [`componentize`] runs them in order. Nothing here knows a language: an
+//! [`Interpreter`] brings its library and its host-side check.
+
+mod link;
+pub mod preinit;
+pub mod runtime;
+mod world;
+
+use anyhow::{Result, bail};
+use wit_parser::{Resolve, WorldId};
+
+pub use link::{LIBC, link};
+pub use runtime::Limits;
+pub use world::{load_world, require_sync, world_library};
+
+/// A script: its name (used in messages and tracebacks) and source.
+pub struct Script {
+    pub name: String,
+    pub source: Vec<u8>,
+}
+
+impl Script {
+    /// Reads the script at `path`; its name is the file name.
+    pub fn read(path: &std::path::Path) -> Result<Script> {
+        use anyhow::Context as _;
+        let source =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let name = path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        Ok(Script { name, source })
+    }
+}
+
+/// An interpreter the pipeline can build components with.
+pub struct Interpreter {
+    /// The language, for messages ("Lua").
+    pub language: &'static str,
+    /// The interpreter's dylib file name, e.g. `lua_interpreter.so`.
+    pub library_name: &'static str,
+    /// The interpreter's dylib (built for wasm32-wasip2 on the SDK).
+    pub library: &'static [u8],
+    /// Checks a script on the host without running it (e.g. parses it);
+    /// errors name the script and the place.
+    pub check: fn(&Script) -> Result<()>,
+    /// Whether it serves async functions, futures and streams.
+    pub supports_async: bool,
+}
+
+/// How [`componentize`] builds.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Snapshot the start-up ([`preinit`]); otherwise every instance runs
+    /// the script's top level when it starts.
+    pub preinit: bool,
+    /// Limits on the build-time run of the script.
+    pub limits: Limits,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            preinit: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Checks `script`, links it with `interpreter` for `world` and runs its top
+/// level in the sandbox; the result is pre-initialised unless
+/// `options.preinit` is off. Componentizing the same inputs twice gives the
+/// same bytes.
+pub fn componentize(
+    interpreter: &Interpreter,
+    script: &Script,
+    resolve: &Resolve,
+    world: WorldId,
+    options: &Options,
+) -> Result<Vec<u8>> {
+    (interpreter.check)(script)?;
+    if !interpreter.supports_async {
+        require_sync(resolve, world, interpreter.language)?;
+    }
+    let world_library = world_library(resolve, world)?;
+    let init = match options.preinit {
+        true => Some(preinit::init_library()?),
+        false => None,
+    };
+    let component = link(interpreter, script, &world_library, init.as_deref())?;
+
+    let engine = runtime::engine()?;
+    let sandbox = runtime::Sandbox {
+        limits: options.limits,
+        inherit_stdout: false,
+        deterministic: true,
+    };
+    let started = match options.preinit {
+        true => preinit::snapshot(&engine, &component, &sandbox),
+        false => runtime::instantiate_in(&engine, &component, &sandbox, |linker, component| {
+            runtime::stub_imports(linker, component, preinit::BUILD_TIME_IMPORT)
+        })
+        .map(|_| component),
+    };
+    match started {
+        Ok(component) => Ok(component),
+        Err(err) => bail!("{}: the script failed to start: {err:#}", script.name),
+    }
+}

@@ -1,0 +1,277 @@
+//! Pre-initialisation: run a component's start-up once, at build time, in
+//! the sandbox, and snapshot the result with `wasmtime-wizer`, so that
+//! instantiating the output does not run it again.
+//!
+//! A linked component starts in the start function of the linker's fixup
+//! module: data relocations, then every library's `__wasm_call_ctors`, which
+//! is where the SDK calls the interpreter's `initialize` (the interpreter
+//! loads and runs the script's top level there). Wizer instruments the
+//! component, we instantiate it (which runs all of that) and call its
+//! initialisation export; wizer then reads back every memory and global and
+//! writes them into the modules as data, dropping their start functions.
+//!
+//! Wizer calls an exported `wizer-initialize: func()` after instantiation.
+//! Ours has nothing left to do, so [`init_library`] is an empty function of
+//! that name, linked in next to the other libraries with a world of its own
+//! (the linker's component type is the union of its libraries' worlds).
+//! Wizer can drop that export itself, but then also drops the core export
+//! the component still lifts it from (with world-level functions the two have
+//! the same name), so we keep it and remove the component export from the
+//! snapshot ourselves ([`remove_init_export`]): the result exports exactly
+//! the script's world.
+
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+
+use anyhow::{Result, anyhow, bail};
+use wasm_encoder::{
+    CodeSection, CustomSection, ExportKind, ExportSection, Function, FunctionSection, Module,
+    TypeSection,
+};
+use wasmtime::Engine;
+use wasmtime::component::{Instance, Lift, WasmList};
+use wasmtime_wizer::{ComponentInstanceState, Wizer};
+use wit_component::StringEncoding;
+use wit_parser::Resolve;
+
+use crate::runtime::{self, Host, Sandbox};
+
+/// The export wizer calls once the component is instantiated.
+pub const INIT_EXPORT: &str = "wizer-initialize";
+
+/// A library that exports [`INIT_EXPORT`], doing nothing, with the
+/// one-function world that makes it a component export.
+pub fn init_library() -> Result<Vec<u8>> {
+    let mut module = Module::new();
+    module.section(&CustomSection {
+        name: "dylink.0".into(),
+        data: wit_dylib_script_library::dylink_mem_info(0).into(),
+    });
+    let mut types = TypeSection::new();
+    types.ty().function([], []);
+    module.section(&types);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    module.section(&functions);
+    let mut exports = ExportSection::new();
+    exports.export(INIT_EXPORT, ExportKind::Func, 0);
+    module.section(&exports);
+    let mut code = CodeSection::new();
+    let mut body = Function::new([]);
+    body.instructions().end();
+    code.function(&body);
+    module.section(&code);
+    let mut library = module.finish();
+
+    let mut resolve = Resolve::default();
+    let package = resolve.push_str(
+        "wit-dylib-preinit.wit",
+        &format!("package wit-dylib:preinit; world init {{ export {INIT_EXPORT}: func(); }}"),
+    )?;
+    let world = resolve.select_world(&[package], Some("init"))?;
+    wit_component::embed_component_metadata(
+        &mut library,
+        &resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )?;
+    Ok(library)
+}
+
+/// Instantiates `component` (linked with [`init_library`]) in `sandbox`,
+/// with every non-WASI import failing if called, and returns the snapshot.
+/// Errors are the start-up's errors, explained by [`runtime::explain`].
+pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<Vec<u8>> {
+    let mut wizer = Wizer::new();
+    wizer.init_func(INIT_EXPORT).keep_init_func(true);
+    let (cx, instrumented) = wizer
+        .instrument_component(component)
+        .map_err(|e| anyhow!("{e:#}"))
+        .map_err(|e| e.context("preparing the component for pre-initialisation"))?;
+    let compiled = runtime::compile(engine, &instrumented)?;
+    let linker = runtime::linker(&compiled, |linker, component| {
+        runtime::stub_imports(linker, component, BUILD_TIME_IMPORT)
+    })?;
+    let mut store = runtime::store(engine, sandbox)?;
+    let instance = linker
+        .instantiate(&mut store, &compiled)
+        .map_err(|e| runtime::explain(&store, e.into()))?;
+    let init = instance
+        .get_func(&mut store, INIT_EXPORT)
+        .ok_or_else(|| anyhow!("the component does not export `{INIT_EXPORT}`"))?;
+    init.call(&mut store, &[], &mut [])
+        .map_err(|e| runtime::explain(&store, e.into()))?;
+
+    let mut state = SnapshotState {
+        store: &mut store,
+        instance,
+        error: None,
+    };
+    let snapshot = poll_ready(wizer.snapshot_component(&cx, &mut state))?;
+    if let Some(err) = state.error {
+        return Err(err.context("reading the initialised state"));
+    }
+    let snapshot = snapshot.map_err(|e| anyhow!("{e:#}").context("writing the snapshot"))?;
+    remove_init_export(&snapshot)
+}
+
+/// Removes the component export [`INIT_EXPORT`]. The linker places it last
+/// (its library comes last), where removing it renumbers nothing; anything
+/// else is refused rather than risk a wrong index.
+fn remove_init_export(component: &[u8]) -> Result<Vec<u8>> {
+    use wasm_encoder::reencode::{ReencodeComponent, RoundtripReencoder};
+    use wasmparser::{ComponentExternalKind, Parser, Payload};
+
+    let mut sections = Vec::new();
+    let mut last_exports = None;
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(component) {
+        let payload = payload?;
+        if depth == 0 {
+            if let Some((id, range)) = payload.as_section() {
+                if let Payload::ComponentExportSection(reader) = &payload {
+                    last_exports = Some((sections.len(), reader.clone()));
+                }
+                // Custom sections may follow the export without referring to it.
+                if !matches!(payload, Payload::CustomSection(_)) {
+                    last_exports = last_exports.filter(|(at, _)| *at == sections.len());
+                }
+                sections.push((id, range));
+            }
+        }
+        match payload {
+            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
+            Payload::End(_) if depth > 0 => depth -= 1,
+            _ => {}
+        }
+    }
+    let Some((at, reader)) = last_exports else {
+        bail!("the snapshot has no trailing export section");
+    };
+    let exports: Vec<_> = reader.into_iter().collect::<Result<_, _>>()?;
+    match exports.last() {
+        Some(last) if last.name.name == INIT_EXPORT && last.kind == ComponentExternalKind::Func => {
+        }
+        _ => bail!("`{INIT_EXPORT}` is not the snapshot's last export"),
+    }
+    let mut kept = wasm_encoder::ComponentExportSection::new();
+    for export in &exports[..exports.len() - 1] {
+        RoundtripReencoder
+            .parse_component_export(&mut kept, export.clone())
+            .map_err(|e| anyhow!("re-encoding the exports: {e}"))?;
+    }
+
+    let mut output = wasm_encoder::Component::new();
+    for (index, (id, range)) in sections.into_iter().enumerate() {
+        match index == at {
+            true => output.section(&kept),
+            false => output.section(&wasm_encoder::RawSection {
+                id,
+                data: &component[range.start as usize..range.end as usize],
+            }),
+        };
+    }
+    Ok(output.finish())
+}
+
+/// Why a non-WASI import fails at build time.
+pub const BUILD_TIME_IMPORT: &str = "imports cannot be called while the script's top level runs \
+     at build time; call them from exported functions";
+
+/// Wizer reads the instrumented instance's state through accessor exports;
+/// we call them synchronously. An error is kept and reported afterwards,
+/// since the trait's methods cannot return one.
+struct SnapshotState<'a> {
+    store: &'a mut wasmtime::Store<Host>,
+    instance: Instance,
+    error: Option<anyhow::Error>,
+}
+
+impl SnapshotState<'_> {
+    fn call<R: Lift + Default + 'static>(&mut self, instance: &str, func: &str) -> R {
+        match self.try_call(instance, func) {
+            Ok(value) => value,
+            Err(err) => {
+                self.error.get_or_insert(err);
+                R::default()
+            }
+        }
+    }
+
+    fn try_call<R: Lift + 'static>(&mut self, instance: &str, func: &str) -> Result<R> {
+        let store = &mut *self.store;
+        let parent = self
+            .instance
+            .get_export_index(&mut *store, None, instance)
+            .ok_or_else(|| anyhow!("no accessor instance `{instance}`"))?;
+        let index = self
+            .instance
+            .get_export_index(&mut *store, Some(&parent), func)
+            .ok_or_else(|| anyhow!("no accessor `{instance}#{func}`"))?;
+        let typed = self
+            .instance
+            .get_typed_func::<(), (R,)>(&mut *store, index)
+            .map_err(anyhow::Error::from)?;
+        let (value,) = typed.call(&mut *store, ()).map_err(anyhow::Error::from)?;
+        Ok(value)
+    }
+}
+
+impl ComponentInstanceState for SnapshotState<'_> {
+    fn call_func_ret_list_u8(
+        &mut self,
+        instance: &str,
+        func: &str,
+        contents: impl FnOnce(&[u8]) + Send,
+    ) -> impl Future<Output = ()> + Send {
+        match self.try_call::<WasmList<u8>>(instance, func) {
+            Ok(list) => contents(list.as_le_slice(&*self.store)),
+            Err(err) => {
+                self.error.get_or_insert(err);
+                contents(&[]);
+            }
+        }
+        std::future::ready(())
+    }
+
+    fn call_func_ret_s32(
+        &mut self,
+        instance: &str,
+        func: &str,
+    ) -> impl Future<Output = i32> + Send {
+        std::future::ready(self.call(instance, func))
+    }
+
+    fn call_func_ret_s64(
+        &mut self,
+        instance: &str,
+        func: &str,
+    ) -> impl Future<Output = i64> + Send {
+        std::future::ready(self.call(instance, func))
+    }
+
+    fn call_func_ret_f32(
+        &mut self,
+        instance: &str,
+        func: &str,
+    ) -> impl Future<Output = u32> + Send {
+        std::future::ready(self.call::<f32>(instance, func).to_bits())
+    }
+
+    fn call_func_ret_f64(
+        &mut self,
+        instance: &str,
+        func: &str,
+    ) -> impl Future<Output = u64> + Send {
+        std::future::ready(self.call::<f64>(instance, func).to_bits())
+    }
+}
+
+/// Drives a future whose every step is immediately ready (all of ours are).
+fn poll_ready<F: Future>(future: F) -> Result<F::Output> {
+    match pin!(future).poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(output) => Ok(output),
+        Poll::Pending => bail!("the snapshot did not complete synchronously"),
+    }
+}

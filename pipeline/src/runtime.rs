@@ -1,0 +1,356 @@
+//! Running components under wasmtime, sandboxed: WASI with no capabilities
+//! (no preopened directories, no environment, no network, empty stdin),
+//! stderr captured for error messages, and limits on fuel and memory.
+//!
+//! Every run of a script goes through here, at build time too: scripts come
+//! from other people, so none of them runs natively on the host.
+
+use anyhow::{Context, Result};
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Instance, Linker, LinkerInstance, ResourceTable, Val};
+use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+/// What one run may use. Fuel is spent again in full by every call (and by
+/// instantiation, which runs the script's top level unless pre-initialised).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// wasmtime fuel per call: roughly one unit per wasm instruction.
+    pub fuel: u64,
+    /// Bytes of linear memory the component may grow to.
+    pub max_memory: usize,
+}
+
+impl Limits {
+    /// 10 billion units of fuel: several seconds of Lua, far more than any
+    /// sensible start-up or call needs.
+    pub const DEFAULT_FUEL: u64 = 10_000_000_000;
+    /// 512 MiB.
+    pub const DEFAULT_MAX_MEMORY: usize = 512 << 20;
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            fuel: Limits::DEFAULT_FUEL,
+            max_memory: Limits::DEFAULT_MAX_MEMORY,
+        }
+    }
+}
+
+/// How a component is run.
+#[derive(Clone, Debug, Default)]
+pub struct Sandbox {
+    pub limits: Limits,
+    /// Pass the component's stdout through to ours (`run`, the demo);
+    /// otherwise it is captured and shown only with an error.
+    pub inherit_stdout: bool,
+    /// Fixed clocks and a fixed random seed, so that a build run leaves the
+    /// same state every time (pre-initialised components are reproducible).
+    pub deterministic: bool,
+}
+
+/// The store's data: WASI, captured output, and the memory limiter.
+pub struct Host {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stdout: Option<MemoryOutputPipe>,
+    stderr: MemoryOutputPipe,
+    memory: MemoryLimit,
+    limits: Limits,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Refuses memory growth past the limit and remembers that it did, so that
+/// the error can name the limit rather than only the guest's "out of memory".
+struct MemoryLimit {
+    max: usize,
+    refused: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.max;
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables only grow with code being loaded; a million entries is
+        // far beyond any interpreter.
+        Ok(desired <= 1_000_000)
+    }
+}
+
+/// A running component.
+pub struct Running {
+    pub store: Store<Host>,
+    pub instance: Instance,
+}
+
+/// The engine: wasm exceptions on (Lua's setjmp/longjmp), maps, and fuel.
+pub fn engine() -> Result<Engine> {
+    let mut config = Config::new();
+    config.wasm_exceptions(true);
+    config.wasm_component_model_map(true);
+    config.consume_fuel(true);
+    // Frames of anonymous wasm functions help no script author; the
+    // messages say what failed.
+    config.wasm_backtrace_max_frames(None);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+/// A store for `sandbox`, with its fuel filled.
+pub fn store(engine: &Engine, sandbox: &Sandbox) -> Result<Store<Host>> {
+    let stderr = MemoryOutputPipe::new(1 << 20);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stderr(stderr.clone())
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false);
+    let stdout = match sandbox.inherit_stdout {
+        true => {
+            wasi.inherit_stdout();
+            None
+        }
+        false => {
+            let pipe = MemoryOutputPipe::new(1 << 20);
+            wasi.stdout(pipe.clone());
+            Some(pipe)
+        }
+    };
+    if sandbox.deterministic {
+        deterministic::configure(&mut wasi);
+    }
+    let mut store = Store::new(
+        engine,
+        Host {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            stdout,
+            stderr,
+            memory: MemoryLimit {
+                max: sandbox.limits.max_memory,
+                refused: false,
+            },
+            limits: sandbox.limits,
+        },
+    );
+    store.limiter(|host| &mut host.memory);
+    store
+        .set_fuel(sandbox.limits.fuel)
+        .map_err(anyhow::Error::from)?;
+    Ok(store)
+}
+
+/// A linker with WASI, plus whatever `define` adds (it also gets the
+/// compiled component).
+pub fn linker(
+    component: &Component,
+    define: impl FnOnce(&mut Linker<Host>, &Component) -> wasmtime::Result<()>,
+) -> Result<Linker<Host>> {
+    let mut linker = Linker::new(component.engine());
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(anyhow::Error::from)?;
+    define(&mut linker, component).map_err(anyhow::Error::from)?;
+    Ok(linker)
+}
+
+/// Compiles `component`.
+pub fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {
+    Component::new(engine, component)
+        .map_err(anyhow::Error::from)
+        .context("compiling the component")
+}
+
+/// Instantiates `component` in the default sandbox with stdout passed
+/// through.
+pub fn instantiate(
+    engine: &Engine,
+    component: &[u8],
+    define: impl FnOnce(&mut Linker<Host>, &Component) -> wasmtime::Result<()>,
+) -> Result<Running> {
+    let sandbox = Sandbox {
+        inherit_stdout: true,
+        ..Sandbox::default()
+    };
+    instantiate_in(engine, component, &sandbox, define)
+}
+
+/// Instantiates `component` in `sandbox` (which runs an interpreter's
+/// start-up and the script's top level, unless pre-initialised).
+pub fn instantiate_in(
+    engine: &Engine,
+    component: &[u8],
+    sandbox: &Sandbox,
+    define: impl FnOnce(&mut Linker<Host>, &Component) -> wasmtime::Result<()>,
+) -> Result<Running> {
+    let component = compile(engine, component)?;
+    let linker = linker(&component, define)?;
+    let mut store = store(engine, sandbox)?;
+    let instance = linker
+        .instantiate(&mut store, &component)
+        .map_err(|e| explain(&store, e.into()))
+        .context("instantiating the component")?;
+    Ok(Running { store, instance })
+}
+
+impl Running {
+    /// Calls `name` of exported interface `interface` (`None`: the root),
+    /// with the fuel limit filled again.
+    pub fn call(&mut self, interface: Option<&str>, name: &str, args: &[Val]) -> Result<Vec<Val>> {
+        let parent = match interface {
+            Some(interface) => Some(
+                self.instance
+                    .get_export_index(&mut self.store, None, interface)
+                    .with_context(|| format!("the component exports no `{interface}`"))?,
+            ),
+            None => None,
+        };
+        let func = self
+            .instance
+            .get_export_index(&mut self.store, parent.as_ref(), name)
+            .and_then(|index| self.instance.get_func(&mut self.store, index))
+            .with_context(|| format!("the component exports no function `{name}`"))?;
+        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        let fuel = self.store.data().limits.fuel;
+        self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
+        func.call(&mut self.store, args, &mut results)
+            .map_err(|e| explain(&self.store, e.into()))
+            .with_context(|| format!("calling `{name}` failed"))?;
+        Ok(results)
+    }
+
+    /// What the component wrote to stdout, when it was captured.
+    pub fn stdout(&self) -> Option<Vec<u8>> {
+        self.store
+            .data()
+            .stdout
+            .as_ref()
+            .map(|p| p.contents().into())
+    }
+}
+
+/// Adds to a trap's error what a user needs to understand it: which limit
+/// was hit, and what the component wrote to stderr (panic and script error
+/// messages end up there).
+pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
+    let host = store.data();
+    let stderr = String::from_utf8_lossy(&host.stderr.contents())
+        .trim()
+        .to_string();
+    let err = match stderr.is_empty() {
+        true => err,
+        false => err.context(stderr),
+    };
+    if matches!(err.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+        return err.context(format!(
+            "the fuel limit ({} units) ran out: the code loops forever or does too much work \
+             (raise it with --fuel)",
+            host.limits.fuel
+        ));
+    }
+    if host.memory.refused {
+        return err.context(format!(
+            "the memory limit ({} MiB) was reached (raise it with --max-memory)",
+            host.limits.max_memory >> 20
+        ));
+    }
+    err
+}
+
+/// Defines every function the component imports, other than WASI's, as one
+/// that fails when called with a message saying that `what` provides none.
+pub fn stub_imports(
+    linker: &mut Linker<Host>,
+    component: &Component,
+    what: &str,
+) -> wasmtime::Result<()> {
+    let engine = component.engine().clone();
+    for (name, import) in component.component_type().imports(&engine) {
+        if name.starts_with("wasi:") {
+            continue;
+        }
+        match import.ty {
+            ComponentItem::ComponentFunc(_) => stub(&mut linker.root(), name, name, what)?,
+            ComponentItem::ComponentInstance(instance) => {
+                let mut scope = linker.instance(name)?;
+                for (func, item) in instance.exports(&engine) {
+                    if let ComponentItem::ComponentFunc(_) = item.ty {
+                        stub(&mut scope, func, &format!("{name}#{func}"), what)?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn stub(
+    scope: &mut LinkerInstance<'_, Host>,
+    name: &str,
+    qualified: &str,
+    what: &str,
+) -> wasmtime::Result<()> {
+    let message = format!("import `{qualified}` was called, but {what}");
+    scope.func_new(name, move |_, _, _, _| {
+        Err(wasmtime::Error::msg(message.clone()))
+    })
+}
+
+/// Fixed clocks and randomness for build runs.
+mod deterministic {
+    use std::time::Duration;
+
+    use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtxBuilder};
+
+    /// 2000-01-01T00:00:00Z: a wall clock that never moves.
+    struct FixedWallClock;
+
+    impl HostWallClock for FixedWallClock {
+        fn resolution(&self) -> Duration {
+            Duration::from_secs(1)
+        }
+        fn now(&self) -> Duration {
+            Duration::from_secs(946_684_800)
+        }
+    }
+
+    struct FixedMonotonicClock;
+
+    impl HostMonotonicClock for FixedMonotonicClock {
+        fn resolution(&self) -> u64 {
+            1
+        }
+        fn now(&self) -> u64 {
+            0
+        }
+    }
+
+    pub fn configure(wasi: &mut WasiCtxBuilder) {
+        wasi.wall_clock(FixedWallClock)
+            .monotonic_clock(FixedMonotonicClock)
+            .secure_random(Deterministic::new(b"wit-dylib build".to_vec()))
+            .insecure_random(Deterministic::new(b"insecure".to_vec()))
+            .insecure_random_seed(2);
+    }
+}

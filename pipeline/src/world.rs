@@ -1,0 +1,125 @@
+//! The WIT side: loading a world, refusing what an interpreter cannot serve,
+//! and generating the world library with our generator.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use wit_component::StringEncoding;
+use wit_parser::{Function, Resolve, Type, TypeDefKind, WorldId, WorldItem};
+
+/// Parses the WIT at `path` (a file, or a directory with `deps/`) and picks
+/// `world`, or the only world when `world` is `None`.
+pub fn load_world(path: &Path, world: Option<&str>) -> Result<(Resolve, WorldId)> {
+    let mut resolve = Resolve::default();
+    let (package, _) = match resolve.push_path(path) {
+        Ok(loaded) => loaded,
+        // Rendered against the source map: `file:line:column` and the line.
+        Err(err) => bail!("cannot load WIT: {}", resolve.render_error(&err)),
+    };
+    let id = match resolve.select_world(&[package], world) {
+        Ok(id) => id,
+        Err(err) => {
+            let worlds: Vec<&str> = resolve.packages[package]
+                .worlds
+                .keys()
+                .map(String::as_str)
+                .collect();
+            bail!(
+                "{err:#} (worlds in {}: {})",
+                path.display(),
+                worlds.join(", ")
+            )
+        }
+    };
+    Ok((resolve, id))
+}
+
+/// The world library for `world` (our generator), with the world's
+/// component type embedded for the linker.
+pub fn world_library(resolve: &Resolve, world: WorldId) -> Result<Vec<u8>> {
+    let mut library = wit_dylib_generator::generate(resolve, world, &Default::default())
+        .context("generating the world library")?;
+    wit_component::embed_component_metadata(
+        &mut library,
+        resolve,
+        world,
+        StringEncoding::UTF8,
+        false,
+    )?;
+    Ok(library)
+}
+
+/// Fails, naming the first function, for a world that uses async
+/// functions, futures or streams: `language` cannot serve them yet.
+pub fn require_sync(resolve: &Resolve, world: WorldId, language: &str) -> Result<()> {
+    for (function, place) in functions(resolve, world) {
+        let what = if function.kind.is_async() {
+            Some("is async")
+        } else {
+            let mut types = function.params.iter().map(|p| p.ty).chain(function.result);
+            types
+                .find_map(|ty| async_type(resolve, ty))
+                .map(|kind| match kind {
+                    AsyncType::Future => "uses a future",
+                    AsyncType::Stream => "uses a stream",
+                })
+        };
+        if let Some(what) = what {
+            bail!(
+                "function `{}` {place} {what}: {language} scripts cannot serve async functions, \
+                 futures or streams yet",
+                function.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Every function the world imports or exports, with where it is
+/// (`of interface `a:b/c``, or `of world `w``).
+fn functions(resolve: &Resolve, world: WorldId) -> Vec<(&Function, String)> {
+    let w = &resolve.worlds[world];
+    let mut found = Vec::new();
+    for (key, item) in w.imports.iter().chain(&w.exports) {
+        match item {
+            WorldItem::Function(f) => found.push((f, format!("of world `{}`", w.name))),
+            WorldItem::Interface { id, .. } => {
+                let place = format!("of interface `{}`", resolve.name_world_key(key));
+                for f in resolve.interfaces[*id].functions.values() {
+                    found.push((f, place.clone()));
+                }
+            }
+            WorldItem::Type { .. } => {}
+        }
+    }
+    found
+}
+
+enum AsyncType {
+    Future,
+    Stream,
+}
+
+/// The first future or stream inside `ty`, if any.
+fn async_type(resolve: &Resolve, ty: Type) -> Option<AsyncType> {
+    let Type::Id(id) = ty else { return None };
+    let inner = |ty: &Option<Type>| ty.and_then(|t| async_type(resolve, t));
+    match &resolve.types[id].kind {
+        TypeDefKind::Future(_) => Some(AsyncType::Future),
+        TypeDefKind::Stream(_) => Some(AsyncType::Stream),
+        TypeDefKind::Record(r) => r.fields.iter().find_map(|f| async_type(resolve, f.ty)),
+        TypeDefKind::Tuple(t) => t.types.iter().find_map(|t| async_type(resolve, *t)),
+        TypeDefKind::Variant(v) => v.cases.iter().find_map(|c| inner(&c.ty)),
+        TypeDefKind::Option(t)
+        | TypeDefKind::List(t)
+        | TypeDefKind::FixedLengthList(t, _)
+        | TypeDefKind::Type(t) => async_type(resolve, *t),
+        TypeDefKind::Result(r) => inner(&r.ok).or_else(|| inner(&r.err)),
+        TypeDefKind::Map(k, v) => async_type(resolve, *k).or_else(|| async_type(resolve, *v)),
+        TypeDefKind::Resource
+        | TypeDefKind::Handle(_)
+        | TypeDefKind::Flags(_)
+        | TypeDefKind::Enum(_)
+        | TypeDefKind::Unknown => None,
+    }
+}
