@@ -22,7 +22,7 @@ pub mod preinit;
 pub mod runtime;
 mod world;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result};
 use wit_parser::{Resolve, WorldId};
 
 pub use link::{LIBC, link};
@@ -38,7 +38,6 @@ pub struct Script {
 impl Script {
     /// Reads the script at `path`; its name is the file name.
     pub fn read(path: &std::path::Path) -> Result<Script> {
-        use anyhow::Context as _;
         let source =
             std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
         let name = path.file_name().map_or_else(
@@ -118,8 +117,5 @@ pub fn componentize(
         })
         .map(|_| component),
     };
-    match started {
-        Ok(component) => Ok(component),
-        Err(err) => bail!("{}: the script failed to start: {err:#}", script.name),
-    }
+    started.with_context(|| format!("running the top level of {} in the sandbox", script.name))
 }

@@ -7,7 +7,9 @@
 
 use anyhow::{Context, Result};
 use wasmtime::component::types::ComponentItem;
-use wasmtime::component::{Component, Instance, Linker, LinkerInstance, ResourceTable, Val};
+use wasmtime::component::{
+    Component, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
+};
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
@@ -254,14 +256,24 @@ impl Running {
 /// messages end up there).
 pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
     let host = store.data();
+    // Rust's runtime adds a hint about backtraces that a wasm guest cannot
+    // follow.
     let stderr = String::from_utf8_lossy(&host.stderr.contents())
+        .lines()
+        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+        .collect::<Vec<_>>()
+        .join("\n")
         .trim()
         .to_string();
-    let err = match stderr.is_empty() {
-        true => err,
-        false => err.context(stderr),
+    let trap = err.downcast_ref::<Trap>().copied();
+    let err = match (stderr.is_empty(), trap) {
+        (true, _) => err,
+        // An interpreter reports a script's error and then panics, which
+        // traps as `unreachable`: the report is the whole story.
+        (false, Some(Trap::UnreachableCodeReached)) => anyhow::Error::msg(stderr),
+        (false, _) => err.context(stderr),
     };
-    if matches!(err.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+    if trap == Some(Trap::OutOfFuel) {
         return err.context(format!(
             "the fuel limit ({} units) ran out: the code loops forever or does too much work \
              (raise it with --fuel)",
@@ -277,8 +289,9 @@ pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
     err
 }
 
-/// Defines every function the component imports, other than WASI's, as one
-/// that fails when called with a message saying that `what` provides none.
+/// Defines everything the component imports, other than WASI: functions
+/// that fail when called with a message saying that `what` provides none,
+/// and resources no function can create.
 pub fn stub_imports(
     linker: &mut Linker<Host>,
     component: &Component,
@@ -291,11 +304,16 @@ pub fn stub_imports(
         }
         match import.ty {
             ComponentItem::ComponentFunc(_) => stub(&mut linker.root(), name, name, what)?,
+            ComponentItem::Resource(_) => stub_resource(&mut linker.root(), name)?,
             ComponentItem::ComponentInstance(instance) => {
                 let mut scope = linker.instance(name)?;
-                for (func, item) in instance.exports(&engine) {
-                    if let ComponentItem::ComponentFunc(_) = item.ty {
-                        stub(&mut scope, func, &format!("{name}#{func}"), what)?;
+                for (item_name, item) in instance.exports(&engine) {
+                    match item.ty {
+                        ComponentItem::ComponentFunc(_) => {
+                            stub(&mut scope, item_name, &format!("{name}#{item_name}"), what)?
+                        }
+                        ComponentItem::Resource(_) => stub_resource(&mut scope, item_name)?,
+                        _ => {}
                     }
                 }
             }
@@ -315,6 +333,13 @@ fn stub(
     scope.func_new(name, move |_, _, _, _| {
         Err(wasmtime::Error::msg(message.clone()))
     })
+}
+
+/// The host type of every stubbed resource: none is ever created.
+struct StubResource;
+
+fn stub_resource(scope: &mut LinkerInstance<'_, Host>, name: &str) -> wasmtime::Result<()> {
+    scope.resource(name, ResourceType::host::<StubResource>(), |_, _| Ok(()))
 }
 
 /// Fixed clocks and randomness for build runs.

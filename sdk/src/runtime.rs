@@ -170,6 +170,18 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
     // SAFETY: guaranteed by the caller.
     let wit = unsafe { Wit::from_raw(raw) };
     WIT.with(|w| w.set(Some(wit)));
+    // A panic is how an interpreter reports a script's error (it traps the
+    // component): the host shows its message, so print only that, not the
+    // Rust source location of the `panic!`.
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("the interpreter panicked");
+        eprintln!("{message}");
+    }));
     CALL_TYPE.with(|t| t.set(Some(TypeId::of::<I::CallCx>())));
     I::initialize(wit)
 }

@@ -14,6 +14,8 @@ mod resources;
 mod stack;
 mod values;
 
+use std::cell::Cell;
+
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use stack::{LuaStack, check};
 use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Wit};
@@ -22,6 +24,10 @@ struct LuaInterpreter {
     lua: Lua,
     /// The script's function for each export, by export index.
     exports: Vec<Function>,
+    /// Lua's own `math.randomseed`, taken before the script could replace it.
+    randomseed: Function,
+    /// Whether this instance has seeded `math.random` (see [`Self::seed`]).
+    seeded: Cell<bool>,
 }
 
 impl Interpreter for LuaInterpreter {
@@ -30,7 +36,8 @@ impl Interpreter for LuaInterpreter {
     fn initialize(wit: Wit) -> Self {
         let script = wit_dylib_sdk::linked_script();
         let lua = Lua::new();
-        let start = || -> mlua::Result<Vec<Function>> {
+        let start = || -> mlua::Result<(Vec<Function>, Function)> {
+            let randomseed = lua.globals().get::<Table>("math")?.get("randomseed")?;
             resources::install(&lua)?;
             modules::install(&lua, wit)?;
             let returned: Value = lua
@@ -43,13 +50,16 @@ impl Interpreter for LuaInterpreter {
                     values::describe(&returned)
                 )));
             };
-            wit.export_funcs()
-                .map(|func| find_export(&table, func))
-                .collect()
+            Ok((find_exports(&table, wit)?, randomseed))
         };
         match start() {
-            Ok(exports) => LuaInterpreter { lua, exports },
-            Err(err) => panic!("lua: starting `{}` failed: {err}", script.name),
+            Ok((exports, randomseed)) => LuaInterpreter {
+                lua,
+                exports,
+                randomseed,
+                seeded: Cell::new(false),
+            },
+            Err(err) => panic!("lua: {err}"),
         }
     }
 
@@ -58,6 +68,9 @@ impl Interpreter for LuaInterpreter {
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {
+        if !self.seeded.replace(true) {
+            self.seed();
+        }
         let function = &self.exports[func.index()];
         // Small calls pass their arguments without collecting them in a
         // `Vec`, and only the first result counts: taking it as one `Value`
@@ -89,23 +102,65 @@ impl Interpreter for LuaInterpreter {
     }
 }
 
-/// The function implementing `func` in the script's export table.
-fn find_export(exports: &Table, func: ExportFunction) -> mlua::Result<Function> {
-    let path = lua_mapping::export_path(func.interface(), func.name());
-    let mut value = Value::Table(exports.clone());
-    for key in &path {
-        value = match value {
-            Value::Table(table) => table.raw_get(key.as_str())?,
-            _ => Value::Nil,
-        };
+impl LuaInterpreter {
+    /// Seeds `math.random` from `wasi:random`, once per instance, at its
+    /// first call: a pre-initialised component starts from a snapshot in
+    /// which Lua's own seed is the same for every instance.
+    fn seed(&self) {
+        let mut bytes = [0u8; 16];
+        // SAFETY: `bytes` is writable for its length, which is within
+        // getentropy's limit of 256.
+        if unsafe { getentropy(bytes.as_mut_ptr(), bytes.len()) } != 0 {
+            panic!("lua: seeding math.random failed: no entropy from wasi:random");
+        }
+        let (high, low) = bytes.split_at(8);
+        let seed = |half: &[u8]| i64::from_le_bytes(half.try_into().expect("8 bytes"));
+        if let Err(err) = self.randomseed.call::<()>((seed(high), seed(low))) {
+            panic!("lua: seeding math.random failed: {err}");
+        }
     }
-    match value {
-        Value::Function(f) => Ok(f),
-        other => Err(mlua::Error::runtime(format!(
-            "the script does not export `{}` (expected a function at {}, found {})",
-            func.qualified_name(),
-            lua_mapping::describe_path(&path),
-            values::describe(&other)
+}
+
+unsafe extern "C" {
+    /// wasi-libc's entropy source (`wasi:random/random.get-random-bytes`).
+    fn getentropy(buffer: *mut u8, len: usize) -> i32;
+}
+
+/// The script's function for every export, in export order; fails naming
+/// every export the table lacks.
+fn find_exports(exports: &Table, wit: Wit) -> mlua::Result<Vec<Function>> {
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for func in wit.export_funcs() {
+        let path = lua_mapping::export_path(func.interface(), func.name());
+        let mut value = Value::Table(exports.clone());
+        for key in &path {
+            value = match value {
+                Value::Table(table) => table.raw_get(key.as_str())?,
+                _ => Value::Nil,
+            };
+        }
+        match value {
+            Value::Function(f) => found.push(f),
+            Value::Nil => missing.push(format!(
+                "`{}` (expected a function at {})",
+                func.qualified_name(),
+                lua_mapping::describe_path(&path),
+            )),
+            other => missing.push(format!(
+                "`{}` (expected a function at {}, found {})",
+                func.qualified_name(),
+                lua_mapping::describe_path(&path),
+                values::describe(&other)
+            )),
+        }
+    }
+    match missing.len() {
+        0 => Ok(found),
+        1 => Err(mlua::Error::runtime(format!("missing export: {}", missing[0]))),
+        _ => Err(mlua::Error::runtime(format!(
+            "missing exports: {}",
+            missing.join("; ")
         ))),
     }
 }
