@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use crate::metadata::{EMPTY_TYPE, Metadata, TypeRef};
+use crate::metadata::{EMPTY_TYPE, ImportCall, Metadata, Payload, TypeRef};
 
 /// `WIT_CURRENT_VERSION`.
 const VERSION: u32 = 3;
@@ -172,6 +172,20 @@ impl Writer {
     }
 }
 
+/// One `wit_future_t`/`wit_stream_t` (56 bytes).
+fn payload(w: &mut Writer, p: &Payload) {
+    w.opt_string(p.interface.as_deref());
+    w.opt_string(p.name.as_deref());
+    w.opt_ty(p.ty);
+    for elem in p.intrinsic_elems {
+        w.func(Some(elem));
+    }
+    w.func(p.lift_lower_elems.map(|(lift, _)| lift));
+    w.func(p.lift_lower_elems.map(|(_, lower)| lower));
+    w.len(p.abi_payload_size);
+    w.len(p.abi_payload_align);
+}
+
 /// Encodes `metadata` into a data segment.
 pub fn encode(metadata: &Metadata) -> Encoded {
     let mut w = Writer::default();
@@ -181,18 +195,33 @@ pub fn encode(metadata: &Metadata) -> Encoded {
         w.table(&m.import_funcs, |w, f, d| {
             w.opt_string(f.interface.as_deref());
             w.string(&f.name);
-            w.func(Some(f.adapter_elem));
-            w.func(None); // async_impl
-            w.func(None); // async_lift_impl
+            let (sync, async_, lift, size, align) = match f.call {
+                ImportCall::Sync { adapter_elem } => (Some(adapter_elem), None, None, 0, 0),
+                ImportCall::Async {
+                    adapter_elem,
+                    lift_results_elem,
+                    area_size,
+                    area_align,
+                } => (
+                    None,
+                    Some(adapter_elem),
+                    Some(lift_results_elem),
+                    area_size,
+                    area_align,
+                ),
+            };
+            w.func(sync);
+            w.func(async_);
+            w.func(lift);
             w.sub_array(&f.params, d, |w, t| w.ty(*t));
             w.opt_ty(f.result);
-            w.u32(0); // async_abi_area_size
-            w.u32(0); // async_abi_area_align
+            w.len(size);
+            w.len(align);
         }),
         w.table(&m.export_funcs, |w, f, d| {
             w.opt_string(f.interface.as_deref());
             w.string(&f.name);
-            w.func(None); // task_return
+            w.func(f.task_return_elem);
             w.sub_array(&f.params, d, |w, t| w.ty(*t));
             w.opt_ty(f.result);
         }),
@@ -256,11 +285,11 @@ pub fn encode(metadata: &Metadata) -> Encoded {
             w.ty(map.key);
             w.ty(map.value);
         }),
-        // Fixed-length lists, futures and streams are rejected before
-        // generation, so their tables are always empty.
+        // Fixed-length lists are rejected before generation, so their table
+        // is always empty.
         w.table::<()>(&[], |_, _, _| {}),
-        w.table::<()>(&[], |_, _, _| {}),
-        w.table::<()>(&[], |_, _, _| {}),
+        w.table(&m.futures, |w, p, _| payload(w, p)),
+        w.table(&m.streams, |w, p, _| payload(w, p)),
         w.table(&m.aliases, |w, a, _| {
             w.opt_string(a.interface.as_deref());
             w.string(&a.name);

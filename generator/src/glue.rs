@@ -37,12 +37,12 @@ fn flat_result_type(sig: &WasmSignature) -> ValType {
         .unwrap_or(ValType::I32)
 }
 
-fn param_types(func: &wit_parser::Function) -> Vec<Type> {
+pub fn param_types(func: &wit_parser::Function) -> Vec<Type> {
     func.params.iter().map(|p| p.ty).collect()
 }
 
 /// `(size, align)` of a record of `types`.
-fn area(g: &Gen<'_>, types: &[Type]) -> (usize, usize) {
+pub fn area(g: &Gen<'_>, types: &[Type]) -> (usize, usize) {
     let info = g.sizes.record(types);
     (info.size.size_wasm32(), info.align.align_wasm32())
 }
@@ -72,23 +72,7 @@ pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32
         offset,
     };
 
-    if let (true, Some(offset)) = (sig.indirect_params, layout.params) {
-        let fields = b.fields(Loc::Mem(frame(offset)), &params);
-        for (ty, field) in params.iter().zip(fields) {
-            b.lower(ty, field);
-        }
-        b.address(frame(offset));
-    } else {
-        let flat = &sig.params[..sig.params.len() - usize::from(sig.retptr)];
-        let locals: Vec<_> = flat.iter().map(|t| b.local(val_type(*t))).collect();
-        let fields = b.fields(Loc::Flat(&locals), &params);
-        for (ty, field) in params.iter().zip(fields) {
-            b.lower(ty, field);
-        }
-        for local in &locals {
-            b.ins().local_get(local.idx);
-        }
-    }
+    lower_params(&mut b, func, &sig, layout.params.map(frame));
     if let Some(offset) = layout.retptr {
         b.address(frame(offset));
     }
@@ -107,28 +91,51 @@ pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32
     b.finish()
 }
 
-/// The canonical-ABI export of `func`, entry `which` of `export_funcs`.
-pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function {
-    let sig = g.resolve.wasm_signature(AbiVariant::GuestExport, func);
-    let (core_params, _) = core_types(&sig);
+/// Pops `func`'s arguments (argument 0 on top) and pushes the core
+/// arguments of the call `sig` describes, except the return pointer: the
+/// flat values, or the address of `area` into which they were lowered when
+/// the parameters are passed indirectly.
+pub fn lower_params(
+    b: &mut FuncBuilder<'_>,
+    func: &wit_parser::Function,
+    sig: &WasmSignature,
+    area: Option<Mem>,
+) {
     let params = param_types(func);
-    let mut b = FuncBuilder::new(g, &core_params);
-    let layout = export_frame(g, func, &sig);
-    let fp = b.push_frame(&layout);
-    let frame = |offset: u32| Mem {
-        base: fp.idx,
-        offset,
-    };
+    if let (true, Some(area)) = (sig.indirect_params, area) {
+        let fields = b.fields(Loc::Mem(area), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lower(ty, field);
+        }
+        b.address(area);
+    } else {
+        let flat = &sig.params[..sig.params.len() - usize::from(sig.retptr)];
+        let locals: Vec<_> = flat.iter().map(|t| b.local(val_type(*t))).collect();
+        let fields = b.fields(Loc::Flat(&locals), &params);
+        for (ty, field) in params.iter().zip(fields) {
+            b.lower(ty, field);
+        }
+        for local in &locals {
+            b.ins().local_get(local.idx);
+        }
+    }
+}
 
+/// Starts export `which` (`cx = wit_dylib_export_start(which)`) and pushes
+/// its arguments from the core parameters `sig` describes (the last on top),
+/// freeing the caller's argument area when they were passed indirectly.
+pub fn start_export(
+    b: &mut FuncBuilder<'_>,
+    func: &wit_parser::Function,
+    sig: &WasmSignature,
+    which: u32,
+) {
+    let g = b.g;
+    let params = param_types(func);
     b.i32_const(which);
     b.call(Env::ExportStart);
     let cx = b.set_new(ValType::I32);
     b.set_cx(cx);
-    if let Some(slot) = layout.cx_slot {
-        b.store(Loc::Mem(frame(slot)), ValType::I32, Width::B32, |b| {
-            b.ins().local_get(cx.idx);
-        });
-    }
 
     if sig.indirect_params {
         let args = Mem { base: 0, offset: 0 };
@@ -145,11 +152,29 @@ pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function 
         b.i32_const(0);
         b.call(Env::DeallocBytes);
     } else {
-        let locals: Vec<_> = (0..core_params.len() as u32).map(|i| b.param(i)).collect();
+        let locals: Vec<_> = (0..sig.params.len() as u32).map(|i| b.param(i)).collect();
         let fields = b.fields(Loc::Flat(&locals), &params);
         for (ty, field) in params.iter().zip(fields) {
             b.lift(field, ty);
         }
+    }
+}
+
+/// The canonical-ABI export of `func`, entry `which` of `export_funcs`.
+pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function {
+    let sig = g.resolve.wasm_signature(AbiVariant::GuestExport, func);
+    let (core_params, _) = core_types(&sig);
+    let mut b = FuncBuilder::new(g, &core_params);
+    let layout = export_frame(g, func, &sig);
+    let fp = b.push_frame(&layout);
+    let frame = |offset: u32| Mem {
+        base: fp.idx,
+        offset,
+    };
+
+    start_export(&mut b, func, &sig, which);
+    if let Some(slot) = layout.cx_slot {
+        b.store(Loc::Mem(frame(slot)), ValType::I32, Width::B32, |b| b.cx());
     }
 
     b.cx();

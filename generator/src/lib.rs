@@ -23,15 +23,19 @@
 //! ```
 //!
 //! Internals: `world` drives generation in upstream's order (which fixes
-//! the metadata tables' order); `glue` emits the per-function bridges, built
-//! from `lower` (pop) and `lift` (push) on `func`'s function builder; `env`
+//! the metadata tables' order); `glue` (sync) and `async_` (async) emit the
+//! per-function bridges, built from `lower` (pop) and `lift` (push) on
+//! `func`'s function builder; `futures` imports the built-ins of futures and
+//! streams and converts their payloads; `env`
 //! lists the 67 interpreter imports; `support` rejects what is not
 //! supported yet; `metadata` models the `wit_t` tables, `encode` lays them
 //! out as the data segment; `module` assembles the sections and `dylink.0`.
 
+mod async_;
 mod encode;
 mod env;
 mod func;
+mod futures;
 mod glue;
 mod lift;
 mod lower;
@@ -46,8 +50,8 @@ use std::path::Path;
 use wit_parser::{PackageId, Resolve, WorldId};
 
 pub use crate::metadata::{
-    Alias, ExportFunc, ImportFunc, Map, Metadata, NamedCases, Record, Resource, Tuple, TypeRef,
-    Variant, WitResult, Wrapper,
+    Alias, ExportFunc, ImportCall, ImportFunc, Map, Metadata, NamedCases, Payload, Record,
+    Resource, Tuple, TypeRef, Variant, WitResult, Wrapper,
 };
 
 /// Generation options.
@@ -60,9 +64,9 @@ pub struct Options {
 
 /// Generates the world dylib for `world`.
 ///
-/// Fails, naming the item, for WIT features not supported yet: async
-/// functions, futures, streams, error-context, fixed-length lists and flags
-/// with more than 32 members.
+/// Fails, naming the item, for WIT features not supported yet:
+/// error-context values passed by functions, fixed-length lists, flags with
+/// more than 32 members, and futures or streams that no function passes.
 pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<Vec<u8>> {
     Ok(generate_with_metadata(resolve, world, opts)?.0)
 }

@@ -153,6 +153,12 @@ impl FuncBuilder<'_> {
             (TypeDefKind::Handle(Handle::Borrow(_)), TypeRef::Borrow(r)) => {
                 self.push_typed(src, Width::B32, Env::PushBorrow, r, |_| {})
             }
+            (TypeDefKind::Future(_), TypeRef::Future(i)) => {
+                self.push_typed(src, Width::B32, Env::PushFuture, i, |_| {})
+            }
+            (TypeDefKind::Stream(_), TypeRef::Stream(i)) => {
+                self.push_typed(src, Width::B32, Env::PushStream, i, |_| {})
+            }
             (TypeDefKind::Flags(f), TypeRef::Flags(i)) => {
                 let mask = flags_mask(f.flags.len());
                 self.push_typed(src, flags_width(f.flags.len()), Env::PushFlags, i, |b| {

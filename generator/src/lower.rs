@@ -119,6 +119,16 @@ impl FuncBuilder<'_> {
                     b.call_typed(Env::PopBorrow, r)
                 })
             }
+            (TypeDefKind::Future(_), TypeRef::Future(i)) => {
+                self.store(dst, ValType::I32, Width::B32, |b| {
+                    b.call_typed(Env::PopFuture, i)
+                })
+            }
+            (TypeDefKind::Stream(_), TypeRef::Stream(i)) => {
+                self.store(dst, ValType::I32, Width::B32, |b| {
+                    b.call_typed(Env::PopStream, i)
+                })
+            }
             (TypeDefKind::Flags(f), TypeRef::Flags(i)) => {
                 let width = flags_width(f.flags.len());
                 let mask = flags_mask(f.flags.len());
@@ -156,8 +166,8 @@ impl FuncBuilder<'_> {
             }
             (TypeDefKind::List(t), TypeRef::List(i)) => self.lower_list(i, t, dst),
             (TypeDefKind::Map(k, v), TypeRef::Map(i)) => self.lower_map(i, k, v, dst),
-            // Futures, streams, fixed-length lists and bare resources are
-            // rejected before generation; nothing else can reach here.
+            // Fixed-length lists are rejected before generation and bare
+            // resources are never values; nothing else can reach here.
             _ => {
                 self.ins().unreachable();
             }

@@ -30,6 +30,11 @@ pub struct Metadata {
     pub results: Vec<WitResult>,
     pub lists: Vec<Wrapper>,
     pub maps: Vec<Map>,
+    /// `future<T>` and `stream<T>` types; a type registered in both passes
+    /// (an interface both imported and exported) has two entries sharing its
+    /// built-ins.
+    pub futures: Vec<Payload>,
+    pub streams: Vec<Payload>,
     pub aliases: Vec<Alias>,
 }
 
@@ -51,6 +56,7 @@ pub enum TypeRef {
     F32,
     F64,
     String,
+    ErrorContext,
     Record(usize),
     Own(usize),
     Borrow(usize),
@@ -62,6 +68,8 @@ pub enum TypeRef {
     Result(usize),
     List(usize),
     Map(usize),
+    Future(usize),
+    Stream(usize),
     Alias(usize),
 }
 
@@ -82,6 +90,7 @@ impl TypeRef {
             TypeRef::F32 => (10, 0),
             TypeRef::F64 => (11, 0),
             TypeRef::String => (12, 0),
+            TypeRef::ErrorContext => (13, 0),
             TypeRef::Record(i) => (14, i),
             TypeRef::Own(i) => (15, i),
             TypeRef::Borrow(i) => (16, i),
@@ -93,6 +102,8 @@ impl TypeRef {
             TypeRef::Result(i) => (22, i),
             TypeRef::List(i) => (23, i),
             TypeRef::Map(i) => (24, i),
+            TypeRef::Future(i) => (26, i),
+            TypeRef::Stream(i) => (27, i),
             TypeRef::Alias(i) => (28, i),
         };
         // Table sizes are checked against the 24-bit limit when registered.
@@ -113,10 +124,25 @@ pub struct ImportFunc {
     pub interface: Option<String>,
     /// The raw WIT name (`[method]r.f` for methods).
     pub name: String,
-    /// Element index of the generated `adapter` (`impl`).
-    pub adapter_elem: u32,
+    /// How the interpreter calls it.
+    pub call: ImportCall,
     pub params: Vec<TypeRef>,
     pub result: Option<TypeRef>,
+}
+
+/// The entry points of an imported function.
+#[derive(Debug, Clone)]
+pub enum ImportCall {
+    /// Element index of the generated `adapter` (`impl`).
+    Sync { adapter_elem: u32 },
+    /// An async-lowered import (`async_impl`, `async_lift_impl` and the ABI
+    /// area the caller allocates for the call).
+    Async {
+        adapter_elem: u32,
+        lift_results_elem: u32,
+        area_size: usize,
+        area_align: usize,
+    },
 }
 
 /// An exported function (`wit_export_func_t`).
@@ -124,6 +150,9 @@ pub struct ImportFunc {
 pub struct ExportFunc {
     pub interface: Option<String>,
     pub name: String,
+    /// Element index of the generated `task.return` function; async exports
+    /// only.
+    pub task_return_elem: Option<u32>,
     pub params: Vec<TypeRef>,
     pub result: Option<TypeRef>,
 }
@@ -199,6 +228,25 @@ pub struct Map {
     pub name: Option<String>,
     pub key: TypeRef,
     pub value: TypeRef,
+}
+
+/// A `future<T>` or `stream<T>` type (`wit_future_t`/`wit_stream_t`).
+#[derive(Debug, Clone)]
+pub struct Payload {
+    pub id: TypeId,
+    pub interface: Option<String>,
+    pub name: Option<String>,
+    /// `None` for `future`/`stream` without a payload.
+    pub ty: Option<TypeRef>,
+    /// Element indices of the canonical built-ins, in `wit_future_t` order:
+    /// new, read, write, cancel-read, cancel-write, drop-readable,
+    /// drop-writable.
+    pub intrinsic_elems: [u32; 7],
+    /// Element indices of the generated one-element lift and lower
+    /// functions; only with a payload.
+    pub lift_lower_elems: Option<(u32, u32)>,
+    pub abi_payload_size: usize,
+    pub abi_payload_align: usize,
 }
 
 /// `type a = b`: named, transparent at the value level.

@@ -1,17 +1,23 @@
-//! Rejects, with an error naming the item, the WIT features this generator
-//! does not support yet: async functions, futures, streams, error-context,
-//! fixed-length lists, and flags with more than 32 members.
+//! Rejects, with an error naming the item, what this generator does not
+//! support: error-context values crossing the ABI, fixed-length lists, flags
+//! with more than 32 members, and futures or streams that no function of the
+//! world passes (their canonical built-ins are named after such a function,
+//! so there is nothing to import for them).
 //!
 //! Every function and every type of every world import and export is
 //! checked before any code is generated, so generation itself never meets
-//! them.
+//! them. An `error-context` that only appears in types no function uses is
+//! fine: it is described in the metadata but never lifted or lowered.
+
+use std::collections::HashSet;
 
 use anyhow::{Result, bail};
-use wit_parser::{Resolve, Type, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey};
+use wit_parser::{Function, Resolve, Type, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey};
 
 /// Checks that every item of `world` is supported.
 pub fn check(resolve: &Resolve, world: WorldId) -> Result<()> {
     let w = &resolve.worlds[world];
+    let used = used_futures_and_streams(resolve, world);
     let world_place = format!("world `{}`", w.name);
     for (key, item) in w.imports.iter().chain(&w.exports) {
         match item {
@@ -20,7 +26,7 @@ pub fn check(resolve: &Resolve, world: WorldId) -> Result<()> {
                 let place = interface_place(resolve, key);
                 let iface = &resolve.interfaces[*id];
                 for (name, ty) in &iface.types {
-                    check_named_type(resolve, name, *ty, &place)?;
+                    check_named_type(resolve, &used, name, *ty, &place)?;
                 }
                 for func in iface.functions.values() {
                     check_func(resolve, func, &place)?;
@@ -28,44 +34,70 @@ pub fn check(resolve: &Resolve, world: WorldId) -> Result<()> {
             }
             WorldItem::Type { id, .. } => {
                 let name = resolve.types[*id].name.as_deref().unwrap_or("<anonymous>");
-                check_named_type(resolve, name, *id, &world_place)?;
+                check_named_type(resolve, &used, name, *id, &world_place)?;
             }
         }
     }
     Ok(())
 }
 
+/// Every future and stream type some function of the world passes: the ones
+/// that get canonical built-ins (see `crate::futures`).
+fn used_futures_and_streams(resolve: &Resolve, world: WorldId) -> HashSet<TypeId> {
+    let w = &resolve.worlds[world];
+    let mut used = HashSet::new();
+    for item in w.imports.values().chain(w.exports.values()) {
+        let funcs: Vec<&Function> = match item {
+            WorldItem::Function(func) => vec![func],
+            WorldItem::Interface { id, .. } => resolve.interfaces[*id].functions.values().collect(),
+            WorldItem::Type { .. } => Vec::new(),
+        };
+        for func in funcs {
+            used.extend(func.find_futures_and_streams(resolve));
+        }
+    }
+    used
+}
+
 fn interface_place(resolve: &Resolve, key: &WorldKey) -> String {
     format!("interface `{}`", resolve.name_world_key(key))
 }
 
-fn check_func(resolve: &Resolve, func: &wit_parser::Function, place: &str) -> Result<()> {
-    if func.kind.is_async() {
-        bail!(
-            "function `{}` in {place} is async; async functions are not supported yet",
-            func.name
-        );
-    }
+fn check_func(resolve: &Resolve, func: &Function, place: &str) -> Result<()> {
+    let scan = Scan {
+        resolve,
+        used: None,
+    };
     let types = func.params.iter().map(|p| p.ty).chain(func.result);
     for ty in types {
-        if let Some(what) = unsupported(resolve, &ty) {
+        if let Some(what) = scan.unsupported(&ty) {
             bail!(
-                "function `{}` in {place} uses {}; {} not supported yet",
+                "function `{}` in {place} uses {}; {}",
                 func.name,
                 what.article,
-                what.plural
+                what.why
             );
         }
     }
     Ok(())
 }
 
-fn check_named_type(resolve: &Resolve, name: &str, id: TypeId, place: &str) -> Result<()> {
-    if let Some(what) = unsupported(resolve, &Type::Id(id)) {
+fn check_named_type(
+    resolve: &Resolve,
+    used: &HashSet<TypeId>,
+    name: &str,
+    id: TypeId,
+    place: &str,
+) -> Result<()> {
+    let scan = Scan {
+        resolve,
+        used: Some(used),
+    };
+    if let Some(what) = scan.unsupported(&Type::Id(id)) {
         bail!(
-            "type `{name}` in {place} uses {}; {} not supported yet",
+            "type `{name}` in {place} uses {}; {}",
             what.article,
-            what.plural
+            what.why
         );
     }
     Ok(())
@@ -73,61 +105,79 @@ fn check_named_type(resolve: &Resolve, name: &str, id: TypeId, place: &str) -> R
 
 /// How to name an unsupported feature in a message.
 struct Feature {
-    /// With an article: "a future".
+    /// With an article: "an error-context".
     article: &'static str,
-    /// Plural and verb: "futures are".
-    plural: &'static str,
+    /// Why it is rejected.
+    why: &'static str,
 }
 
-const FUTURE: Feature = Feature {
+const UNUSED_FUTURE: Feature = Feature {
     article: "a future",
-    plural: "futures are",
+    why: "it is not passed by any function of the world, so it has no canonical built-ins; \
+          futures only used by types are not supported",
 };
-const STREAM: Feature = Feature {
+const UNUSED_STREAM: Feature = Feature {
     article: "a stream",
-    plural: "streams are",
+    why: "it is not passed by any function of the world, so it has no canonical built-ins; \
+          streams only used by types are not supported",
 };
 const ERROR_CONTEXT: Feature = Feature {
     article: "an error-context",
-    plural: "error-context values are",
+    why: "error-context values are not supported yet (wit_dylib.h has no way to pass them)",
 };
 const FIXED_LENGTH_LIST: Feature = Feature {
     article: "a fixed-length list",
-    plural: "fixed-length lists are",
+    why: "fixed-length lists are not supported yet",
 };
 const WIDE_FLAGS: Feature = Feature {
     article: "flags with more than 32 members",
-    plural: "such flags are",
+    why: "such flags are not supported yet",
 };
 
-/// The first unsupported feature `ty` contains, if any.
-fn unsupported(resolve: &Resolve, ty: &Type) -> Option<Feature> {
-    let id = match ty {
-        Type::ErrorContext => return Some(ERROR_CONTEXT),
-        Type::Id(id) => *id,
-        _ => return None,
-    };
-    match &resolve.types[id].kind {
-        TypeDefKind::Future(_) => Some(FUTURE),
-        TypeDefKind::Stream(_) => Some(STREAM),
-        TypeDefKind::FixedLengthList(..) => Some(FIXED_LENGTH_LIST),
-        TypeDefKind::Flags(f) if f.flags.len() > 32 => Some(WIDE_FLAGS),
-        TypeDefKind::Record(r) => any(resolve, r.fields.iter().map(|f| f.ty)),
-        TypeDefKind::Tuple(t) => any(resolve, t.types.iter().copied()),
-        TypeDefKind::Variant(v) => any(resolve, v.cases.iter().filter_map(|c| c.ty)),
-        TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
-            unsupported(resolve, t)
-        }
-        TypeDefKind::Result(r) => any(resolve, r.ok.into_iter().chain(r.err)),
-        TypeDefKind::Map(k, v) => any(resolve, [*k, *v]),
-        TypeDefKind::Flags(_)
-        | TypeDefKind::Enum(_)
-        | TypeDefKind::Resource
-        | TypeDefKind::Handle(_)
-        | TypeDefKind::Unknown => None,
-    }
+/// One check: of a function signature (`used` is `None`: every value may
+/// cross the ABI) or of a named type (`used` lists the futures and streams
+/// that have built-ins; its values never cross the ABI unless a function
+/// passes them, which that function's check covers).
+struct Scan<'a> {
+    resolve: &'a Resolve,
+    used: Option<&'a HashSet<TypeId>>,
 }
 
-fn any(resolve: &Resolve, types: impl IntoIterator<Item = Type>) -> Option<Feature> {
-    types.into_iter().find_map(|t| unsupported(resolve, &t))
+impl Scan<'_> {
+    /// The first unsupported feature `ty` contains, if any.
+    fn unsupported(&self, ty: &Type) -> Option<Feature> {
+        let id = match ty {
+            Type::ErrorContext if self.used.is_none() => return Some(ERROR_CONTEXT),
+            Type::Id(id) => *id,
+            _ => return None,
+        };
+        match &self.resolve.types[id].kind {
+            TypeDefKind::Future(_) if self.used.is_some_and(|u| !u.contains(&id)) => {
+                Some(UNUSED_FUTURE)
+            }
+            TypeDefKind::Stream(_) if self.used.is_some_and(|u| !u.contains(&id)) => {
+                Some(UNUSED_STREAM)
+            }
+            TypeDefKind::Future(t) | TypeDefKind::Stream(t) => self.any(*t),
+            TypeDefKind::FixedLengthList(..) => Some(FIXED_LENGTH_LIST),
+            TypeDefKind::Flags(f) if f.flags.len() > 32 => Some(WIDE_FLAGS),
+            TypeDefKind::Record(r) => self.any(r.fields.iter().map(|f| f.ty)),
+            TypeDefKind::Tuple(t) => self.any(t.types.iter().copied()),
+            TypeDefKind::Variant(v) => self.any(v.cases.iter().filter_map(|c| c.ty)),
+            TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
+                self.unsupported(t)
+            }
+            TypeDefKind::Result(r) => self.any(r.ok.into_iter().chain(r.err)),
+            TypeDefKind::Map(k, v) => self.any([*k, *v]),
+            TypeDefKind::Flags(_)
+            | TypeDefKind::Enum(_)
+            | TypeDefKind::Resource
+            | TypeDefKind::Handle(_)
+            | TypeDefKind::Unknown => None,
+        }
+    }
+
+    fn any(&self, types: impl IntoIterator<Item = Type>) -> Option<Feature> {
+        types.into_iter().find_map(|t| self.unsupported(&t))
+    }
 }

@@ -4,10 +4,14 @@
 //! 1. Imports: the 67 `env` functions; every world import function and the
 //!    `[resource-drop]` of every imported resource (world order, per
 //!    interface functions then resources); for every exported interface the
-//!    `[resource-drop]`/`[resource-new]`/`[resource-rep]` of its resources;
-//!    then the `env` globals, memory and table.
+//!    `[resource-drop]`/`[resource-new]`/`[resource-rep]` of its resources,
+//!    and the `[task-return]` of every async export; then the `env` globals,
+//!    memory and table; then the built-ins of every future and stream type
+//!    (`crate::futures`).
 //! 2. Import pass: register the types used by imports and by world-level
-//!    exports; generate an adapter per import, then the world-level exports.
+//!    exports (a future or stream type also gets its payload's lift and
+//!    lower functions); generate an adapter per import (sync: `glue`; async:
+//!    `async_`), then the world-level exports.
 //! 3. Export pass: keep only the imported types that exported interfaces use
 //!    from non-exported interfaces, switch resources to their exported
 //!    entries, register the exported interfaces' types (emitting a
@@ -20,7 +24,6 @@ use std::collections::{HashMap, HashSet};
 
 use anyhow::{Context, Result, bail};
 use wasm_encoder::ValType;
-use wit_parser::abi::AbiVariant;
 use wit_parser::{
     Handle, LiftLowerAbi, LiveTypes, ManglingAndAbi, Resolve, ResourceIntrinsic, SizeAlign, Type,
     TypeDefKind, TypeId, TypeOwner, WasmExport, WasmExportKind, WasmImport, WorldId, WorldItem,
@@ -31,27 +34,41 @@ use crate::Options;
 use crate::encode::encode;
 use crate::env::{ENV_FUNCTIONS, Env};
 use crate::func::{Gen, Helpers};
-use crate::glue;
+use crate::futures::{self, Builtins};
 use crate::metadata::{self, MAX_TYPE_INDEX, Metadata, TypeRef};
 use crate::module::{self, ModuleBuilder};
+use crate::{async_, glue};
 
-/// Legacy name mangling with the synchronous ABI, for every function.
+/// Legacy name mangling with the synchronous ABI: resource intrinsics and
+/// sync functions.
 const MANGLING: ManglingAndAbi = ManglingAndAbi::Legacy(LiftLowerAbi::Sync);
+/// Legacy name mangling with the callback flavour of the async ABI: async
+/// functions (`[async-lower]`, `[async-lift]`, `[callback]`).
+const ASYNC_MANGLING: ManglingAndAbi = ManglingAndAbi::Legacy(LiftLowerAbi::AsyncCallback);
+
+fn mangling(func: &wit_parser::Function) -> ManglingAndAbi {
+    match func.kind.is_async() {
+        true => ASYNC_MANGLING,
+        false => MANGLING,
+    }
+}
 
 const I32: ValType = ValType::I32;
 
-struct WorldGen<'a> {
-    resolve: &'a Resolve,
-    sizes: SizeAlign,
-    module: ModuleBuilder,
-    metadata: Metadata,
+pub(crate) struct WorldGen<'a> {
+    pub(crate) resolve: &'a Resolve,
+    pub(crate) sizes: SizeAlign,
+    pub(crate) module: ModuleBuilder,
+    pub(crate) metadata: Metadata,
     /// Metadata entry of each registered type.
-    types: HashMap<TypeId, TypeRef>,
+    pub(crate) types: HashMap<TypeId, TypeRef>,
     /// `wit_t.resources` index of each resource, as currently visible.
-    resources: HashMap<TypeId, usize>,
+    pub(crate) resources: HashMap<TypeId, usize>,
     /// Exported resources, merged into `resources` for the export pass.
-    exported_resources: HashMap<TypeId, usize>,
-    helpers: RefCell<Helpers>,
+    pub(crate) exported_resources: HashMap<TypeId, usize>,
+    /// Imported built-ins of every future and stream type.
+    pub(crate) builtins: HashMap<TypeId, Builtins>,
+    pub(crate) helpers: RefCell<Helpers>,
 }
 
 struct ImportedFunc<'a> {
@@ -64,6 +81,8 @@ struct ImportedFunc<'a> {
 struct ExportedFunc<'a> {
     key: Option<&'a WorldKey>,
     func: &'a wit_parser::Function,
+    /// Function index of the `[task-return]` import of an async export.
+    task_return: Option<u32>,
 }
 
 /// Generates the library for `world`.
@@ -81,6 +100,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
         types: HashMap::new(),
         resources: HashMap::new(),
         exported_resources: HashMap::new(),
+        builtins: HashMap::new(),
         helpers: RefCell::default(),
     };
 
@@ -90,6 +110,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
     let imports = w.declare_imports(world);
     let exports = w.declare_exports(world);
     w.module.import_env_globals();
+    w.builtins = futures::import_builtins(&mut w.module, resolve, world);
     w.module
         .export_func("cabi_realloc", Env::CabiRealloc.index());
 
@@ -124,7 +145,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
 impl<'a> WorldGen<'a> {
     /// What generating one function needs; helpers it creates are defined
     /// by [`WorldGen::define_helpers`] before the function itself.
-    fn codegen(&self) -> Gen<'_> {
+    pub(crate) fn codegen(&self) -> Gen<'_> {
         self.helpers.borrow_mut().next_index = self.module.next_func_index();
         Gen {
             resolve: self.resolve,
@@ -136,7 +157,7 @@ impl<'a> WorldGen<'a> {
 
     /// Defines the helpers created since the last call, at the indices
     /// [`Helpers`] gave them.
-    fn define_helpers(&mut self) {
+    pub(crate) fn define_helpers(&mut self) {
         let helpers = self.helpers.get_mut();
         let first = helpers.next_index - helpers.pending.len() as u32;
         for (i, helper) in std::mem::take(&mut helpers.pending).into_iter().enumerate() {
@@ -178,14 +199,15 @@ impl<'a> WorldGen<'a> {
         key: Option<&'a WorldKey>,
         func: &'a wit_parser::Function,
     ) -> ImportedFunc<'a> {
+        let mangling = mangling(func);
         let (module, name) = self.resolve.wasm_import_name(
-            MANGLING,
+            mangling,
             WasmImport::Func {
                 interface: key,
                 func,
             },
         );
-        let sig = self.resolve.wasm_signature(AbiVariant::GuestImport, func);
+        let sig = self.resolve.wasm_signature(mangling.import_variant(), func);
         let (params, results) = glue::core_types(&sig);
         let index = self.module.import_func(&module, &name, &params, &results);
         ImportedFunc { key, func, index }
@@ -236,17 +258,14 @@ impl<'a> WorldGen<'a> {
         let mut funcs = Vec::new();
         for (key, item) in &resolve.worlds[world].exports {
             match item {
-                WorldItem::Function(func) => funcs.push(ExportedFunc { key: None, func }),
+                WorldItem::Function(func) => funcs.push(self.exported_func(None, func)),
                 WorldItem::Interface { id, .. } => {
                     let iface = &resolve.interfaces[*id];
                     for ty in iface.types.values() {
                         self.export_resource(key, *ty);
                     }
                     for func in iface.functions.values() {
-                        funcs.push(ExportedFunc {
-                            key: Some(key),
-                            func,
-                        });
+                        funcs.push(self.exported_func(Some(key), func));
                     }
                 }
                 // Worlds cannot export types.
@@ -254,6 +273,25 @@ impl<'a> WorldGen<'a> {
             }
         }
         funcs
+    }
+
+    /// An exported function, importing its `[task-return]` if it is async.
+    fn exported_func(
+        &mut self,
+        key: Option<&'a WorldKey>,
+        func: &'a wit_parser::Function,
+    ) -> ExportedFunc<'a> {
+        let task_return = func.kind.is_async().then(|| {
+            let (module, name, sig) =
+                func.task_return_import(self.resolve, key, ASYNC_MANGLING.mangling());
+            let (params, results) = glue::core_types(&sig);
+            self.module.import_func(&module, &name, &params, &results)
+        });
+        ExportedFunc {
+            key,
+            func,
+            task_return,
+        }
     }
 
     fn export_resource(&mut self, key: &WorldKey, id: TypeId) {
@@ -364,7 +402,7 @@ impl<'a> WorldGen<'a> {
         self.module.export_func(&name, f);
     }
 
-    fn lookup(&self, ty: &Type) -> Result<TypeRef> {
+    pub(crate) fn lookup(&self, ty: &Type) -> Result<TypeRef> {
         Ok(match ty {
             Type::U8 => TypeRef::U8,
             Type::U16 => TypeRef::U16,
@@ -379,7 +417,7 @@ impl<'a> WorldGen<'a> {
             Type::F32 => TypeRef::F32,
             Type::F64 => TypeRef::F64,
             Type::String => TypeRef::String,
-            Type::ErrorContext => bail!("error-context values are not supported yet"),
+            Type::ErrorContext => TypeRef::ErrorContext,
             Type::Id(id) => match self.types.get(id) {
                 Some(t) => *t,
                 None => bail!("internal error: type {id:?} used before it was registered"),
@@ -538,10 +576,17 @@ impl<'a> WorldGen<'a> {
             TypeDefKind::Resource => TypeRef::Own(self.resource(id)?),
             TypeDefKind::Handle(Handle::Own(r)) => TypeRef::Own(self.resource(*r)?),
             TypeDefKind::Handle(Handle::Borrow(r)) => TypeRef::Borrow(self.resource(*r)?),
-            TypeDefKind::Future(_)
-            | TypeDefKind::Stream(_)
-            | TypeDefKind::FixedLengthList(..)
-            | TypeDefKind::Unknown => bail!(
+            TypeDefKind::Future(t) => {
+                let entry = self.payload_entry(id, interface, name, *t, "future")?;
+                self.metadata.futures.push(entry);
+                TypeRef::Future(self.metadata.futures.len() - 1)
+            }
+            TypeDefKind::Stream(t) => {
+                let entry = self.payload_entry(id, interface, name, *t, "stream")?;
+                self.metadata.streams.push(entry);
+                TypeRef::Stream(self.metadata.streams.len() - 1)
+            }
+            TypeDefKind::FixedLengthList(..) | TypeDefKind::Unknown => bail!(
                 "type `{}` is a {}, which is not supported yet",
                 named(),
                 ty.kind.as_str()
@@ -556,6 +601,8 @@ impl<'a> WorldGen<'a> {
         | TypeRef::Result(i)
         | TypeRef::List(i)
         | TypeRef::Map(i)
+        | TypeRef::Future(i)
+        | TypeRef::Stream(i)
         | TypeRef::Alias(i)
         | TypeRef::Own(i)
         | TypeRef::Borrow(i) = tref
@@ -569,16 +616,38 @@ impl<'a> WorldGen<'a> {
 
     fn import_adapter(&mut self, import: &ImportedFunc<'_>) -> Result<()> {
         let func = import.func;
-        let body = glue::import_adapter(&self.codegen(), func, import.index);
-        self.define_helpers();
-        let f = self
-            .module
-            .define_func(&format!("adapter {}", func.name), &[I32], &[], &body);
-        let adapter_elem = self.module.push_elem(f);
+        let adapter_name = format!("adapter {}", func.name);
+        let call = if func.kind.is_async() {
+            let body = async_::import_adapter(&self.codegen(), func, import.index);
+            self.define_helpers();
+            let f = self
+                .module
+                .define_func(&adapter_name, &[I32, I32], &[I32], &body);
+            let adapter_elem = self.module.push_elem(f);
+            let body = async_::lift_results(&self.codegen(), func);
+            self.define_helpers();
+            let name = format!("lift results {}", func.name);
+            let f = self.module.define_func(&name, &[I32, I32], &[], &body);
+            let lift_results_elem = self.module.push_elem(f);
+            let (area_size, area_align) = async_::abi_area(&self.codegen(), func);
+            metadata::ImportCall::Async {
+                adapter_elem,
+                lift_results_elem,
+                area_size,
+                area_align,
+            }
+        } else {
+            let body = glue::import_adapter(&self.codegen(), func, import.index);
+            self.define_helpers();
+            let f = self.module.define_func(&adapter_name, &[I32], &[], &body);
+            metadata::ImportCall::Sync {
+                adapter_elem: self.module.push_elem(f),
+            }
+        };
         let entry = metadata::ImportFunc {
             interface: self.interface_name(import.key),
             name: func.name.clone(),
-            adapter_elem,
+            call,
             params: self.lookup_all(func.params.iter().map(|p| p.ty))?,
             result: func.result.map(|t| self.lookup(&t)).transpose()?,
         };
@@ -586,15 +655,17 @@ impl<'a> WorldGen<'a> {
         Ok(())
     }
 
-    /// The export, its post-return and its `export_funcs` entry.
+    /// The export, its post-return (sync) or callback and `task.return`
+    /// (async), and its `export_funcs` entry.
     fn export(&mut self, export: &ExportedFunc<'_>) -> Result<()> {
         let func = export.func;
         let which = self.metadata.export_funcs.len() as u32;
-        let sig = self.resolve.wasm_signature(AbiVariant::GuestExport, func);
+        let mangling = mangling(func);
+        let sig = self.resolve.wasm_signature(mangling.export_variant(), func);
         let (params, results) = glue::core_types(&sig);
         let name = |kind| {
             self.resolve.wasm_export_name(
-                MANGLING,
+                mangling,
                 WasmExport::Func {
                     interface: export.key,
                     func,
@@ -602,25 +673,47 @@ impl<'a> WorldGen<'a> {
                 },
             )
         };
-        let (export_name, post_name) = (
-            name(WasmExportKind::Normal),
-            name(WasmExportKind::PostReturn),
-        );
+        let export_name = name(WasmExportKind::Normal);
 
-        let body = glue::export(&self.codegen(), func, which);
-        self.define_helpers();
-        let f = self
-            .module
-            .define_func(&export_name, &params, &results, &body);
-        self.module.export_func(&export_name, f);
-        let body = glue::post_return(&self.codegen(), func, which);
-        self.define_helpers();
-        let f = self.module.define_func(&post_name, &results, &[], &body);
-        self.module.export_func(&post_name, f);
+        let mut task_return_elem = None;
+        if let Some(task_return) = export.task_return {
+            let body = async_::export(&self.codegen(), func, which);
+            self.define_helpers();
+            let f = self
+                .module
+                .define_func(&export_name, &params, &results, &body);
+            self.module.export_func(&export_name, f);
+            let callback_name = name(WasmExportKind::Callback);
+            let f = self.module.define_func(
+                &callback_name,
+                &[I32, I32, I32],
+                &[I32],
+                &async_::callback(which),
+            );
+            self.module.export_func(&callback_name, f);
+            let body = async_::task_return(&self.codegen(), func, task_return);
+            self.define_helpers();
+            let name = format!("task.return {}", func.name);
+            let f = self.module.define_func(&name, &[I32], &[], &body);
+            task_return_elem = Some(self.module.push_elem(f));
+        } else {
+            let post_name = name(WasmExportKind::PostReturn);
+            let body = glue::export(&self.codegen(), func, which);
+            self.define_helpers();
+            let f = self
+                .module
+                .define_func(&export_name, &params, &results, &body);
+            self.module.export_func(&export_name, f);
+            let body = glue::post_return(&self.codegen(), func, which);
+            self.define_helpers();
+            let f = self.module.define_func(&post_name, &results, &[], &body);
+            self.module.export_func(&post_name, f);
+        }
 
         let entry = metadata::ExportFunc {
             interface: self.interface_name(export.key),
             name: func.name.clone(),
+            task_return_elem,
             params: self.lookup_all(func.params.iter().map(|p| p.ty))?,
             result: func.result.map(|t| self.lookup(&t)).transpose()?,
         };

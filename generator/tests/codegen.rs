@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 use wasmparser::{Parser, Payload};
-use wit_dylib_generator::{Metadata, Options, TypeRef, generate_with_metadata};
+use wit_dylib_generator::{ImportCall, Metadata, Options, TypeRef, generate_with_metadata};
 use wit_parser::Resolve;
 
 fn build(wit: &str) -> Result<(Vec<u8>, Metadata)> {
@@ -175,4 +175,121 @@ fn env_imports_are_all_present() -> Result<()> {
     }
     assert_eq!(env, 67);
     Ok(())
+}
+
+#[test]
+fn async_paths_normalise_bools() -> Result<()> {
+    // `lift results` of the import, the async export's argument and the
+    // `task.return` lowering of its result.
+    let (wasm, _) = build(
+        "package a:b; world w { import f: async func() -> bool; export g: async func(b: bool) -> bool; }",
+    )?;
+    let ops = operators(&wasm)?;
+    assert_eq!(count(&ops, |o| o == "I32Ne"), 3);
+    Ok(())
+}
+
+#[test]
+fn payload_chars_are_validated_both_ways() -> Result<()> {
+    // The future's one-element lift and lower functions.
+    let (wasm, _) = build("package a:b; world w { import f: func(x: future<char>); }")?;
+    let ops = operators(&wasm)?;
+    assert_eq!(count(&ops, |o| o == "I32Const { value: 1114112 }"), 2);
+    Ok(())
+}
+
+#[test]
+fn payload_discriminants_are_range_checked() -> Result<()> {
+    // Lift and lower of the stream's `option<u8>` elements.
+    let (wasm, _) = build("package a:b; world w { export f: func() -> stream<option<u8>>; }")?;
+    let ops = operators(&wasm)?;
+    let checks = ops
+        .windows(2)
+        .filter(|w| w[0] == "I32Const { value: 2 }" && w[1].starts_with("Call"))
+        .count();
+    assert_eq!(checks, 2);
+    Ok(())
+}
+
+#[test]
+fn async_import_abi_areas() -> Result<()> {
+    let (_, m) = build(
+        "package a:b; world w {
+          import none: async func();
+          import four: async func(a: u32, b: u32, c: u32, d: u32) -> u8;
+          import five: async func(a: u32, b: u32, c: u32, d: u32, e: u8) -> u64;
+          import sync: func();
+        }",
+    )?;
+    let area = |name: &str| {
+        let f = m.import_funcs.iter().find(|f| f.name == name).unwrap();
+        match f.call {
+            ImportCall::Async {
+                area_size,
+                area_align,
+                ..
+            } => Some((area_size, area_align)),
+            ImportCall::Sync { .. } => None,
+        }
+    };
+    // Nothing in the area: size 0, alignment 1.
+    assert_eq!(area("none"), Some((0, 1)));
+    // Flat parameters; only the result lives in the area.
+    assert_eq!(area("four"), Some((1, 1)));
+    // More than four flat values: the parameters (20 bytes) come first, then
+    // the result at offset 24.
+    assert_eq!(area("five"), Some((32, 8)));
+    assert_eq!(area("sync"), None);
+    Ok(())
+}
+
+#[test]
+fn future_and_stream_entries() -> Result<()> {
+    let (_, m) = build(
+        "package a:b; world w {
+          import f: func(a: future, b: stream<string>, c: future<future<u32>>);
+          export g: async func() -> stream<u64>;
+        }",
+    )?;
+    let unit = &m.futures[0];
+    assert_eq!((unit.ty, unit.lift_lower_elems), (None, None));
+    assert_eq!((unit.abi_payload_size, unit.abi_payload_align), (0, 1));
+    // `future<u32>` is registered before the `future<future<u32>>` holding it.
+    assert_eq!(m.futures[1].ty, Some(TypeRef::U32));
+    assert_eq!(m.futures[2].ty, Some(TypeRef::Future(1)));
+    assert_eq!(m.futures[2].abi_payload_size, 4);
+    let strings = &m.streams[0];
+    assert_eq!(strings.ty, Some(TypeRef::String));
+    assert!(strings.lift_lower_elems.is_some());
+    assert_eq!(
+        (strings.abi_payload_size, strings.abi_payload_align),
+        (8, 4)
+    );
+    assert_eq!(m.streams[1].ty, Some(TypeRef::U64));
+    assert!(m.export_funcs[0].task_return_elem.is_some());
+    Ok(())
+}
+
+#[test]
+fn error_context_in_unused_type_matches_upstream() -> Result<()> {
+    // Described in the metadata, never lifted or lowered.
+    let wit = "package a:b; interface c { record r { e: error-context } f: func(); } world w { import c; }";
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_str("test.wit", wit)?;
+    let world = resolve.select_world(&[pkg], Some("w"))?;
+    let (ours, m) = generate_with_metadata(&resolve, world, &Options::default())?;
+    assert_eq!(m.records[0].fields[0].1, TypeRef::ErrorContext);
+    let theirs = wit_dylib::create(&resolve, world, None)?;
+    assert_eq!(data(&ours)?, data(&theirs)?);
+    Ok(())
+}
+
+fn data(wasm: &[u8]) -> Result<Vec<u8>> {
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::DataSection(reader) = payload? {
+            let segment = reader.into_iter().next().unwrap()?;
+            return Ok(segment.data.to_vec());
+        }
+    }
+    anyhow::bail!("no data section")
 }

@@ -1,8 +1,11 @@
 //! Differential tests against upstream `wit-dylib` 0.263: for every world of
-//! `tests/worlds/*.wit` and `tests/worlds/matrix/*.wit` and for `wasi:cli/command` and
-//! `wasi:http/proxy` (0.2.12, vendored in `wasi-wit/`), our library must
-//! validate and match upstream's import and export names and core types, its
-//! `dylink.0` section and its metadata data segment byte for byte.
+//! `tests/worlds/*.wit`, `tests/worlds/matrix/*.wit` and this crate's
+//! `tests/async-worlds/*.wit` (async functions, futures, streams), for
+//! `wasi:cli/command` and `wasi:http/proxy` 0.2.12 (vendored in `wasi-wit/`)
+//! and for the `wasi:cli` 0.3.0 worlds (vendored in `wasi-wit/p3/`), our
+//! library must validate and match upstream's import and export names and
+//! core types, its `dylink.0` section and its metadata data segment byte for
+//! byte.
 //!
 //! One trial per world, named `{file}::{world}`.
 
@@ -20,8 +23,10 @@ use common::Summary;
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    let worlds = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/worlds");
-    let mut files: Vec<PathBuf> = [worlds.clone(), worlds.join("matrix")]
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let worlds = manifest.join("../tests/worlds");
+    let async_worlds = manifest.join("tests/async-worlds");
+    let mut files: Vec<PathBuf> = [worlds.clone(), worlds.join("matrix"), async_worlds]
         .iter()
         .flat_map(|dir| std::fs::read_dir(dir).expect("reading the test worlds"))
         .map(|e| e.expect("listing the test worlds").path())
@@ -39,9 +44,17 @@ fn main() {
             }));
         }
     }
-    for world in ["wasi:cli/command@0.2.12", "wasi:http/proxy@0.2.12"] {
+    let wasi = [
+        ("tests/wasi-wit", "wasi:cli/command@0.2.12"),
+        ("tests/wasi-wit", "wasi:http/proxy@0.2.12"),
+        ("tests/wasi-wit/p3", "wasi:cli/command@0.3.0"),
+        ("tests/wasi-wit/p3", "wasi:cli/imports@0.3.0"),
+        ("tests/wasi-wit/p3", "wasi:filesystem/imports@0.3.0"),
+        ("tests/wasi-wit/p3", "wasi:sockets/imports@0.3.0"),
+    ];
+    for (dir, world) in wasi {
         trials.push(Trial::test(format!("wasi::{world}"), move || {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi-wit");
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
             compare_file(&dir, world).map_err(|e| format!("{e:?}").into())
         }));
     }

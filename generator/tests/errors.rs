@@ -22,31 +22,32 @@ fn error_of(wit: &str) -> Result<String> {
 }
 
 #[test]
-fn async_function_is_named() -> Result<()> {
-    let msg = error_of("package a:b; interface c { foo: async func(); } world w { import c; }")?;
-    assert!(
-        msg.contains("function `foo` in interface `a:b/c` is async"),
-        "{msg}"
-    );
-    Ok(())
-}
-
-#[test]
-fn async_world_export_is_named() -> Result<()> {
-    let msg = error_of("package a:b; world w { export run: async func(); }")?;
-    assert!(
-        msg.contains("function `run` in world `w` is async"),
-        "{msg}"
-    );
-    Ok(())
-}
-
-#[test]
-fn future_in_signature_is_named() -> Result<()> {
-    let msg =
-        error_of("package a:b; interface c { get: func() -> future<u32>; } world w { export c; }")?;
-    assert!(msg.contains("function `get` in interface `a:b/c`"), "{msg}");
+fn unused_future_in_record_is_named() -> Result<()> {
+    // The record's future has no function to name its built-ins after.
+    let msg = error_of(
+        "package a:b; interface c { record r { f: future<u32> } g: func(); } world w { export c; }",
+    )?;
+    assert!(msg.contains("type `r` in interface `a:b/c`"), "{msg}");
     assert!(msg.contains("future"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn error_context_payload_is_named() -> Result<()> {
+    let msg = error_of(
+        "package a:b; interface c { f: async func(s: stream<error-context>); } world w { import c; }",
+    )?;
+    assert!(msg.contains("function `f` in interface `a:b/c`"), "{msg}");
+    assert!(msg.contains("error-context"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn error_context_result_of_async_export_is_named() -> Result<()> {
+    let msg =
+        error_of("package a:b; world w { export run: async func() -> result<_, error-context>; }")?;
+    assert!(msg.contains("function `run` in world `w`"), "{msg}");
+    assert!(msg.contains("error-context"), "{msg}");
     Ok(())
 }
 

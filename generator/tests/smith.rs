@@ -1,8 +1,11 @@
 //! Robustness against random WIT: `wit-smith` generates packages from seeded
-//! bytes (synchronous features only), and for every world of every package
-//! our generator must not panic and must return either a module that
-//! validates or an error. Where upstream `wit-dylib` 0.263 also succeeds, the
-//! two libraries must import and export the same names with the same types.
+//! bytes (with async functions, futures and streams; error-context on every
+//! other group of four seeds, as most worlds using it are rejected by both
+//! generators), and for every world of every package our generator must not
+//! panic and must return either a module that validates or an error. Where
+//! upstream `wit-dylib` 0.263 also succeeds, the two libraries must import
+//! and export the same names with the same types and have the same
+//! `dylink.0` and metadata bytes.
 //!
 //! `WIT_SMITH_SEEDS` (default 500) sets how many seeds to try and
 //! `WIT_SMITH_START` (default 0) the first one, for long runs by hand.
@@ -10,6 +13,7 @@
 mod common;
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use anyhow::{Context, Result, bail};
@@ -20,6 +24,7 @@ use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{Resolve, WorldId};
 
 use common::Summary;
+use wit_dylib_generator::{ImportCall, Metadata};
 
 /// Bytes of input per seed: enough for wit-smith to build several packages
 /// with a few worlds, few enough for 500 seeds to run in seconds.
@@ -58,7 +63,12 @@ struct Tally {
     parser_rejected: u64,
     worlds: u64,
     ours_ok: u64,
+    /// Worlds we generated with async functions, and with futures or streams.
+    ours_async: u64,
+    ours_payloads: u64,
     ours_err: u64,
+    /// Our errors by reason (see `reason`).
+    ours_err_reasons: BTreeMap<&'static str, u64>,
     upstream_panicked: u64,
     upstream_err: u64,
     /// Worlds upstream generates but we report an error for.
@@ -75,21 +85,24 @@ fn run(start: u64, count: u64) -> Result<()> {
     std::panic::set_hook(Box::new(|info| {
         LAST_PANIC.with(|last| *last.borrow_mut() = info.to_string())
     }));
-    let config = wit_smith::Config {
-        async_: false,
-        futures: false,
-        streams: false,
-        error_context: false,
+    let config = |error_context| wit_smith::Config {
+        async_: true,
+        futures: true,
+        streams: true,
+        error_context,
+        // Not supported by either generator (upstream panics).
         fixed_length_lists: false,
         ..wit_smith::Config::default()
     };
+    let configs = [config(false), config(true)];
     let began = std::time::Instant::now();
     let mut tally = Tally::default();
     for seed in start..start + count {
         tally.seeds += 1;
         let input = input(seed);
         let mut u = Unstructured::new(&input);
-        let wasm = match catch_unwind(AssertUnwindSafe(|| wit_smith::smith(&config, &mut u))) {
+        let config = &configs[(seed / 4 % 2) as usize];
+        let wasm = match catch_unwind(AssertUnwindSafe(|| wit_smith::smith(config, &mut u))) {
             Ok(Ok(wasm)) => wasm,
             Ok(Err(_)) => {
                 tally.smith_skipped += 1;
@@ -119,7 +132,7 @@ fn run(start: u64, count: u64) -> Result<()> {
     let _ = std::panic::take_hook();
     println!(
         "smith: {} seeds ({} skipped by wit-smith, {} panicked in it, {} rejected by wit-parser), {} worlds: \
-         ours ok {}, ours err {} ({} of them upstream ok); upstream panicked {}, err {}; \
+         ours ok {} ({} with async functions, {} with futures/streams), ours err {} ({} of them upstream ok; by reason {:?}); upstream panicked {}, err {}; \
          compared {} ({} with identical metadata); {:.1?}",
         tally.seeds,
         tally.smith_skipped,
@@ -127,8 +140,11 @@ fn run(start: u64, count: u64) -> Result<()> {
         tally.parser_rejected,
         tally.worlds,
         tally.ours_ok,
+        tally.ours_async,
+        tally.ours_payloads,
         tally.ours_err,
         tally.only_upstream_ok,
+        tally.ours_err_reasons,
         tally.upstream_panicked,
         tally.upstream_err,
         tally.compared,
@@ -147,18 +163,30 @@ fn run(start: u64, count: u64) -> Result<()> {
 
 fn check_world(resolve: &Resolve, world: WorldId, tally: &mut Tally) -> Result<()> {
     tally.worlds += 1;
-    let ours = catch_unwind(|| wit_dylib_generator::generate(resolve, world, &Default::default()))
-        .map_err(|_| anyhow::anyhow!("our generator panicked: {}", last_panic()))?;
+    let ours = catch_unwind(|| {
+        wit_dylib_generator::generate_with_metadata(resolve, world, &Default::default())
+    })
+    .map_err(|_| anyhow::anyhow!("our generator panicked: {}", last_panic()))?;
     let ours = match ours {
-        Ok(ours) => {
+        Ok((ours, metadata)) => {
             tally.ours_ok += 1;
+            let is_async = |m: &Metadata| {
+                m.export_funcs.iter().any(|f| f.task_return_elem.is_some())
+                    || m.import_funcs
+                        .iter()
+                        .any(|f| matches!(f.call, ImportCall::Async { .. }))
+            };
+            tally.ours_async += u64::from(is_async(&metadata));
+            let payloads = !metadata.futures.is_empty() || !metadata.streams.is_empty();
+            tally.ours_payloads += u64::from(payloads);
             Validator::new_with_features(WasmFeatures::all())
                 .validate_all(&ours)
                 .context("our module does not validate")?;
             Some(ours)
         }
-        Err(_) => {
+        Err(err) => {
             tally.ours_err += 1;
+            *tally.ours_err_reasons.entry(reason(&err)).or_default() += 1;
             None
         }
     };
@@ -180,10 +208,25 @@ fn check_world(resolve: &Resolve, world: WorldId, tally: &mut Tally) -> Result<(
     tally.compared += 1;
     let (ours, theirs) = (Summary::of(&ours)?, Summary::of(&theirs)?);
     ours.same_imports_and_exports(&theirs)?;
-    if ours.dylink == theirs.dylink && ours.data == theirs.data {
-        tally.identical_metadata += 1;
+    if ours.dylink != theirs.dylink || ours.data != theirs.data {
+        bail!("dylink.0 or metadata bytes differ from upstream's");
     }
+    tally.identical_metadata += 1;
     Ok(())
+}
+
+/// A short name for why our generator rejected a world.
+fn reason(err: &anyhow::Error) -> &'static str {
+    let msg = format!("{err:#}");
+    if msg.contains("error-context") {
+        "error-context"
+    } else if msg.contains("not passed by any function") {
+        "unused future/stream"
+    } else if msg.contains("fixed-length") {
+        "fixed-length list"
+    } else {
+        "other"
+    }
 }
 
 thread_local! {
