@@ -108,7 +108,7 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
 
 /// Checks a script on the host and links it, with its interpreter, to a
 /// world library (`lua-demo` picks the interpreter by the file name).
-fn link_script(name: &str, source: Vec<u8>, world: &World, glue: &[u8]) -> Result<Vec<u8>> {
+fn link_script(name: &str, source: Vec<u8>, glue: &[u8]) -> Result<Vec<u8>> {
     let script = Script {
         name: name.into(),
         source,
@@ -179,9 +179,9 @@ impl Case {
             Interpreter::Val => component::link("val_interpreter.so", &glue),
             Interpreter::Lua => {
                 let source = lua_scripts::script(&world.resolve, world.world)?;
-                link_script("matrix.lua", source.into_bytes(), &world, &glue)
+                link_script("matrix.lua", source.into_bytes(), &glue)
             }
-            Interpreter::Toy => link_script("matrix.toy", TOY_SCRIPT.into(), &world, &glue),
+            Interpreter::Toy => link_script("matrix.toy", TOY_SCRIPT.into(), &glue),
         }
     }
 }
