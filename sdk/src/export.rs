@@ -9,9 +9,26 @@
 /// ```ignore
 /// wit_dylib_sdk::export!(MyVm);
 /// ```
+///
+/// `export!(MyVm, async)` also runs async exports through
+/// [`Interpreter::export_async`](crate::Interpreter::export_async) (see
+/// [`task`](crate::task)); the interpreter dylib then imports the
+/// component-model async built-ins, so only use it for async worlds.
 #[macro_export]
 macro_rules! export {
     ($ty:ty) => {
+        $crate::__export!($ty; sync);
+    };
+    ($ty:ty, async) => {
+        $crate::__export!($ty; async);
+    };
+}
+
+/// The body of [`export!`]; `$mode` is `sync` or `async`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export {
+    ($ty:ty; $mode:ident) => {
         #[allow(unsafe_code)]
         const _: () = {
             use ::core::ffi::c_void;
@@ -19,10 +36,12 @@ macro_rules! export {
             use rt::Call as _;
 
             ::std::thread_local! {
-                static INSTANCE: ::core::cell::OnceCell<$ty> = const { ::core::cell::OnceCell::new() };
+                // The interpreter lives for the rest of the program: async
+                // export tasks keep a reference to it.
+                static INSTANCE: ::core::cell::OnceCell<&'static $ty> = const { ::core::cell::OnceCell::new() };
             }
 
-            fn with<R>(f: impl FnOnce(&$ty) -> R) -> R {
+            fn with<R>(f: impl FnOnce(&'static $ty) -> R) -> R {
                 INSTANCE.with(|cell| f(cell.get().expect("wit-dylib: interpreter used before wit_dylib_initialize")))
             }
 
@@ -34,7 +53,7 @@ macro_rules! export {
             unsafe extern "C" fn wit_dylib_initialize(wit: *const rt::ffi::wit_t) {
                 let interp = unsafe { rt::initialize::<$ty>(wit) };
                 INSTANCE.with(|cell| {
-                    if cell.set(interp).is_err() {
+                    if cell.set(::std::boxed::Box::leak(::std::boxed::Box::new(interp))).is_err() {
                         panic!("wit-dylib: wit_dylib_initialize called twice");
                     }
                 });
@@ -65,15 +84,7 @@ macro_rules! export {
                 with(|i| unsafe { rt::export_finish(i, cx, which) })
             }
 
-            #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_export_async_call(_cx: *mut c_void, _which: usize) -> u32 {
-                rt::unsupported("an async export")
-            }
-
-            #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_export_async_callback(_e0: u32, _e1: u32, _e2: u32, _which: usize) -> u32 {
-                rt::unsupported("an async export")
-            }
+            $crate::__export_async_fns!($ty; $mode);
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_resource_dtor(ty: usize, rep: usize) {
@@ -327,6 +338,57 @@ macro_rules! __check_signatures {
         #[allow(dead_code)]
         fn check_signatures() {
             $(let _ = [$crate::__internal::ffi::$symbol, $symbol];)*
+        }
+    };
+}
+
+/// The async entry points of [`export!`]: unsupported in `sync` mode (so that
+/// the dylib imports no async built-in), the SDK's task driver in `async` mode.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_async_fns {
+    ($ty:ty; sync) => {
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn wit_dylib_export_async_call(
+            _cx: *mut ::core::ffi::c_void,
+            _which: usize,
+        ) -> u32 {
+            $crate::__internal::unsupported("an async export (use `export!(T, async)`)")
+        }
+
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn wit_dylib_export_async_callback(
+            _e0: u32,
+            _e1: u32,
+            _e2: u32,
+            _which: usize,
+        ) -> u32 {
+            $crate::__internal::unsupported("an async export (use `export!(T, async)`)")
+        }
+    };
+    ($ty:ty; async) => {
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn wit_dylib_export_async_call(
+            cx: *mut ::core::ffi::c_void,
+            which: usize,
+        ) -> u32 {
+            // SAFETY: see `export!`; the glue hands over the `cx` of
+            // `export_start`.
+            with(|i| unsafe { $crate::__internal::export_async_call(i, cx, which) })
+        }
+
+        #[unsafe(no_mangle)]
+        unsafe extern "C" fn wit_dylib_export_async_callback(
+            code: u32,
+            waitable: u32,
+            payload: u32,
+            _which: usize,
+        ) -> u32 {
+            // SAFETY: only the glue's `[callback]` export calls this, for a
+            // task this dylib left pending.
+            with(|i| unsafe {
+                $crate::__internal::export_async_callback(i, code, waitable, payload)
+            })
         }
     };
 }

@@ -2,6 +2,7 @@
 
 use crate::call::Call;
 use crate::metadata::{ExportFunction, Resource, Wit};
+use crate::task::Task;
 
 /// A language runtime that implements a world's exports and calls its imports.
 ///
@@ -24,6 +25,20 @@ pub trait Interpreter: Sized + 'static {
     /// Runs export `func`. Its arguments are on `cx`, the **last** on top; pop
     /// them all and push the result, if `func` has one.
     fn export_call(&self, func: ExportFunction, cx: &mut Self::CallCx);
+
+    /// Runs async export `func` (only with `export!(MyVm, async)`). Its
+    /// arguments are on `cx` as for [`Interpreter::export_call`]; return a
+    /// task that completes with `cx` holding the result, if `func` has one.
+    /// The SDK polls the task when the export starts and whenever an event it
+    /// waits for arrives (see [`task`](crate::task)); then it hands the result
+    /// to the caller (`task.return`) and calls [`Interpreter::export_finish`].
+    fn export_async(&'static self, func: ExportFunction, cx: Self::CallCx) -> Task<Self::CallCx> {
+        let _ = cx;
+        panic!(
+            "wit-dylib: the interpreter does not implement async export `{}`",
+            func.qualified_name()
+        )
+    }
 
     /// The result of `func` has reached the caller; `cx` is dropped after this.
     fn export_finish(&self, func: ExportFunction, cx: Self::CallCx) {

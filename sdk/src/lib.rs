@@ -72,6 +72,7 @@ mod layout;
 mod metadata;
 mod runtime;
 mod script;
+pub mod task;
 mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
@@ -84,7 +85,8 @@ pub use metadata::{
 };
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};
-pub use val::{Val, ValStack, call_import};
+pub use task::{Task, block_on, join_all, yield_now};
+pub use val::{Val, ValStack, call_import, call_import_async};
 
 /// Used by [`export!`]; not public API.
 #[doc(hidden)]
@@ -92,5 +94,6 @@ pub mod __internal {
     pub use crate::call::Call;
     pub use crate::metadata::{List, Map, Record, Resource, Tuple, WitOption, WitResult};
     pub use crate::runtime::*;
+    pub use crate::task::{export_async_call, export_async_callback};
     pub use wit_dylib_ffi as ffi;
 }

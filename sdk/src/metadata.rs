@@ -487,10 +487,47 @@ impl ImportFunction {
     }
 }
 
+impl ImportFunction {
+    /// Whether the world library lowers this import as async (call it with
+    /// [`ImportFunction::call_async`]).
+    pub fn is_async(&self) -> bool {
+        self.raw().async_impl.is_some()
+    }
+
+    /// The async adapters and the size and alignment of the ABI area, for an
+    /// async import.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn async_parts(
+        &self,
+    ) -> Option<(
+        unsafe extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void) -> u32,
+        unsafe extern "C" fn(*mut std::ffi::c_void, *mut std::ffi::c_void),
+        usize,
+        usize,
+    )> {
+        let raw = self.raw();
+        let start = raw.async_impl?;
+        let lift = raw
+            .async_lift_impl
+            .expect("wit-dylib metadata: an async import has no result lifting function");
+        Some((
+            start,
+            lift,
+            raw.async_abi_area_size,
+            raw.async_abi_area_align.max(1),
+        ))
+    }
+}
+
 impl ExportFunction {
     /// Whether this export is lowered as an async function.
     pub fn is_async(&self) -> bool {
         self.raw().task_return.is_some()
+    }
+
+    /// The glue's `task.return` for an async export.
+    pub(crate) fn task_return(&self) -> Option<unsafe extern "C" fn(*mut std::ffi::c_void)> {
+        self.raw().task_return
     }
 }
 

@@ -90,6 +90,18 @@ impl<C: Call> CallFrame<C> {
         self.call
     }
 
+    /// Ends the call, freeing the glue's memory, and returns the value stack
+    /// and the foreign borrows the call received (which must be dropped
+    /// before the call returns).
+    pub(crate) fn into_parts(mut self) -> (C, Vec<(Resource, u32)>) {
+        let borrows = std::mem::take(&mut self.foreign_borrows);
+        (self.call, borrows)
+    }
+
+    pub(crate) fn set_owner(&mut self, owner: Callee) {
+        self.owner = Some(owner);
+    }
+
     fn describe_owner(&self) -> String {
         self.owner
             .map_or_else(|| "a call".to_string(), |callee| callee.to_string())
@@ -103,15 +115,10 @@ impl ImportFunction {
     /// Panics if the frame's stack is not the exported interpreter's
     /// [`Interpreter::CallCx`] or the import is async.
     pub fn call<C: Call + 'static>(&self, frame: &mut CallFrame<C>) {
-        assert_eq!(
-            CALL_TYPE.with(Cell::get),
-            Some(TypeId::of::<C>()),
-            "wit-dylib: import `{}` called with a stack that is not the interpreter's CallCx",
-            self.qualified_name()
-        );
+        check_call_type::<C>(*self);
         let adapter = self.sync_impl().unwrap_or_else(|| {
             panic!(
-                "wit-dylib: import `{}` is async; async imports are not supported yet",
+                "wit-dylib: import `{}` is async: call it with `call_async`",
                 self.qualified_name()
             )
         });
@@ -123,6 +130,17 @@ impl ImportFunction {
         // above), and `frame` itself is not touched until the adapter returns.
         unsafe { adapter((frame as *mut CallFrame<C>).cast()) };
     }
+}
+
+/// Panics unless `C` is the exported interpreter's `CallCx`: the glue hands
+/// the frame back to the `wit_dylib_*` functions, which expect that type.
+pub(crate) fn check_call_type<C: 'static>(func: ImportFunction) {
+    assert_eq!(
+        CALL_TYPE.with(Cell::get),
+        Some(TypeId::of::<C>()),
+        "wit-dylib: import `{}` called with a stack that is not the interpreter's CallCx",
+        func.qualified_name()
+    );
 }
 
 impl Resource {

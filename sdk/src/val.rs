@@ -560,3 +560,21 @@ pub fn call_import(func: ImportFunction, args: Vec<Val>) -> Option<Val> {
     func.call(&mut frame);
     func.result().map(|_| frame.stack().pop())
 }
+
+/// Calls async import `func` with `args`; completes with its result once the
+/// import has returned. Await it inside an async export (see
+/// [`task`](crate::task)).
+pub async fn call_import_async(func: ImportFunction, args: Vec<Val>) -> Option<Val> {
+    assert_eq!(
+        args.len(),
+        func.params().len(),
+        "import `{}` takes {} arguments",
+        func.qualified_name(),
+        func.params().len()
+    );
+    let mut frame = CallFrame::new(ValStack::for_import(func));
+    // The import's glue pops the first argument first.
+    frame.stack().push_reversed(args);
+    let mut frame = func.call_async(frame).await;
+    func.result().map(|_| frame.stack().pop())
+}
