@@ -2,20 +2,52 @@
 //! trap errors) plus what the tests provide on top: root-level host
 //! functions and the matrix convention's resources.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use lua_demo::runtime::{self, Host, Running};
-use wasmtime::Engine;
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
     Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceType, Val,
 };
+use wasmtime::{Config, Engine};
 
-/// One engine for every test, so that the configuration is the same everywhere.
-fn engine() -> &'static Engine {
+/// One engine for every test, so that the configuration is the same everywhere:
+/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps, fuel) plus
+/// the component model's async ABI, futures and streams, which the async
+/// matrix worlds use and the `val` interpreter's async support imports.
+pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| runtime::engine().expect("a valid wasmtime configuration"))
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_exceptions(true);
+        config.wasm_component_model_map(true);
+        config.consume_fuel(true);
+        config.wasm_backtrace_max_frames(None);
+        config.wasm_component_model_async(true);
+        Engine::new(&config).expect("a valid wasmtime configuration")
+    })
+}
+
+/// Runs a future on this thread until it completes.
+fn block_on<T>(future: impl Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = TaskContext::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
+    }
 }
 
 /// A host function: receives the arguments, returns the results.
@@ -54,9 +86,30 @@ impl Instance {
     }
 
     /// Calls export `name` at the world's root; a trap's error includes what
-    /// the component wrote to stderr (panic messages end up there).
+    /// the component wrote to stderr (panic messages end up there). An async
+    /// export is called through wasmtime's concurrent API and awaited.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>> {
-        self.running.call(None, name, args)
+        let Running { store, instance } = &mut self.running;
+        let func = instance
+            .get_func(&mut *store, name)
+            .with_context(|| format!("the component exports no function `{name}`"))?;
+        if !func.ty(&*store).async_() {
+            return self.running.call(None, name, args);
+        }
+        let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
+        store
+            .set_fuel(runtime::Limits::DEFAULT_FUEL)
+            .map_err(anyhow::Error::from)?;
+        block_on(func.call_async(&mut *store, args, &mut results))
+            .map_err(|e| runtime::explain(store, e.into()))
+            .with_context(|| format!("calling `{name}` failed"))?;
+        Ok(results)
+    }
+
+    /// Fuel left after the last call (calls start with
+    /// [`runtime::Limits::DEFAULT_FUEL`]).
+    pub fn fuel(&self) -> u64 {
+        self.running.store.get_fuel().unwrap_or(0)
     }
 
     /// Calls export `name` of the exported interface `interface` (or of the

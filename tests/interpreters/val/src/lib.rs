@@ -31,7 +31,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
-    ExportFunction, ImportFunction, Interpreter, Resource, Type, Val, ValStack, Wit, call_import,
+    ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
+    call_import, call_import_async, join_all, yield_now,
 };
 
 /// Calls per iteration get 1 MiB strings in their top-level values.
@@ -48,6 +49,8 @@ struct ValInterpreter {
     next_rep: Cell<usize>,
     /// Live bytes after the last export that returned with no resource alive.
     settled_bytes: Cell<Option<usize>>,
+    /// Async export calls started and not yet finished.
+    in_flight: Cell<usize>,
 }
 
 /// What an export does, from its name and the world.
@@ -81,6 +84,7 @@ impl Interpreter for ValInterpreter {
             reps: RefCell::default(),
             next_rep: Cell::new(1),
             settled_bytes: Cell::new(None),
+            in_flight: Cell::new(0),
         }
     }
 
@@ -119,9 +123,45 @@ impl Interpreter for ValInterpreter {
         }
     }
 
+    fn export_async(&'static self, func: ExportFunction, mut cx: ValStack) -> Task<ValStack> {
+        self.in_flight.set(self.in_flight.get() + 1);
+        Box::pin(async move {
+            let args = cx.take_args(func.params().len());
+            let result = match self.role(func) {
+                Role::Run => {
+                    let [Val::U32(iteration)] = args[..] else {
+                        panic!("run takes the iteration")
+                    };
+                    self.run_async(iteration).await;
+                    None
+                }
+                Role::Proxy(import) if import.is_async() => call_import_async(import, args).await,
+                Role::Proxy(import) => call_import(import, args),
+                Role::Fail => Some(wrong_value(func)),
+                // Suspend once, so that calls overlap, then check the
+                // arguments (still intact after the suspension).
+                Role::Callee => {
+                    yield_now().await;
+                    self.callee(func, args)
+                }
+                Role::Constructor(_) | Role::Tag => {
+                    panic!("`{}` must be sync", func.qualified_name())
+                }
+            };
+            if let Some(result) = result {
+                cx.push(result);
+            }
+            cx
+        })
+    }
+
     fn export_finish(&self, func: ExportFunction, cx: ValStack) {
         drop(cx);
-        if self.reps.borrow().is_empty() {
+        if func.is_async() {
+            self.in_flight.set(self.in_flight.get() - 1);
+        }
+        // Quiescent points only: no resource alive, no async call suspended.
+        if self.reps.borrow().is_empty() && self.in_flight.get() == 0 {
             let live = allocations::live_bytes();
             match self.settled_bytes.replace(Some(live)) {
                 Some(before) if before != live => panic!(
@@ -171,33 +211,76 @@ impl ValInterpreter {
 
     /// The caller: one call of every imported test function.
     fn run(&self, iteration: u32) {
-        for func in self
-            .wit
+        for func in self.test_imports() {
+            let (args, lent) = self.arguments(func, iteration);
+            let result = call_import(func, args);
+            self.check_result(func, iteration, result, lent);
+        }
+    }
+
+    /// The caller of an async `run`: the sync imports one after the other,
+    /// the async ones all started first and then awaited together, so that
+    /// they are in flight at the same time.
+    async fn run_async(&'static self, iteration: u32) {
+        let mut calls = Vec::new();
+        for func in self.test_imports() {
+            let (args, lent) = self.arguments(func, iteration);
+            if func.is_async() {
+                calls.push(async move { (func, call_import_async(func, args).await, lent) });
+            } else {
+                let result = call_import(func, args);
+                self.check_result(func, iteration, result, lent);
+            }
+        }
+        for (func, result, lent) in join_all(calls).await {
+            self.check_result(func, iteration, result, lent);
+        }
+    }
+
+    fn test_imports(&self) -> Vec<ImportFunction> {
+        self.wit
             .import_funcs()
             .filter(|f| is_test_function(f.name()))
-        {
-            let name = func.qualified_name();
-            let size = size_for(iteration);
-            let mut rng = Rng::new(seed(&name, iteration, false));
-            let expected_args: Vec<Val> = func
-                .params()
-                .map(|t| generate::value(t, &mut rng, size))
-                .collect();
-            let mut lent = Vec::new();
-            let args = func
-                .params()
-                .zip(expected_args)
-                .map(|(ty, arg)| self.materialize(ty, arg, &mut lent))
-                .collect();
-            let result = call_import(func, args);
-            for (resource, handle) in lent {
-                resource.drop_handle(handle);
-            }
-            let expected = func
-                .result()
-                .map(|t| generate::value(t, &mut Rng::new(seed(&name, iteration, true)), size));
-            self.check(&name, "result", func.result(), result, expected);
+            .collect()
+    }
+
+    /// The arguments of `func` for `iteration`, and the handles they lend.
+    fn arguments(&self, func: ImportFunction, iteration: u32) -> (Vec<Val>, Vec<(Resource, u32)>) {
+        let name = func.qualified_name();
+        let mut rng = Rng::new(seed(&name, iteration, false));
+        let expected_args: Vec<Val> = func
+            .params()
+            .map(|t| generate::value(t, &mut rng, size_for(iteration)))
+            .collect();
+        let mut lent = Vec::new();
+        let args = func
+            .params()
+            .zip(expected_args)
+            .map(|(ty, arg)| self.materialize(ty, arg, &mut lent))
+            .collect();
+        (args, lent)
+    }
+
+    /// Drops the lent handles and checks the result of a call.
+    fn check_result(
+        &self,
+        func: ImportFunction,
+        iteration: u32,
+        result: Option<Val>,
+        lent: Vec<(Resource, u32)>,
+    ) {
+        for (resource, handle) in lent {
+            resource.drop_handle(handle);
         }
+        let name = func.qualified_name();
+        let expected = func.result().map(|t| {
+            generate::value(
+                t,
+                &mut Rng::new(seed(&name, iteration, true)),
+                size_for(iteration),
+            )
+        });
+        self.check(&name, "result", func.result(), result, expected);
     }
 
     /// A callee function: check the arguments, return the result.
@@ -424,4 +507,4 @@ fn wrong_value(func: ExportFunction) -> Val {
     }
 }
 
-wit_dylib_sdk::export!(ValInterpreter);
+wit_dylib_sdk::export!(ValInterpreter, async);
