@@ -60,6 +60,56 @@
 //! # fn main() {}
 //! ```
 
+//! # Async
+//!
+//! With `export!(MyVm, async)`, async exports run as tasks: the SDK calls
+//! [`Interpreter::export_async`], which returns a [`Task`] (a Rust future),
+//! and polls it until it completes; the task suspends wherever it awaits an
+//! async import, a future or a stream, and the SDK resumes it when the event
+//! it waits for arrives. The [`task`] module describes the model. An
+//! interpreter for `world w { import fetch: async func(url: string) -> string;
+//! export get: async func(url: string) -> string; }`:
+//!
+//! ```
+//! use wit_dylib_sdk::{ExportFunction, Interpreter, Resource, Task, Val, ValStack, Wit};
+//!
+//! struct Fetcher {
+//!     wit: Wit,
+//! }
+//!
+//! impl Interpreter for Fetcher {
+//!     type CallCx = ValStack;
+//!
+//!     fn initialize(wit: Wit) -> Self {
+//!         Fetcher { wit }
+//!     }
+//!
+//!     fn export_start(&self, func: ExportFunction) -> ValStack {
+//!         ValStack::for_export(func)
+//!     }
+//!
+//!     fn export_call(&self, func: ExportFunction, _cx: &mut ValStack) {
+//!         panic!("`{}` is not sync", func.name())
+//!     }
+//!
+//!     fn export_async(&'static self, _func: ExportFunction, mut cx: ValStack) -> Task<ValStack> {
+//!         Box::pin(async move {
+//!             let url = cx.pop();
+//!             let fetch = self.wit.import_funcs().find(|f| f.name() == "fetch").unwrap();
+//!             // Suspends this task (other calls run meanwhile) until `fetch` returns.
+//!             let body = wit_dylib_sdk::call_import_async(fetch, vec![url]).await;
+//!             cx.push(body.unwrap());
+//!             cx // the SDK hands the result on top to `task.return`
+//!         })
+//!     }
+//!
+//!     fn resource_dtor(&self, _ty: Resource, _rep: usize) {}
+//! }
+//!
+//! wit_dylib_sdk::export!(Fetcher, async);
+//! # fn main() {}
+//! ```
+
 // This crate is the boundary with C: it needs `unsafe`, and every block
 // says why it is sound.
 #![allow(unsafe_code)]
