@@ -21,7 +21,7 @@
 
 use crate::buffer::{Bytes, CanonicalList};
 use crate::metadata::{
-    Enum, Flags, List, Map, Record, Resource, Tuple, Variant, WitOption, WitResult,
+    Enum, Flags, Future, List, Map, Record, Resource, Stream, Tuple, Variant, WitOption, WitResult,
 };
 
 /// How an interpreter lowers a popped list: see [`Call::pop_list`].
@@ -90,6 +90,17 @@ pub trait Call {
     fn pop_map_iter_next(&mut self, ty: Map);
     /// Pops the exhausted map iterator.
     fn pop_map_iter(&mut self, ty: Map);
+    /// Pops a future's readable end, giving it up. The default traps: an
+    /// interpreter without async support has none.
+    fn pop_future(&mut self, ty: Future) -> u32 {
+        let _ = ty;
+        panic!("wit-dylib: future<T> is not supported by this interpreter")
+    }
+    /// Pops a stream's readable end, giving it up. The default traps.
+    fn pop_stream(&mut self, ty: Stream) -> u32 {
+        let _ = ty;
+        panic!("wit-dylib: stream<T> is not supported by this interpreter")
+    }
 
     // Lifting: canonical ABI → interpreter.
     fn push_bool(&mut self, value: bool);
@@ -146,4 +157,16 @@ pub trait Call {
     fn push_map(&mut self, ty: Map, capacity: usize);
     /// Pops a value, then a key, and inserts them into the map now on top.
     fn map_append(&mut self, ty: Map);
+    /// Pushes a future's readable end, which the interpreter now owns (see
+    /// [`Future::read`]). The default traps.
+    fn push_future(&mut self, ty: Future, handle: u32) {
+        let _ = (ty, handle);
+        panic!("wit-dylib: future<T> is not supported by this interpreter")
+    }
+    /// Pushes a stream's readable end, which the interpreter now owns (see
+    /// [`Stream::read`]). The default traps.
+    fn push_stream(&mut self, ty: Stream, handle: u32) {
+        let _ = (ty, handle);
+        panic!("wit-dylib: stream<T> is not supported by this interpreter")
+    }
 }

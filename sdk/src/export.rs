@@ -252,25 +252,21 @@ macro_rules! __export {
                 unsafe { rt::push_list::<$ty>(cx, ty, ptr.cast(), len) }
             }
 
-            // Futures and streams belong to the async ABI, not supported yet.
-            #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_pop_future(_cx: *mut c_void, _ty: usize) -> u32 {
-                rt::unsupported("future<T>")
+            // Futures and streams: handles, passed to the value stack (whose
+            // default methods trap for interpreters without async support).
+            $crate::__export_typed_fns! { $ty;
+                wit_dylib_pop_future(Future) -> u32 = pop_future;
+                wit_dylib_pop_stream(Stream) -> u32 = pop_stream;
             }
 
             #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_pop_stream(_cx: *mut c_void, _ty: usize) -> u32 {
-                rt::unsupported("stream<T>")
+            unsafe extern "C" fn wit_dylib_push_future(cx: *mut c_void, ty: usize, v: u32) {
+                unsafe { rt::stack::<$ty>(cx) }.push_future(rt::Future::at(rt::wit(), ty), v)
             }
 
             #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_push_future(_cx: *mut c_void, _ty: usize, _v: u32) {
-                rt::unsupported("future<T>")
-            }
-
-            #[unsafe(no_mangle)]
-            unsafe extern "C" fn wit_dylib_push_stream(_cx: *mut c_void, _ty: usize, _v: u32) {
-                rt::unsupported("stream<T>")
+            unsafe extern "C" fn wit_dylib_push_stream(cx: *mut c_void, ty: usize, v: u32) {
+                unsafe { rt::stack::<$ty>(cx) }.push_stream(rt::Stream::at(rt::wit(), ty), v)
             }
 
             // Every definition above has exactly the signature `wit_dylib.h`

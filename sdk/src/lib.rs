@@ -135,14 +135,19 @@ pub use metadata::{
 };
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};
-pub use task::{Task, block_on, join_all, yield_now};
-pub use val::{Val, ValStack, call_import, call_import_async};
+pub use task::{Progress, Task, block_on, join_all, spawn, yield_now};
+pub use val::{
+    Val, ValStack, call_import, call_import_async, read_future, read_stream, write_future,
+    write_stream,
+};
 
 /// Used by [`export!`]; not public API.
 #[doc(hidden)]
 pub mod __internal {
     pub use crate::call::Call;
-    pub use crate::metadata::{List, Map, Record, Resource, Tuple, WitOption, WitResult};
+    pub use crate::metadata::{
+        Future, List, Map, Record, Resource, Stream, Tuple, WitOption, WitResult,
+    };
     pub use crate::runtime::*;
     pub use crate::task::{export_async_call, export_async_callback};
     pub use wit_dylib_ffi as ffi;

@@ -722,7 +722,17 @@ impl Future {
     }
 }
 
+impl Future {
+    pub(crate) fn raw_ops(&self) -> &'static ffi::wit_future_t {
+        self.raw()
+    }
+}
+
 impl Stream {
+    pub(crate) fn raw_ops(&self) -> &'static ffi::wit_stream_t {
+        self.raw()
+    }
+
     pub fn name(&self) -> Option<&'static str> {
         string(self.raw().name)
     }

@@ -135,12 +135,17 @@ impl ImportFunction {
 /// Panics unless `C` is the exported interpreter's `CallCx`: the glue hands
 /// the frame back to the `wit_dylib_*` functions, which expect that type.
 pub(crate) fn check_call_type<C: 'static>(func: ImportFunction) {
-    assert_eq!(
-        CALL_TYPE.with(Cell::get),
-        Some(TypeId::of::<C>()),
-        "wit-dylib: import `{}` called with a stack that is not the interpreter's CallCx",
-        func.qualified_name()
-    );
+    check_stack_type::<C>(|| format!("import `{}` called", func.qualified_name()));
+}
+
+/// Like [`check_call_type`], for any use named by `what`.
+pub(crate) fn check_stack_type<C: 'static>(what: impl FnOnce() -> String) {
+    if CALL_TYPE.with(Cell::get) != Some(TypeId::of::<C>()) {
+        panic!(
+            "wit-dylib: {} with a stack that is not the interpreter's CallCx",
+            what()
+        );
+    }
 }
 
 impl Resource {

@@ -10,10 +10,11 @@
 use crate::buffer::{Bytes, CanonicalList};
 use crate::call::{Call, ListLowering};
 use crate::metadata::{
-    Callee, Enum, ExportFunction, Flags, ImportFunction, List, Map, Record, Resource, Tuple, Type,
-    Variant, WitOption, WitResult,
+    Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
+    Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
 use crate::runtime::CallFrame;
+use crate::task::Progress;
 
 /// A WIT value.
 #[derive(Clone, Debug, PartialEq)]
@@ -49,6 +50,10 @@ pub enum Val {
     Own(u32),
     /// A borrowed resource: a handle, or a rep for resources this component exports.
     Borrow(u32),
+    /// The readable end of a `future<T>`.
+    Future(u32),
+    /// The readable end of a `stream<T>`.
+    Stream(u32),
 }
 
 impl Val {
@@ -79,6 +84,8 @@ impl Val {
             Val::Map(_) => "map",
             Val::Own(_) => "own",
             Val::Borrow(_) => "borrow",
+            Val::Future(_) => "future",
+            Val::Stream(_) => "stream",
         }
     }
 }
@@ -123,6 +130,12 @@ impl ValStack {
     /// An empty stack for a call of import `func`.
     pub fn for_import(func: ImportFunction) -> ValStack {
         ValStack::with_context(Callee::Import(func))
+    }
+
+    /// An empty stack for work on behalf of `context` (which names it in
+    /// messages), e.g. moving the elements of a future or stream.
+    pub fn new(context: Callee) -> ValStack {
+        ValStack::with_context(context)
     }
 
     fn with_context(context: Callee) -> ValStack {
@@ -279,6 +292,28 @@ impl Call for ValStack {
             Val::Own(handle) => handle,
             other => self.mismatch(&Type::Own(ty).describe(), &other),
         }
+    }
+
+    fn pop_future(&mut self, ty: Future) -> u32 {
+        match self.pop_typed(Type::Future(ty)) {
+            Val::Future(handle) => handle,
+            other => self.mismatch(&Type::Future(ty).describe(), &other),
+        }
+    }
+
+    fn pop_stream(&mut self, ty: Stream) -> u32 {
+        match self.pop_typed(Type::Stream(ty)) {
+            Val::Stream(handle) => handle,
+            other => self.mismatch(&Type::Stream(ty).describe(), &other),
+        }
+    }
+
+    fn push_future(&mut self, _ty: Future, handle: u32) {
+        self.stack.push(Val::Future(handle));
+    }
+
+    fn push_stream(&mut self, _ty: Stream, handle: u32) {
+        self.stack.push(Val::Stream(handle));
     }
 
     fn pop_record(&mut self, ty: Record) {
@@ -577,4 +612,59 @@ pub async fn call_import_async(func: ImportFunction, args: Vec<Val>) -> Option<V
     frame.stack().push_reversed(args);
     let mut frame = func.call_async(frame).await;
     func.result().map(|_| frame.stack().pop())
+}
+
+/// Reads at most `max` elements from stream end `readable` (see
+/// [`Stream::read`]). Elements of a stream without payload are `Val::Tuple(vec![])`.
+pub async fn read_stream(
+    ty: Stream,
+    readable: u32,
+    max: usize,
+    context: Callee,
+) -> (Vec<Val>, Progress) {
+    let frame = CallFrame::new(ValStack::new(context));
+    let (frame, progress) = ty.read(readable, frame, max).await;
+    let values = match ty.ty() {
+        Some(_) => frame.into_inner().take_args(progress.count),
+        None => vec![Val::Tuple(Vec::new()); progress.count],
+    };
+    (values, progress)
+}
+
+/// Writes `values` to stream end `writable` (see [`Stream::write`]); for a
+/// stream without payload only their number counts.
+pub async fn write_stream(
+    ty: Stream,
+    writable: u32,
+    values: Vec<Val>,
+    context: Callee,
+) -> Progress {
+    let count = values.len();
+    let mut frame = CallFrame::new(ValStack::new(context));
+    if ty.ty().is_some() {
+        frame.stack().push_reversed(values);
+    }
+    ty.write(writable, frame, count).await.1
+}
+
+/// Reads future end `readable` (see [`Future::read`]): `None` if the writer
+/// dropped it. The value of a future without payload is `Val::Tuple(vec![])`.
+pub async fn read_future(ty: Future, readable: u32, context: Callee) -> Option<Val> {
+    let frame = CallFrame::new(ValStack::new(context));
+    let (mut frame, progress) = ty.read(readable, frame).await;
+    match (progress.count, ty.ty()) {
+        (0, _) => None,
+        (_, Some(_)) => Some(frame.stack().pop()),
+        (_, None) => Some(Val::Tuple(Vec::new())),
+    }
+}
+
+/// Writes `value` to future end `writable` (see [`Future::write`]); returns
+/// whether a reader took it.
+pub async fn write_future(ty: Future, writable: u32, value: Val, context: Callee) -> bool {
+    let mut frame = CallFrame::new(ValStack::new(context));
+    if ty.ty().is_some() {
+        frame.stack().push(value);
+    }
+    ty.write(writable, frame).await.1.count == 1
 }
