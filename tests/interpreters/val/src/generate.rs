@@ -127,7 +127,23 @@ pub fn value(ty: Type, rng: &mut Rng, size: Size) -> Val {
         Type::Own(_) => Val::Own(rng.next() as u32),
         Type::Borrow(_) => Val::Borrow(rng.next() as u32),
         Type::Alias(a) => value(a.ty(), rng, size),
-        Type::ErrorContext | Type::FixedLengthList(_) | Type::Future(_) | Type::Stream(_) => {
+        // A future or a stream stands for what goes through it: a list of
+        // one value (none for `future`), or of the elements (`tuple<>` ones
+        // for `stream`). The side that passes it opens it and writes them.
+        Type::Future(f) => Val::List(f.ty().map(|t| value(t, rng, inner)).into_iter().collect()),
+        Type::Stream(s) => match s.ty().map(Type::dealias) {
+            Some(Type::U8) if size.huge_strings => Val::List(
+                (0..ONE_MIB + 17)
+                    .map(|i| Val::U8((i % 251) as u8))
+                    .collect(),
+            ),
+            Some(t) => {
+                let len = length(rng, size);
+                Val::List((0..len).map(|_| value(t, rng, inner)).collect())
+            }
+            None => Val::List(vec![Val::Tuple(Vec::new()); length(rng, size)]),
+        },
+        Type::ErrorContext | Type::FixedLengthList(_) => {
             panic!("val: no test values for {}", ty.describe())
         }
     }

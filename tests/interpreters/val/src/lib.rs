@@ -20,6 +20,15 @@
 //!
 //! Functions named `fail-*` deliberately return a value of the wrong shape,
 //! for the tests of the SDK's checks.
+//!
+//! Async: the caller's `run` may be async; it then starts every async import
+//! at once and awaits them together. An async callee suspends once before
+//! checking its arguments. Futures and streams stand for their contents
+//! (see `generate`): the side that passes one creates it and writes the
+//! contents from a background task; the side that receives one reads it to
+//! the end (or, for the functions named in [`Policy`], not quite) and
+//! compares the contents. Every future or stream end this component holds is
+//! counted, and at each quiescent point none may be left open.
 
 #![allow(unsafe_code)] // only in `allocations`, for the counting allocator
 
@@ -28,15 +37,78 @@ mod generate;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future as _;
+use std::rc::Rc;
+use std::task::{Context, Waker};
 
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
-    ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
-    call_import, call_import_async, join_all, yield_now,
+    Callee, ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
+    call_import, call_import_async, join_all, read_future, read_stream, spawn, write_future,
+    write_stream, yield_now,
 };
 
 /// Calls per iteration get 1 MiB strings in their top-level values.
 const HUGE_STRING_ITERATION: u32 = 3;
+
+/// Elements per stream read or write (64 KiB of a `stream<u8>`).
+const CHUNK: usize = 64 << 10;
+
+thread_local! {
+    /// Future and stream ends this component holds.
+    static OPEN_ENDS: Cell<i64> = const { Cell::new(0) };
+}
+
+fn count_ends(delta: i64) {
+    OPEN_ENDS.with(|n| n.set(n.get() + delta));
+}
+
+/// What a function does differently with its futures and streams.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Policy {
+    Normal,
+    /// `early-reader`: the reader drops the stream after one element.
+    EarlyReader,
+    /// `early-writer`: the writer drops the stream after half the elements.
+    EarlyWriter,
+    /// `cancel-read`: the reader cancels a pending read and drops the
+    /// future; the writer writes only after the call and finds it gone.
+    CancelRead,
+    /// `cancel-write`: the writer cancels a pending write before anyone can
+    /// read, then writes again.
+    CancelWrite,
+}
+
+impl Policy {
+    fn of(name: &str) -> Policy {
+        match name {
+            "early-reader" => Policy::EarlyReader,
+            "early-writer" => Policy::EarlyWriter,
+            "cancel-read" => Policy::CancelRead,
+            "cancel-write" => Policy::CancelWrite,
+            _ => Policy::Normal,
+        }
+    }
+
+    /// The contents the reader should see of `expected`, given `actual`.
+    fn expected(self, actual: &Val, expected: Val) -> Val {
+        match (self, actual, expected) {
+            (Policy::EarlyReader, Val::List(read), Val::List(mut all)) => {
+                assert!(read.len() <= 1, "early-reader read more than one element");
+                all.truncate(read.len());
+                Val::List(all)
+            }
+            (Policy::EarlyWriter, _, Val::List(mut all)) => {
+                all.truncate(all.len() / 2);
+                Val::List(all)
+            }
+            (Policy::CancelRead, Val::List(read), Val::List(_)) if read.is_empty() => {
+                Val::List(Vec::new())
+            }
+            (_, _, expected) => expected,
+        }
+    }
+}
 
 struct ValInterpreter {
     wit: Wit,
@@ -116,7 +188,7 @@ impl Interpreter for ValInterpreter {
             }
             Role::Proxy(import) => call_import(import, args),
             Role::Fail => Some(wrong_value(func)),
-            Role::Callee => self.callee(func, args),
+            Role::Callee => self.callee(func, args, Policy::Normal),
         };
         if let Some(result) = result {
             cx.push(result);
@@ -142,7 +214,19 @@ impl Interpreter for ValInterpreter {
                 // arguments (still intact after the suspension).
                 Role::Callee => {
                     yield_now().await;
-                    self.callee(func, args)
+                    let policy = Policy::of(func.name());
+                    let context = Callee::Export(func);
+                    let mut received = Vec::new();
+                    for (ty, arg) in func.params().zip(args) {
+                        received.push(drain(ty, arg, context, policy).await);
+                    }
+                    let result = self.callee(func, received, policy);
+                    match (func.result(), result) {
+                        (Some(ty), Some(value)) => {
+                            Some(open(ty, value, context, policy, &Rc::new(Cell::new(true))))
+                        }
+                        (_, result) => result,
+                    }
                 }
                 Role::Constructor(_) | Role::Tag => {
                     panic!("`{}` must be sync", func.qualified_name())
@@ -159,6 +243,14 @@ impl Interpreter for ValInterpreter {
         drop(cx);
         if func.is_async() {
             self.in_flight.set(self.in_flight.get() - 1);
+        }
+        if self.in_flight.get() == 0 {
+            let open = OPEN_ENDS.with(Cell::get);
+            assert!(
+                open == 0,
+                "{open} future or stream ends left open after export `{}`",
+                func.qualified_name()
+            );
         }
         // Quiescent points only: no resource alive, no async call suspended.
         if self.reps.borrow().is_empty() && self.in_flight.get() == 0 {
@@ -212,7 +304,7 @@ impl ValInterpreter {
     /// The caller: one call of every imported test function.
     fn run(&self, iteration: u32) {
         for func in self.test_imports() {
-            let (args, lent) = self.arguments(func, iteration);
+            let (args, lent) = self.arguments(func, iteration, &Rc::new(Cell::new(true)));
             let result = call_import(func, args);
             self.check_result(func, iteration, result, lent);
         }
@@ -224,9 +316,21 @@ impl ValInterpreter {
     async fn run_async(&'static self, iteration: u32) {
         let mut calls = Vec::new();
         for func in self.test_imports() {
-            let (args, lent) = self.arguments(func, iteration);
+            let returned = Rc::new(Cell::new(false));
+            let (args, lent) = self.arguments(func, iteration, &returned);
             if func.is_async() {
-                calls.push(async move { (func, call_import_async(func, args).await, lent) });
+                calls.push(async move {
+                    let result = call_import_async(func, args).await;
+                    returned.set(true);
+                    let result = match (func.result(), result) {
+                        (Some(ty), Some(value)) => {
+                            let policy = Policy::of(func.name());
+                            Some(drain(ty, value, Callee::Import(func), policy).await)
+                        }
+                        (_, result) => result,
+                    };
+                    (func, result, lent)
+                });
             } else {
                 let result = call_import(func, args);
                 self.check_result(func, iteration, result, lent);
@@ -245,7 +349,14 @@ impl ValInterpreter {
     }
 
     /// The arguments of `func` for `iteration`, and the handles they lend.
-    fn arguments(&self, func: ImportFunction, iteration: u32) -> (Vec<Val>, Vec<(Resource, u32)>) {
+    /// Futures and streams among them are created, and written once
+    /// `returned` is set.
+    fn arguments(
+        &self,
+        func: ImportFunction,
+        iteration: u32,
+        returned: &Rc<Cell<bool>>,
+    ) -> (Vec<Val>, Vec<(Resource, u32)>) {
         let name = func.qualified_name();
         let mut rng = Rng::new(seed(&name, iteration, false));
         let expected_args: Vec<Val> = func
@@ -256,7 +367,16 @@ impl ValInterpreter {
         let args = func
             .params()
             .zip(expected_args)
-            .map(|(ty, arg)| self.materialize(ty, arg, &mut lent))
+            .map(|(ty, arg)| {
+                let arg = self.materialize(ty, arg, &mut lent);
+                open(
+                    ty,
+                    arg,
+                    Callee::Import(func),
+                    Policy::of(func.name()),
+                    returned,
+                )
+            })
             .collect();
         (args, lent)
     }
@@ -274,17 +394,21 @@ impl ValInterpreter {
         }
         let name = func.qualified_name();
         let expected = func.result().map(|t| {
-            generate::value(
+            let expected = generate::value(
                 t,
                 &mut Rng::new(seed(&name, iteration, true)),
                 size_for(iteration),
-            )
+            );
+            match &result {
+                Some(actual) => Policy::of(func.name()).expected(actual, expected),
+                None => expected,
+            }
         });
         self.check(&name, "result", func.result(), result, expected);
     }
 
     /// A callee function: check the arguments, return the result.
-    fn callee(&self, func: ExportFunction, args: Vec<Val>) -> Option<Val> {
+    fn callee(&self, func: ExportFunction, args: Vec<Val>, policy: Policy) -> Option<Val> {
         let name = func.qualified_name();
         let iteration = {
             let mut calls = self.calls.borrow_mut();
@@ -295,7 +419,7 @@ impl ValInterpreter {
         let size = size_for(iteration);
         let mut rng = Rng::new(seed(&name, iteration, false));
         for (i, (ty, arg)) in func.params().zip(args).enumerate() {
-            let expected = generate::value(ty, &mut rng, size);
+            let expected = policy.expected(&arg, generate::value(ty, &mut rng, size));
             self.check(
                 &name,
                 &format!("argument {i}"),
@@ -407,6 +531,14 @@ impl ValInterpreter {
             (Type::Result(r), Val::Result(Err(Some(v)))) => Val::Result(Err(Some(Box::new(
                 self.map_resources(r.err().expect("err type"), *v, f),
             )))),
+            (Type::Stream(s), Val::List(items)) if s.ty().is_some() => {
+                let ty = s.ty().expect("checked");
+                Val::List(each(&mut std::iter::repeat(ty), items))
+            }
+            (Type::Future(f), Val::List(items)) if f.ty().is_some() => {
+                let ty = f.ty().expect("checked");
+                Val::List(each(&mut std::iter::repeat(ty), items))
+            }
             (Type::Map(m), Val::Map(entries)) => Val::Map(
                 entries
                     .into_iter()
@@ -465,6 +597,129 @@ impl ValInterpreter {
             .imports
             .get(&(r.interface(), name))
             .unwrap_or_else(|| panic!("the world imports no `{name}` for resource `{}`", r.name()))
+    }
+}
+
+/// Turns the contents of a future or stream of type `ty` into a new one
+/// whose readable end is returned: a background task writes the contents
+/// (in chunks, for a stream) and drops the writable end. Other values are
+/// returned as they are.
+fn open(ty: Type, value: Val, context: Callee, policy: Policy, returned: &Rc<Cell<bool>>) -> Val {
+    match (ty.dealias(), value) {
+        (Type::Stream(s), Val::List(items)) => {
+            let (readable, writable) = s.new_pair();
+            count_ends(1);
+            let mut items = items;
+            if policy == Policy::EarlyWriter {
+                items.truncate(items.len() / 2);
+            }
+            spawn(async move {
+                while !items.is_empty() {
+                    let rest = items.split_off(items.len().min(CHUNK));
+                    let chunk = std::mem::replace(&mut items, rest);
+                    let progress = write_stream(s, writable, chunk, context).await;
+                    if progress.dropped {
+                        assert!(
+                            policy == Policy::EarlyReader,
+                            "{context}: the reader of a stream dropped it early"
+                        );
+                        break;
+                    }
+                }
+                s.drop_writable(writable);
+                count_ends(-1);
+            });
+            Val::Stream(readable)
+        }
+        (Type::Future(f), Val::List(items)) => {
+            let (readable, writable) = f.new_pair();
+            count_ends(1);
+            let value = match (f.ty(), items.into_iter().next()) {
+                (Some(t), Some(v)) => open(t, v, context, Policy::Normal, returned),
+                _ => Val::Tuple(Vec::new()),
+            };
+            if policy == Policy::CancelWrite {
+                // Nobody can read yet (the readable end is still ours): the
+                // write blocks, and dropping it cancels it.
+                let mut write = Box::pin(write_future(f, writable, value.clone(), context));
+                let poll = write.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                assert!(
+                    poll.is_pending(),
+                    "{context}: a write with no reader completed"
+                );
+                drop(write);
+            }
+            let returned = returned.clone();
+            spawn(async move {
+                if policy == Policy::CancelRead {
+                    while !returned.get() {
+                        yield_now().await;
+                    }
+                }
+                let delivered = write_future(f, writable, value, context).await;
+                assert_eq!(
+                    delivered,
+                    policy != Policy::CancelRead,
+                    "{context}: unexpected outcome of a future write"
+                );
+                f.drop_writable(writable);
+                count_ends(-1);
+            });
+            Val::Future(readable)
+        }
+        (_, value) => value,
+    }
+}
+
+/// Reads a received future or stream of type `ty` to the end and returns
+/// its contents (see [`open`]); other values are returned as they are.
+async fn drain(ty: Type, value: Val, context: Callee, policy: Policy) -> Val {
+    match (ty.dealias(), value) {
+        (Type::Stream(s), Val::Stream(readable)) => {
+            count_ends(1);
+            let mut items = Vec::new();
+            loop {
+                let max = match policy {
+                    Policy::EarlyReader => 1,
+                    _ => CHUNK,
+                };
+                let (mut got, progress) = read_stream(s, readable, max, context).await;
+                items.append(&mut got);
+                if progress.dropped || (policy == Policy::EarlyReader && !items.is_empty()) {
+                    break;
+                }
+            }
+            s.drop_readable(readable);
+            count_ends(-1);
+            Val::List(items)
+        }
+        (Type::Future(f), Val::Future(readable)) => {
+            count_ends(1);
+            if policy == Policy::CancelRead {
+                // The writer waits for the call to return: the read blocks,
+                // and dropping it cancels it.
+                let mut read = Box::pin(read_future(f, readable, context));
+                let poll = read.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                assert!(
+                    poll.is_pending(),
+                    "{context}: a read with no writer completed"
+                );
+                drop(read);
+                f.drop_readable(readable);
+                count_ends(-1);
+                return Val::List(Vec::new());
+            }
+            let value = read_future(f, readable, context)
+                .await
+                .unwrap_or_else(|| panic!("{context}: a future was dropped without a value"));
+            f.drop_readable(readable);
+            count_ends(-1);
+            Val::List(match f.ty() {
+                Some(t) => vec![Box::pin(drain(t, value, context, Policy::Normal)).await],
+                None => Vec::new(),
+            })
+        }
+        (_, value) => value,
     }
 }
 
