@@ -254,6 +254,13 @@ impl NextEvent {
         if let Some(reactor) = self.joined.take() {
             builtins::waitable_join(self.waitable, 0);
             reactor.joined.set(reactor.joined.get() - 1);
+            // An event nobody waits for any more must not be mistaken for
+            // one of a later waitable with the same handle number.
+            let waitable = self.waitable;
+            reactor
+                .events
+                .borrow_mut()
+                .retain(|&(w, _, _)| w != waitable);
         }
     }
 }
