@@ -5,6 +5,11 @@
 //! instructions executed, so it is deterministic and independent of the
 //! machine; wall time is printed too, as secondary information.
 //!
+//! The async rows use `tests/worlds/bench-async.wit`: one async export call
+//! taking and returning a u32, and 1 MiB through a `stream<u8>` in 64 KiB
+//! chunks between two components (`pump` writes, `sink` reads; the fuel is
+//! both sides' and includes the echo interpreter building a `Val` per byte).
+//!
 //! `cargo bench -p wit-dylib-tests --bench glue` (after `cargo xtask build-wasm`)
 
 use std::path::Path;
@@ -15,6 +20,11 @@ use wasmtime::component::{Component, Func, Linker, ResourceTable, Val};
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wit_dylib_tests::component::{World, link, ours_world_dylib, upstream_world_dylib};
+use wit_dylib_tests::compose;
+use wit_dylib_tests::host::block_on;
+
+/// Bytes through the stream in the stream row.
+const STREAM_BYTES: u32 = 1 << 20;
 
 /// Wall time is sampled for about this long per call and generator.
 const WALL_BUDGET: Duration = Duration::from_millis(300);
@@ -43,8 +53,51 @@ fn main() -> Result<()> {
             ours_fuel as f64 / theirs_fuel as f64
         );
     }
+    async_rows(&engine)?;
     println!("targets: fuel <= 1.00x upstream on every call, <= 0.50x on words and text");
     println!("(wall times are medians with fuel metering on)");
+    Ok(())
+}
+
+/// The async rows: one async call, and 1 MiB through a stream.
+fn async_rows(engine: &Engine) -> Result<()> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/bench-async.wit");
+    let echo = World::load(&path, "echo")?;
+    let pump = World::load(&path, "pump")?;
+    let mut benches = Vec::new();
+    for generate in [ours_world_dylib, upstream_world_dylib] {
+        let echo = link("echo_interpreter.so", &generate(&echo)?)?;
+        let pump = link("echo_interpreter.so", &generate(&pump)?)?;
+        let composed = compose::chain(&[("echo", &echo), ("pump", &pump)], &["pump"])?;
+        benches.push((Bench::new(engine, &echo)?, Bench::new(engine, &composed)?));
+    }
+    let [(ours_echo, ours_pump), (theirs_echo, theirs_pump)] = &mut benches[..] else {
+        unreachable!()
+    };
+    let arg = Val::U32(42);
+    let (ours_fuel, ours_wall) = ours_echo.measure("scalar-async", &arg)?;
+    let (theirs_fuel, theirs_wall) = theirs_echo.measure("scalar-async", &arg)?;
+    println!(
+        "{:<26} {ours_fuel:>11} {theirs_fuel:>11} {:>6.2}x   {ours_wall:>10.2?} {theirs_wall:>10.2?}",
+        "async scalar(u32)",
+        ours_fuel as f64 / theirs_fuel as f64
+    );
+    let arg = Val::U32(STREAM_BYTES);
+    let bytes = Val::U64(STREAM_BYTES.into());
+    let (ours_fuel, ours_wall) = ours_pump.measure_with("pump", &arg, &bytes)?;
+    let (theirs_fuel, theirs_wall) = theirs_pump.measure_with("pump", &arg, &bytes)?;
+    println!(
+        "{:<26} {ours_fuel:>11} {theirs_fuel:>11} {:>6.2}x   {ours_wall:>10.2?} {theirs_wall:>10.2?}",
+        "stream<u8> 1 MiB / 64 KiB",
+        ours_fuel as f64 / theirs_fuel as f64
+    );
+    let gbps = |wall: Duration| f64::from(STREAM_BYTES) / wall.as_secs_f64() / 1e9;
+    println!(
+        "{:<26} {:>11.4} {:>11.4}   GB/s (wall, fuel metering on)",
+        "stream<u8> throughput",
+        gbps(ours_wall),
+        gbps(theirs_wall)
+    );
     Ok(())
 }
 
@@ -98,6 +151,9 @@ fn fuel_engine() -> Result<Engine> {
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
     config.consume_fuel(true);
+    // The echo interpreter supports async exports, so it imports the
+    // component model's async built-ins.
+    config.wasm_component_model_async(true);
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 
@@ -141,18 +197,28 @@ impl Bench {
     /// The fuel one call of `name(arg)` consumes (after a warm-up call that
     /// also checks the echo) and the median wall time of a call.
     fn measure(&mut self, name: &str, arg: &Val) -> Result<(u64, Duration)> {
+        self.measure_with(name, arg, arg)
+    }
+
+    /// Like `measure`, for a call that returns `expected`.
+    fn measure_with(&mut self, name: &str, arg: &Val, expected: &Val) -> Result<(u64, Duration)> {
         let func = self
             .instance
             .get_func(&mut self.store, name)
             .with_context(|| format!("no export `{name}`"))?;
         let result = self.call(func, arg)?;
-        ensure!(&result == arg, "`{name}` did not echo its argument");
+        ensure!(
+            &result == expected,
+            "`{name}` returned {result:?}, expected {expected:?}"
+        );
         let before = self.store.get_fuel().map_err(anyhow::Error::from)?;
         self.call(func, arg)?;
         let fuel = before - self.store.get_fuel().map_err(anyhow::Error::from)?;
         let mut samples = Vec::new();
         let start = Instant::now();
-        while samples.len() < 100 || start.elapsed() < WALL_BUDGET {
+        while samples.len() < 100.min(1 + fuel as usize / 10_000_000)
+            || start.elapsed() < WALL_BUDGET
+        {
             let call = Instant::now();
             self.call(func, arg)?;
             samples.push(call.elapsed());
@@ -163,8 +229,13 @@ impl Bench {
 
     fn call(&mut self, func: Func, arg: &Val) -> Result<Val> {
         let mut results = [Val::Bool(false)];
-        func.call(&mut self.store, std::slice::from_ref(arg), &mut results)
-            .map_err(anyhow::Error::from)?;
+        if func.ty(&self.store).async_() {
+            block_on(func.call_async(&mut self.store, std::slice::from_ref(arg), &mut results))
+                .map_err(anyhow::Error::from)?;
+        } else {
+            func.call(&mut self.store, std::slice::from_ref(arg), &mut results)
+                .map_err(anyhow::Error::from)?;
+        }
         let [result] = results;
         Ok(result)
     }

@@ -31,8 +31,9 @@ pub fn engine() -> &'static Engine {
     })
 }
 
-/// Runs a future on this thread until it completes.
-fn block_on<T>(future: impl Future<Output = T>) -> T {
+/// Runs a future on this thread until it completes (wasmtime's concurrent
+/// calls are futures).
+pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {

@@ -1,10 +1,24 @@
 //! The glue benchmark's interpreter (`tests/benches/glue.rs`): every export
 //! returns its first argument unchanged, so that what a call costs is almost
-//! all lifting and lowering in the world library.
+//! all lifting and lowering in the world library. Async exports echo too,
+//! without suspending, except two that move bytes through a stream:
+//!
+//! * `sink: async func(s: stream<u8>) -> u64` reads the stream to its end in
+//!   64 KiB chunks and returns how many bytes came;
+//! * `pump: async func(n: u32) -> u64` writes `n` bytes in 64 KiB chunks to
+//!   a stream it passes to the imported `sink`, and returns `sink`'s result.
 
-use wit_dylib_sdk::{ExportFunction, Interpreter, Resource, ValStack, Wit};
+use wit_dylib_sdk::{
+    Callee, ExportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
+    call_import_async, read_stream, spawn, write_stream,
+};
 
-struct Echo;
+/// Bytes per stream read or write.
+const CHUNK: usize = 64 << 10;
+
+struct Echo {
+    wit: Wit,
+}
 
 impl Interpreter for Echo {
     type CallCx = ValStack;
@@ -12,6 +26,9 @@ impl Interpreter for Echo {
     fn initialize(wit: Wit) -> Self {
         // Checked once here rather than on every call.
         for func in wit.export_funcs() {
+            if matches!(func.name(), "sink" | "pump") {
+                continue;
+            }
             let first = func.params().next();
             assert!(
                 first.is_some() && func.result() == first,
@@ -19,7 +36,7 @@ impl Interpreter for Echo {
                 func.qualified_name()
             );
         }
-        Echo
+        Echo { wit }
     }
 
     fn export_start(&self, func: ExportFunction) -> ValStack {
@@ -31,7 +48,67 @@ impl Interpreter for Echo {
         cx.push(args.swap_remove(0));
     }
 
+    fn export_async(&'static self, func: ExportFunction, mut cx: ValStack) -> Task<ValStack> {
+        let mut args = cx.take_args(func.params().len());
+        Box::pin(async move {
+            let result = match func.name() {
+                "sink" => self.sink(func, args.swap_remove(0)).await,
+                "pump" => self.pump(func, args.swap_remove(0)).await,
+                _ => args.swap_remove(0),
+            };
+            cx.push(result);
+            cx
+        })
+    }
+
     fn resource_dtor(&self, _ty: Resource, _rep: usize) {}
 }
 
-wit_dylib_sdk::export!(Echo);
+impl Echo {
+    async fn sink(&self, func: ExportFunction, stream: Val) -> Val {
+        let (Some(Type::Stream(ty)), Val::Stream(readable)) = (func.params().next(), stream) else {
+            panic!("sink takes a stream<u8>")
+        };
+        let mut total = 0u64;
+        loop {
+            let (bytes, progress) = read_stream(ty, readable, CHUNK, Callee::Export(func)).await;
+            total += bytes.len() as u64;
+            if progress.dropped {
+                break;
+            }
+        }
+        ty.drop_readable(readable);
+        Val::U64(total)
+    }
+
+    async fn pump(&self, func: ExportFunction, count: Val) -> Val {
+        let Val::U32(count) = count else {
+            panic!("pump takes a u32")
+        };
+        let sink = self
+            .wit
+            .import_funcs()
+            .find(|f| f.name() == "sink")
+            .expect("pump needs the `sink` import");
+        let Some(Type::Stream(ty)) = sink.params().next() else {
+            panic!("sink takes a stream<u8>")
+        };
+        let (readable, writable) = ty.new_pair();
+        spawn(async move {
+            let mut left = count as usize;
+            while left > 0 {
+                let chunk = left.min(CHUNK);
+                let bytes = (0..chunk).map(|i| Val::U8(i as u8)).collect();
+                let progress = write_stream(ty, writable, bytes, Callee::Export(func)).await;
+                assert!(!progress.dropped, "the sink dropped the stream");
+                left -= chunk;
+            }
+            ty.drop_writable(writable);
+        });
+        call_import_async(sink, vec![Val::Stream(readable)])
+            .await
+            .expect("sink returns a u64")
+    }
+}
+
+wit_dylib_sdk::export!(Echo, async);
