@@ -41,6 +41,8 @@ pub trait Interpreter: Sized + 'static {
     }
 
     /// The result of `func` has reached the caller; `cx` is dropped after this.
+    /// For an async export this is when its task is over: after `task.return`
+    /// and after everything it [spawned](crate::task::spawn) has finished.
     fn export_finish(&self, func: ExportFunction, cx: Self::CallCx) {
         let _ = func;
         drop(cx);
