@@ -11,9 +11,11 @@
 //! writes them into the modules as data, dropping their start functions.
 //!
 //! Wizer calls an exported `wizer-initialize: func()` after instantiation.
-//! Ours has nothing left to do, so [`init_library`] is an empty function of
-//! that name, linked in next to the other libraries with a world of its own
-//! (the linker's component type is the union of its libraries' worlds).
+//! Start-up has run by then; [`init_library`] is a function of that name
+//! that at most tells the SDK what the build knows about the instances to
+//! come (`wit_dylib_preinit`), linked in next to the other libraries with a
+//! world of its own (the linker's component type is the union of its
+//! libraries' worlds).
 //! Wizer can drop that export itself, but then also drops the core export
 //! the component still lifts it from (with world-level functions the two have
 //! the same name), so we keep it and remove the component export from the
@@ -25,8 +27,8 @@ use std::task::{Context, Poll, Waker};
 
 use anyhow::{Result, anyhow, bail};
 use wasm_encoder::{
-    CodeSection, CustomSection, ExportKind, ExportSection, Function, FunctionSection, Module,
-    TypeSection,
+    CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, Module, TypeSection, ValType,
 };
 use wasmtime::Engine;
 use wasmtime::component::{Instance, Lift, WasmList};
@@ -39,9 +41,16 @@ use crate::runtime::{self, Host, Sandbox};
 /// The export wizer calls once the component is instantiated.
 pub const INIT_EXPORT: &str = "wizer-initialize";
 
-/// A library that exports [`INIT_EXPORT`], doing nothing, with the
-/// one-function world that makes it a component export.
-pub fn init_library() -> Result<Vec<u8>> {
+/// The SDK's `wit_dylib_preinit` option: instances will have no
+/// `wasi:random` (the SDK's `PREINIT_NO_ENTROPY`; the SDK is a guest crate,
+/// so the bit is repeated here rather than shared).
+const PREINIT_NO_ENTROPY: i32 = 1;
+
+/// A library that exports [`INIT_EXPORT`], with the one-function world that
+/// makes it a component export. With `no_entropy` it calls the SDK's
+/// `wit_dylib_preinit` to say instances will have no `wasi:random`;
+/// otherwise it does nothing (and needs no SDK).
+pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
     let mut module = Module::new();
     module.section(&CustomSection {
         name: "dylink.0".into(),
@@ -49,15 +58,25 @@ pub fn init_library() -> Result<Vec<u8>> {
     });
     let mut types = TypeSection::new();
     types.ty().function([], []);
+    types.ty().function([ValType::I32], []);
     module.section(&types);
+    if no_entropy {
+        let mut imports = ImportSection::new();
+        imports.import("env", "wit_dylib_preinit", EntityType::Function(1));
+        module.section(&imports);
+    }
     let mut functions = FunctionSection::new();
     functions.function(0);
     module.section(&functions);
+    let init = u32::from(no_entropy);
     let mut exports = ExportSection::new();
-    exports.export(INIT_EXPORT, ExportKind::Func, 0);
+    exports.export(INIT_EXPORT, ExportKind::Func, init);
     module.section(&exports);
     let mut code = CodeSection::new();
     let mut body = Function::new([]);
+    if no_entropy {
+        body.instructions().i32_const(PREINIT_NO_ENTROPY).call(0);
+    }
     body.instructions().end();
     code.function(&body);
     module.section(&code);

@@ -70,6 +70,7 @@ mod export;
 mod interpreter;
 mod layout;
 mod metadata;
+pub mod preinit;
 mod runtime;
 mod script;
 mod val;
@@ -82,6 +83,7 @@ pub use metadata::{
     Alias, Callee, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map,
     Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
+pub use preinit::random_seed;
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};
 pub use val::{Val, ValStack, call_import};

@@ -51,6 +51,11 @@ enum Command {
         /// after the build-time run.
         #[arg(long)]
         no_preinit: bool,
+        /// Make the component import exactly its world: WASI interfaces that
+        /// libc uses but the world does not import are replaced by stubs
+        /// that trap if called (e.g. `print` without `wasi:cli/stdout`).
+        #[arg(long, conflicts_with = "no_preinit")]
+        stub_wasi: bool,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -107,12 +112,14 @@ fn run(cli: Cli) -> Result<()> {
             world,
             output,
             no_preinit,
+            stub_wasi,
             limits,
         }) => {
             let script = Script::read(&script)?;
             let (resolve, world) = load_world(&wit, world.as_deref())?;
             let options = Options {
                 preinit: !no_preinit,
+                stub_wasi,
                 limits: limits.limits(),
             };
             let component = componentize_with(&script, &resolve, world, &options)?;
@@ -138,7 +145,7 @@ fn run(cli: Cli) -> Result<()> {
             let sandbox = runtime::Sandbox {
                 limits: limits.limits(),
                 inherit_stdout: true,
-                deterministic: false,
+                ..runtime::Sandbox::default()
             };
             // Imports other than WASI fail if called: enough to run exports
             // that do not need them.

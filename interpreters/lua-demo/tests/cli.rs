@@ -209,3 +209,78 @@ fn a_toy_syntax_error_is_one_line_with_file_line_and_column() {
         "error: broken.toy:2:14: unterminated string"
     );
 }
+
+#[test]
+fn run_stops_an_export_that_loops_at_the_fuel_limit() {
+    let wit = temp_file(
+        "spin.wit",
+        "package test:spin;\nworld spin { export spin: func(); }\n",
+    );
+    let script = temp_file(
+        "spin.lua",
+        "return { spin = function() while true do end end }\n",
+    );
+    let out = temp_file("spin.wasm", "");
+    let built = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = lua_demo(&[
+        "run",
+        out.to_str().unwrap(),
+        "--invoke",
+        "spin()",
+        "--fuel",
+        "50000000",
+    ]);
+    assert_eq!(ran.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains("calling `spin` failed")
+            && stderr.contains("the fuel limit (50000000 units) ran out")
+            && stderr.contains("--fuel"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_async_world_is_refused_for_lua_and_toy_naming_the_function() {
+    let wit = temp_file(
+        "async.wit",
+        "package test:streaming;\n\
+         interface api { fetch: async func(url: string) -> string; }\n\
+         world app { export api; }\n",
+    );
+    for (name, source) in [
+        ("fetch.lua", "return {}\n"),
+        ("fetch.toy", "(define x 1)\n"),
+    ] {
+        let script = temp_file(name, source);
+        let out = temp_file("async.wasm", "");
+        let result = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+        assert_eq!(result.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            stderr.contains("function `fetch` of interface `test:streaming/api` is async"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn stub_wasi_needs_preinitialisation() {
+    let out = temp_file("never.wasm", "");
+    let result = componentize(
+        &example("app.lua"),
+        &example("app.wit"),
+        &["--stub-wasi", "--no-preinit"],
+        &out,
+    );
+    assert_eq!(result.status.code(), Some(2), "clap refuses the pair");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("--no-preinit"), "{stderr}");
+}

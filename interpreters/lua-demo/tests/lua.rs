@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use lua_demo::runtime::{self, Running};
-use lua_demo::{Script, componentize, load_world};
+use lua_demo::{Options, Script, componentize_with, load_world};
 use wasmtime::component::{Resource, ResourceType, Val};
 
 /// A script that implements the `checks` world of tests/lua.wit.
@@ -56,13 +56,27 @@ return {
 "#;
 
 fn build(source: &str) -> Result<Vec<u8>> {
+    build_with(source, &Options::default())
+}
+
+/// The pre-initialised component [`build`] makes, and one that runs the
+/// script's top level when it starts: both must behave the same.
+fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
+    let plain = Options {
+        preinit: false,
+        ..Options::default()
+    };
+    Ok([build(source)?, build_with(source, &plain)?])
+}
+
+fn build_with(source: &str, options: &Options) -> Result<Vec<u8>> {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua.wit");
     let (resolve, world) = load_world(&wit, Some("checks"))?;
     let script = Script {
         name: "test.lua".into(),
         source: source.as_bytes().to_vec(),
     };
-    componentize(&script, &resolve, world)
+    componentize_with(&script, &resolve, world, options)
 }
 
 /// The host's `blob`: its rep is its size.
@@ -107,8 +121,15 @@ fn call(running: &mut Running, name: &str, args: &[Val]) -> Result<Val> {
 
 #[test]
 fn values_cross_in_both_directions() -> Result<()> {
+    for component in both_builds(GOOD)? {
+        values_cross(&component)?;
+    }
+    Ok(())
+}
+
+fn values_cross(component: &[u8]) -> Result<()> {
     let log = Default::default();
-    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
+    let mut app = start(component, std::sync::Arc::clone(&log))?;
 
     let text = "ünïcødé ✓ and \"quotes\"";
     assert_eq!(
@@ -188,13 +209,15 @@ fn values_cross_in_both_directions() -> Result<()> {
 
 #[test]
 fn imported_handles_are_released_by_drop_close_and_the_collector() -> Result<()> {
-    let log = Default::default();
-    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
-    assert_eq!(call(&mut app, "use-blobs", &[])?, Val::U32(6));
-    assert_eq!(
-        *log.lock().unwrap(),
-        ["dropped blob 1", "dropped blob 2", "dropped blob 3"]
-    );
+    for component in both_builds(GOOD)? {
+        let log = Default::default();
+        let mut app = start(&component, std::sync::Arc::clone(&log))?;
+        assert_eq!(call(&mut app, "use-blobs", &[])?, Val::U32(6));
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["dropped blob 1", "dropped blob 2", "dropped blob 3"]
+        );
+    }
     Ok(())
 }
 
