@@ -122,7 +122,7 @@ pub fn componentize(
     };
     let component = link(interpreter, script, &world_library, init.as_deref())?;
 
-    let engine = runtime::engine()?;
+    let engine = runtime::build_engine()?;
     let sandbox = runtime::Sandbox {
         limits: options.limits,
         inherit_stdout: false,

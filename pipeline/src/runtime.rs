@@ -111,6 +111,19 @@ pub struct Running {
 
 /// The engine: wasm exceptions on (Lua's setjmp/longjmp), maps, and fuel.
 pub fn engine() -> Result<Engine> {
+    Engine::new(&config()).map_err(anyhow::Error::from)
+}
+
+/// The engine for build-time runs: each component is compiled for one short
+/// run, where compiling without optimisation saves more than it costs.
+pub fn build_engine() -> Result<Engine> {
+    let mut config = config();
+    config.cranelift_opt_level(wasmtime::OptLevel::None);
+    config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
@@ -118,7 +131,7 @@ pub fn engine() -> Result<Engine> {
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.
     config.wasm_backtrace_max_frames(None);
-    Engine::new(&config).map_err(anyhow::Error::from)
+    config
 }
 
 /// A store for `sandbox`, with its fuel filled.

@@ -98,7 +98,9 @@ struct Call(&'static [&'static str], Vec<Val>);
 /// `call`.
 fn time_start(engine: &Engine, component: &[u8], call: &Call) -> Result<Duration> {
     let component = Component::new(engine, component)?;
-    let linker = runtime::linker(&component, |_, _| Ok(()))?;
+    let linker = runtime::linker(&component, |linker, component| {
+        runtime::stub_imports(linker, component, "the benchmark calls none")
+    })?;
     let pre = linker.instantiate_pre(&component)?;
     let sandbox = Sandbox::default();
     median(21, || {
