@@ -104,8 +104,9 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
 pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     wizer.init_func(INIT_EXPORT).keep_init_func(true);
-    let (cx, instrumented) = wizer
-        .instrument_component(component)
+    // Wizer panics on some modules it cannot handle (e.g. one that imports
+    // an exception tag): that is an error of this build, not a crash.
+    let (cx, instrumented) = catch_panic(|| wizer.instrument_component(component))?
         .map_err(|e| anyhow!("{e:#}"))
         .map_err(|e| e.context("preparing the component for pre-initialisation"))?;
     let compiled = runtime::compile(engine, &instrumented)?;
@@ -127,7 +128,7 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         instance,
         error: None,
     };
-    let snapshot = poll_ready(wizer.snapshot_component(&cx, &mut state))?;
+    let snapshot = catch_panic(|| poll_ready(wizer.snapshot_component(&cx, &mut state)))??;
     if let Some(err) = state.error {
         return Err(err.context("reading the initialised state"));
     }
@@ -285,6 +286,21 @@ impl ComponentInstanceState for SnapshotState<'_> {
     ) -> impl Future<Output = u64> + Send {
         std::future::ready(self.call::<f64>(instance, func).to_bits())
     }
+}
+
+/// Runs `f`, turning a panic into an error that suggests `--no-preinit`.
+fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        anyhow!(
+            "wasmtime-wizer cannot pre-initialise this component ({message}); \
+             build it without pre-initialisation (--no-preinit)"
+        )
+    })
 }
 
 /// Drives a future whose every step is immediately ready (all of ours are).

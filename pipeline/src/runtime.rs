@@ -5,10 +5,10 @@
 //! Every run of a script goes through here, at build time too: scripts come
 //! from other people, so none of them runs natively on the host.
 
-use anyhow::{Context, Result};
-use wasmtime::component::types::ComponentItem;
+use anyhow::{Context, Result, bail};
+use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{
-    Component, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
+    Component, Func, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
 };
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -189,8 +189,22 @@ pub fn linker(
     Ok(linker)
 }
 
+/// Fails, in one line, unless `bytes` look like a component: a core module
+/// or some other file is named as such.
+pub fn check_component(bytes: &[u8]) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    match bytes.get(..8) {
+        Some(header) if header.starts_with(MAGIC) && header[6..8] == [1, 0] => Ok(()),
+        Some(header) if header.starts_with(MAGIC) => {
+            bail!("a core WebAssembly module, not a component")
+        }
+        _ => bail!("not a WebAssembly component"),
+    }
+}
+
 /// Compiles `component`.
 pub fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {
+    check_component(component)?;
     Component::new(engine, component)
         .map_err(anyhow::Error::from)
         .context("compiling the component")
@@ -232,6 +246,31 @@ impl Running {
     /// Calls `name` of exported interface `interface` (`None`: the root),
     /// with the fuel limit filled again.
     pub fn call(&mut self, interface: Option<&str>, name: &str, args: &[Val]) -> Result<Vec<Val>> {
+        let func = self.export(interface, name)?;
+        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
+        let fuel = self.store.data().limits.fuel;
+        self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
+        func.call(&mut self.store, args, &mut results)
+            .map_err(|e| explain(&self.store, e.into()))
+            .with_context(|| format!("calling `{name}` failed"))?;
+        Ok(results)
+    }
+
+    /// The parameters (name and type) of export `name` of `interface`.
+    pub fn export_params(
+        &mut self,
+        interface: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<(String, Type)>> {
+        let func = self.export(interface, name)?;
+        Ok(func
+            .ty(&self.store)
+            .params()
+            .map(|(name, ty)| (name.to_string(), ty))
+            .collect())
+    }
+
+    fn export(&mut self, interface: Option<&str>, name: &str) -> Result<Func> {
         let parent = match interface {
             Some(interface) => Some(
                 self.instance
@@ -240,18 +279,10 @@ impl Running {
             ),
             None => None,
         };
-        let func = self
-            .instance
+        self.instance
             .get_export_index(&mut self.store, parent.as_ref(), name)
             .and_then(|index| self.instance.get_func(&mut self.store, index))
-            .with_context(|| format!("the component exports no function `{name}`"))?;
-        let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
-        let fuel = self.store.data().limits.fuel;
-        self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
-        func.call(&mut self.store, args, &mut results)
-            .map_err(|e| explain(&self.store, e.into()))
-            .with_context(|| format!("calling `{name}` failed"))?;
-        Ok(results)
+            .with_context(|| format!("the component exports no function `{name}`"))
     }
 
     /// What the component wrote to stdout, when it was captured.

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use lua_demo::{Limits, Options, Script, componentize_with, load_world, runtime};
+use wasmtime::component::wasm_wave;
 
 #[derive(Parser)]
 #[command(name = "lua-demo", about, version)]
@@ -64,8 +65,9 @@ enum Command {
         /// The component.
         component: PathBuf,
         /// The call: `name(args)` for a world-level export, or
-        /// `interface#name(args)`; arguments are bool, integer, float,
-        /// 'c' and "string" literals.
+        /// `interface#name(args)`, with arguments in WAVE syntax (e.g.
+        /// `area(circle(2.0))`, `f("text", [1, 2], {x: 1, y: 2}, some(3))`);
+        /// the results are printed in WAVE.
         #[arg(long)]
         invoke: String,
         #[command(flatten)]
@@ -81,16 +83,22 @@ struct LimitArgs {
     /// wasm instruction. A script that loops forever stops here.
     #[arg(long, default_value_t = Limits::DEFAULT_FUEL)]
     fuel: u64,
-    /// The most linear memory the component may use, in MiB.
-    #[arg(long, value_name = "MIB", default_value_t = Limits::DEFAULT_MAX_MEMORY >> 20)]
-    max_memory: usize,
+    /// The most linear memory the component may use, in MiB (up to 4096,
+    /// all a 32-bit memory can address).
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = (Limits::DEFAULT_MAX_MEMORY >> 20) as u32,
+        value_parser = clap::value_parser!(u32).range(1..=4096),
+    )]
+    max_memory: u32,
 }
 
 impl LimitArgs {
     fn limits(&self) -> Limits {
         Limits {
             fuel: self.fuel,
-            max_memory: self.max_memory << 20,
+            max_memory: (self.max_memory as usize) << 20,
         }
     }
 }
@@ -141,6 +149,8 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let bytes = std::fs::read(&component)
                 .with_context(|| format!("cannot read {}", component.display()))?;
+            runtime::check_component(&bytes)
+                .with_context(|| component.display().to_string())?;
             let engine = runtime::engine()?;
             let sandbox = runtime::Sandbox {
                 limits: limits.limits(),
@@ -153,9 +163,8 @@ fn run(cli: Cli) -> Result<()> {
                 runtime::instantiate_in(&engine, &bytes, &sandbox, |linker, component| {
                     runtime::stub_imports(linker, component, "`lua-demo run` only provides WASI")
                 })?;
-            let results = invoke::invoke(&mut running, &invoke)?;
-            for result in results {
-                println!("{result:?}");
+            for result in invoke::invoke(&mut running, &invoke)? {
+                println!("{}", wasm_wave::to_string(&result)?);
             }
             Ok(())
         }

@@ -296,3 +296,45 @@ fn an_out_of_range_integer_traps() -> Result<()> {
     assert_eq!(call(&mut fresh, "small", &[Val::U32(200)])?, Val::U8(200));
     Ok(())
 }
+
+/// Case, flag and field names may be spelt as in the WIT or the Lua way;
+/// what the glue hands to Lua uses the Lua spelling.
+#[test]
+fn names_spelt_as_in_the_wit_are_accepted() -> Result<()> {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/names.wit");
+    let (resolve, world) = load_world(&wit, Some("names"))?;
+    let script = Script {
+        name: "names.lua".into(),
+        source: br#"
+local wit = { { tag = "not-found" }, "read-write", { ["admin-mode"] = true },
+              { ["key-name"] = "k", ["hit-count"] = 3 } }
+local lua = { { tag = "not_found" }, "read_write", { admin_mode = true },
+              { key_name = "k", hit_count = 3 } }
+local misspelt = { { tag = "not-fund" }, "read_only", {}, { key_name = "k", hit_count = 0 } }
+return { pick = function(which) return ({ [0] = wit, lua, misspelt })[which] end }
+"#
+        .to_vec(),
+    };
+    let component = componentize_with(&script, &resolve, world, &Options::default())?;
+    let mut app = runtime::instantiate(&runtime::engine()?, &component, |_, _| Ok(()))?;
+    let expected = Val::Tuple(vec![
+        Val::Variant("not-found".into(), None),
+        Val::Enum("read-write".into()),
+        Val::Flags(vec!["admin-mode".into()]),
+        Val::Record(vec![
+            ("key-name".into(), Val::String("k".into())),
+            ("hit-count".into(), Val::U32(3)),
+        ]),
+    ]);
+    assert_eq!(call(&mut app, "pick", &[Val::U32(0)])?, expected);
+    assert_eq!(call(&mut app, "pick", &[Val::U32(1)])?, expected);
+    let err = format!(
+        "{:#}",
+        call(&mut app, "pick", &[Val::U32(2)]).expect_err("a misspelt case")
+    );
+    assert!(
+        err.contains("`not-fund` is not a case of variant kv-error (cases: not_found, access_denied)"),
+        "{err}"
+    );
+    Ok(())
+}

@@ -19,6 +19,13 @@ pub fn lua_name(wit_name: &str) -> String {
     wit_name.replace('-', "_")
 }
 
+/// Whether `given`, a name a script wrote (a case, flag or field), means
+/// `wit_name`: scripts may spell it the Lua way (`not_found`) or as the WIT
+/// does (`not-found`).
+pub fn names(wit_name: &str, given: &str) -> bool {
+    given == wit_name || (given.len() == wit_name.len() && given == lua_name(wit_name))
+}
+
 /// What a WIT function name denotes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum FunctionKind<'a> {
