@@ -284,15 +284,6 @@ impl Running {
             .and_then(|index| self.instance.get_func(&mut self.store, index))
             .with_context(|| format!("the component exports no function `{name}`"))
     }
-
-    /// What the component wrote to stdout, when it was captured.
-    pub fn stdout(&self) -> Option<Vec<u8>> {
-        self.store
-            .data()
-            .stdout
-            .as_ref()
-            .map(|p| p.contents().into())
-    }
 }
 
 /// Adds to a trap's error what a user needs to understand it: which limit
@@ -310,13 +301,21 @@ pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
         .trim()
         .to_string();
     let trap = err.downcast_ref::<Trap>().copied();
-    let err = match (stderr.is_empty(), trap) {
+    let mut err = match (stderr.is_empty(), trap) {
         (true, _) => err,
         // An interpreter reports a script's error and then panics, which
         // traps as `unreachable`: the report is the whole story.
         (false, Some(Trap::UnreachableCodeReached)) => anyhow::Error::msg(stderr),
         (false, _) => err.context(stderr),
     };
+    // Captured output (build-time runs) can explain a failure too.
+    let printed = host.stdout.as_ref().map(|pipe| pipe.contents());
+    if let Some(printed) = printed.filter(|p| !p.is_empty()) {
+        err = err.context(format!(
+            "it printed: {}",
+            String::from_utf8_lossy(&printed).trim()
+        ));
+    }
     if trap == Some(Trap::OutOfFuel) {
         return err.context(format!(
             "the fuel limit ({} units) ran out: the code loops forever or does too much work \
