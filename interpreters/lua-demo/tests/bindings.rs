@@ -249,3 +249,20 @@ fn wasi_http_proxy() {
     let diagnostics = check(&stubs, None);
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
 }
+
+#[test]
+fn errors_are_one_line() {
+    let dir = temp_dir("errors");
+    let out = Command::new(env!("CARGO_BIN_EXE_lua-demo"))
+        .args(["bindings", "--wit", &example("app.wit"), "--world", "nope"])
+        .arg("-o")
+        .arg(&dir)
+        .output()
+        .expect("lua-demo runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: ") && stderr.lines().count() == 1 && stderr.contains("nope"),
+        "{stderr}"
+    );
+}
