@@ -270,3 +270,31 @@ pub fn docs(out: &mut String, docs: &Docs) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_parameters() {
+        assert_eq!(key("key_name"), "key_name");
+        assert_eq!(key("end"), "[\"end\"]");
+        assert_eq!(param("in"), "in_");
+        assert_eq!(param("self"), "self_");
+        assert_eq!(param("max-len"), "max_len");
+        assert_eq!(literal("not-found"), "\"not_found\"");
+    }
+
+    #[test]
+    fn doc_lines_never_read_as_tags() {
+        let mut out = String::new();
+        let text = "First.\n@since 0.2\n  | not a case";
+        docs(
+            &mut out,
+            &Docs {
+                contents: Some(text.into()),
+            },
+        );
+        assert_eq!(out, "---First.\n--- \\@since 0.2\n--- \\| not a case\n");
+    }
+}
