@@ -4,6 +4,7 @@
 //! With no arguments it builds the bundled example (`example/app.lua` with
 //! `example/app.wit`) and runs it, playing the host.
 
+mod bindings;
 mod demo;
 mod invoke;
 
@@ -59,6 +60,24 @@ enum Command {
         stub_wasi: bool,
         #[command(flatten)]
         limits: LimitArgs,
+    },
+    /// Write LuaLS/EmmyLua annotation files (`---@meta`) for a world.
+    ///
+    /// One file per module a script may `require` (`demo:app/host.lua`,
+    /// `world.lua`), at the path its name gives, and `exports.lua` with the
+    /// class of the table the script returns (annotate that table with
+    /// `---@type <world>.Exports`). Add DIR to the language server's library
+    /// folders (`workspace.library` in `.emmyrc.json` or `.luarc.json`).
+    Bindings {
+        /// The WIT file or directory (with `deps/`) that defines the world.
+        #[arg(long)]
+        wit: PathBuf,
+        /// The world; may be left out when the WIT has one world.
+        #[arg(short, long)]
+        world: Option<String>,
+        /// The directory to write the files into (created if missing).
+        #[arg(short, long, value_name = "DIR")]
+        output: PathBuf,
     },
     /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
     Run {
@@ -142,6 +161,18 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Some(Command::Bindings { wit, world, output }) => {
+            let (resolve, world) = load_world(&wit, world.as_deref())?;
+            let files = bindings::write(&resolve, world, &output)?;
+            println!(
+                "wrote {} annotation files for world `{}` into {} (exports class `{}`)",
+                files.len(),
+                resolve.worlds[world].name,
+                output.display(),
+                bindings::exports_class(&resolve, world)
+            );
+            Ok(())
+        }
         Some(Command::Run {
             component,
             invoke,
@@ -149,8 +180,7 @@ fn run(cli: Cli) -> Result<()> {
         }) => {
             let bytes = std::fs::read(&component)
                 .with_context(|| format!("cannot read {}", component.display()))?;
-            runtime::check_component(&bytes)
-                .with_context(|| component.display().to_string())?;
+            runtime::check_component(&bytes).with_context(|| component.display().to_string())?;
             let engine = runtime::engine()?;
             let sandbox = runtime::Sandbox {
                 limits: limits.limits(),
