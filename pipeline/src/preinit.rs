@@ -148,17 +148,17 @@ fn remove_init_export(component: &[u8]) -> Result<Vec<u8>> {
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(component) {
         let payload = payload?;
-        if depth == 0 {
-            if let Some((id, range)) = payload.as_section() {
-                if let Payload::ComponentExportSection(reader) = &payload {
-                    last_exports = Some((sections.len(), reader.clone()));
-                }
-                // Custom sections may follow the export without referring to it.
-                if !matches!(payload, Payload::CustomSection(_)) {
-                    last_exports = last_exports.filter(|(at, _)| *at == sections.len());
-                }
-                sections.push((id, range));
+        if depth == 0
+            && let Some((id, range)) = payload.as_section()
+        {
+            if let Payload::ComponentExportSection(reader) = &payload {
+                last_exports = Some((sections.len(), reader.clone()));
             }
+            // Custom sections may follow the export without referring to it.
+            if !matches!(payload, Payload::CustomSection(_)) {
+                last_exports = last_exports.filter(|(at, _)| *at == sections.len());
+            }
+            sections.push((id, range));
         }
         match payload {
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,

@@ -65,7 +65,11 @@ fn componentize_then_run() {
     let run = |call: &str| lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
     // Arguments and results in WAVE.
     let ran = run("demo:app/api#area(circle(2.0))");
-    assert!(ran.status.success(), "{}", String::from_utf8_lossy(&ran.stderr));
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "12.566370614359172\n");
     let ran = run("demo:app/api#area(rectangle((3.0, 4.5)))");
     assert_eq!(String::from_utf8_lossy(&ran.stdout), "13.5\n");
@@ -102,7 +106,10 @@ fn run_on_a_file_that_is_not_a_component_says_so() {
     let result = lua_demo(&["run", not_wasm.to_str().unwrap(), "--invoke", "f()"]);
     assert_eq!(result.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&result.stderr);
-    assert!(stderr.ends_with("notes.txt: not a WebAssembly component\n"), "{stderr}");
+    assert!(
+        stderr.ends_with("notes.txt: not a WebAssembly component\n"),
+        "{stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 
     // A core module (the smallest there is) is not a component either.
@@ -368,7 +375,11 @@ fn run_takes_and_prints_wave_values_of_every_kind() {
         &["--world", "checks"],
         &out,
     );
-    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
     for (call, printed) in [
         (r#"echo-string("tab\t\"q\" \u{2713}")"#, r#""tab\t\"q\" ✓""#),
         ("echo-bytes([1, 2, 255])", "[1, 2, 255]"),
@@ -382,7 +393,15 @@ fn run_takes_and_prints_wave_values_of_every_kind() {
         ("outcome(true)", r#"ok("fine")"#),
     ] {
         let ran = lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
-        assert!(ran.status.success(), "{call}: {}", String::from_utf8_lossy(&ran.stderr));
-        assert_eq!(String::from_utf8_lossy(&ran.stdout).trim_end(), printed, "{call}");
+        assert!(
+            ran.status.success(),
+            "{call}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim_end(),
+            printed,
+            "{call}"
+        );
     }
 }

@@ -333,7 +333,9 @@ return { pick = function(which) return ({ [0] = wit, lua, misspelt })[which] end
         call(&mut app, "pick", &[Val::U32(2)]).expect_err("a misspelt case")
     );
     assert!(
-        err.contains("`not-fund` is not a case of variant kv-error (cases: not_found, access_denied)"),
+        err.contains(
+            "`not-fund` is not a case of variant kv-error (cases: not_found, access_denied)"
+        ),
         "{err}"
     );
     Ok(())

@@ -180,7 +180,12 @@ pub fn case_index<'a, I: Iterator<Item = &'a str>>(
     cases()
         .position(|case| lua_mapping::names(case, &name))
         .map(|i| i as u32)
-        .ok_or_else(|| format!("`{name}` is not a case of {ty} (cases: {})", spellings(cases())))
+        .ok_or_else(|| {
+            format!(
+                "`{name}` is not a case of {ty} (cases: {})",
+                spellings(cases())
+            )
+        })
 }
 
 /// A variant value `{ tag = ..., value = ... }`: its case and payload.
