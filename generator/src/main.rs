@@ -11,8 +11,8 @@ use wit_parser::Resolve;
 
 /// Generate the world dylib of a WIT world: a WebAssembly shared-everything
 /// dynamic library that bridges the world's canonical ABI to an interpreter
-/// implementing `wit_dylib.h`. Link it with the interpreter, `libc.so` and
-/// `libsetjmp.so` (e.g. `wasm-tools component link`) to get a component.
+/// implementing `wit_dylib.h`. Link it with the interpreter and `libc.so`
+/// (e.g. `wasm-tools component link`) to get a component.
 #[derive(Parser)]
 #[command(name = "wit-dylib-generator", version)]
 struct Cli {

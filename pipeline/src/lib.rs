@@ -12,21 +12,27 @@
 //!    interpreter's start-up and the script's top level; the interpreter
 //!    fails there, with a message, if the script misses an export;
 //! 5. **snapshot** that run with `wasmtime-wizer` ([`preinit`]), so instances
-//!    start where it ended.
+//!    start where it ended;
+//! 6. optionally **stub WASI** ([`stub_wasi`]): every interface the world
+//!    does not import is satisfied by a stub that traps, so the component
+//!    imports exactly its world.
 //!
 //! [`componentize`] runs them in order. Nothing here knows a language: an
 //! [`Interpreter`] brings its library and its host-side check.
 
+pub mod compose;
 mod link;
 pub mod preinit;
 pub mod runtime;
+mod stub;
 mod world;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use wit_parser::{Resolve, WorldId};
 
 pub use link::{LIBC, link};
 pub use runtime::Limits;
+pub use stub::stub_wasi;
 pub use world::{load_world, require_sync, world_library};
 
 /// A script: its name (used in messages and tracebacks) and source.
@@ -69,6 +75,9 @@ pub struct Options {
     /// Snapshot the start-up ([`preinit`]); otherwise every instance runs
     /// the script's top level when it starts.
     pub preinit: bool,
+    /// Make the component import exactly its world ([`stub_wasi`]). Needs
+    /// `preinit`: an interpreter's start-up uses WASI (clocks, environment).
+    pub stub_wasi: bool,
     /// Limits on the build-time run of the script.
     pub limits: Limits,
 }
@@ -77,6 +86,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             preinit: true,
+            stub_wasi: false,
             limits: Limits::default(),
         }
     }
@@ -93,18 +103,26 @@ pub fn componentize(
     world: WorldId,
     options: &Options,
 ) -> Result<Vec<u8>> {
+    if options.stub_wasi && !options.preinit {
+        bail!(
+            "stubbing WASI needs pre-initialisation: the interpreter's start-up calls WASI, \
+             which would trap in every instance"
+        );
+    }
     (interpreter.check)(script)?;
     if !interpreter.supports_async {
         require_sync(resolve, world, interpreter.language)?;
     }
     let world_library = world_library(resolve, world)?;
+    // Without `wasi:random` at run time, the SDK must not ask for entropy.
+    let no_entropy = options.stub_wasi && !imports_wasi_random(resolve, world);
     let init = match options.preinit {
-        true => Some(preinit::init_library()?),
+        true => Some(preinit::init_library(no_entropy)?),
         false => None,
     };
     let component = link(interpreter, script, &world_library, init.as_deref())?;
 
-    let engine = runtime::engine()?;
+    let engine = runtime::build_engine()?;
     let sandbox = runtime::Sandbox {
         limits: options.limits,
         inherit_stdout: false,
@@ -117,5 +135,18 @@ pub fn componentize(
         })
         .map(|_| component),
     };
-    started.with_context(|| format!("running the top level of {} in the sandbox", script.name))
+    let component = started
+        .with_context(|| format!("running the top level of {} in the sandbox", script.name))?;
+    match options.stub_wasi {
+        true => stub_wasi(&component, resolve, world),
+        false => Ok(component),
+    }
+}
+
+fn imports_wasi_random(resolve: &Resolve, world: WorldId) -> bool {
+    resolve.worlds[world].imports.keys().any(|key| {
+        resolve
+            .name_world_key(key)
+            .starts_with("wasi:random/random@")
+    })
 }

@@ -11,9 +11,11 @@
 //! writes them into the modules as data, dropping their start functions.
 //!
 //! Wizer calls an exported `wizer-initialize: func()` after instantiation.
-//! Ours has nothing left to do, so [`init_library`] is an empty function of
-//! that name, linked in next to the other libraries with a world of its own
-//! (the linker's component type is the union of its libraries' worlds).
+//! Start-up has run by then; [`init_library`] is a function of that name
+//! that at most tells the SDK what the build knows about the instances to
+//! come (`wit_dylib_preinit`), linked in next to the other libraries with a
+//! world of its own (the linker's component type is the union of its
+//! libraries' worlds).
 //! Wizer can drop that export itself, but then also drops the core export
 //! the component still lifts it from (with world-level functions the two have
 //! the same name), so we keep it and remove the component export from the
@@ -25,8 +27,8 @@ use std::task::{Context, Poll, Waker};
 
 use anyhow::{Result, anyhow, bail};
 use wasm_encoder::{
-    CodeSection, CustomSection, ExportKind, ExportSection, Function, FunctionSection, Module,
-    TypeSection,
+    CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    ImportSection, Module, TypeSection, ValType,
 };
 use wasmtime::Engine;
 use wasmtime::component::{Instance, Lift, WasmList};
@@ -39,9 +41,16 @@ use crate::runtime::{self, Host, Sandbox};
 /// The export wizer calls once the component is instantiated.
 pub const INIT_EXPORT: &str = "wizer-initialize";
 
-/// A library that exports [`INIT_EXPORT`], doing nothing, with the
-/// one-function world that makes it a component export.
-pub fn init_library() -> Result<Vec<u8>> {
+/// The SDK's `wit_dylib_preinit` option: instances will have no
+/// `wasi:random` (the SDK's `PREINIT_NO_ENTROPY`; the SDK is a guest crate,
+/// so the bit is repeated here rather than shared).
+const PREINIT_NO_ENTROPY: i32 = 1;
+
+/// A library that exports [`INIT_EXPORT`], with the one-function world that
+/// makes it a component export. With `no_entropy` it calls the SDK's
+/// `wit_dylib_preinit` to say instances will have no `wasi:random`;
+/// otherwise it does nothing (and needs no SDK).
+pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
     let mut module = Module::new();
     module.section(&CustomSection {
         name: "dylink.0".into(),
@@ -49,15 +58,25 @@ pub fn init_library() -> Result<Vec<u8>> {
     });
     let mut types = TypeSection::new();
     types.ty().function([], []);
+    types.ty().function([ValType::I32], []);
     module.section(&types);
+    if no_entropy {
+        let mut imports = ImportSection::new();
+        imports.import("env", "wit_dylib_preinit", EntityType::Function(1));
+        module.section(&imports);
+    }
     let mut functions = FunctionSection::new();
     functions.function(0);
     module.section(&functions);
+    let init = u32::from(no_entropy);
     let mut exports = ExportSection::new();
-    exports.export(INIT_EXPORT, ExportKind::Func, 0);
+    exports.export(INIT_EXPORT, ExportKind::Func, init);
     module.section(&exports);
     let mut code = CodeSection::new();
     let mut body = Function::new([]);
+    if no_entropy {
+        body.instructions().i32_const(PREINIT_NO_ENTROPY).call(0);
+    }
     body.instructions().end();
     code.function(&body);
     module.section(&code);
@@ -85,8 +104,9 @@ pub fn init_library() -> Result<Vec<u8>> {
 pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     wizer.init_func(INIT_EXPORT).keep_init_func(true);
-    let (cx, instrumented) = wizer
-        .instrument_component(component)
+    // Wizer panics on some modules it cannot handle (e.g. one that imports
+    // an exception tag): that is an error of this build, not a crash.
+    let (cx, instrumented) = catch_panic(|| wizer.instrument_component(component))?
         .map_err(|e| anyhow!("{e:#}"))
         .map_err(|e| e.context("preparing the component for pre-initialisation"))?;
     let compiled = runtime::compile(engine, &instrumented)?;
@@ -108,7 +128,7 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         instance,
         error: None,
     };
-    let snapshot = poll_ready(wizer.snapshot_component(&cx, &mut state))?;
+    let snapshot = catch_panic(|| poll_ready(wizer.snapshot_component(&cx, &mut state)))??;
     if let Some(err) = state.error {
         return Err(err.context("reading the initialised state"));
     }
@@ -128,17 +148,17 @@ fn remove_init_export(component: &[u8]) -> Result<Vec<u8>> {
     let mut depth = 0usize;
     for payload in Parser::new(0).parse_all(component) {
         let payload = payload?;
-        if depth == 0 {
-            if let Some((id, range)) = payload.as_section() {
-                if let Payload::ComponentExportSection(reader) = &payload {
-                    last_exports = Some((sections.len(), reader.clone()));
-                }
-                // Custom sections may follow the export without referring to it.
-                if !matches!(payload, Payload::CustomSection(_)) {
-                    last_exports = last_exports.filter(|(at, _)| *at == sections.len());
-                }
-                sections.push((id, range));
+        if depth == 0
+            && let Some((id, range)) = payload.as_section()
+        {
+            if let Payload::ComponentExportSection(reader) = &payload {
+                last_exports = Some((sections.len(), reader.clone()));
             }
+            // Custom sections may follow the export without referring to it.
+            if !matches!(payload, Payload::CustomSection(_)) {
+                last_exports = last_exports.filter(|(at, _)| *at == sections.len());
+            }
+            sections.push((id, range));
         }
         match payload {
             Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
@@ -266,6 +286,21 @@ impl ComponentInstanceState for SnapshotState<'_> {
     ) -> impl Future<Output = u64> + Send {
         std::future::ready(self.call::<f64>(instance, func).to_bits())
     }
+}
+
+/// Runs `f`, turning a panic into an error that suggests `--no-preinit`.
+fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        anyhow!(
+            "wasmtime-wizer cannot pre-initialise this component ({message}); \
+             build it without pre-initialisation (--no-preinit)"
+        )
+    })
 }
 
 /// Drives a future whose every step is immediately ready (all of ours are).

@@ -5,10 +5,10 @@
 //! Every run of a script goes through here, at build time too: scripts come
 //! from other people, so none of them runs natively on the host.
 
-use anyhow::{Context, Result};
-use wasmtime::component::types::ComponentItem;
+use anyhow::{Context, Result, bail};
+use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{
-    Component, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
+    Component, Func, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
 };
 use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
@@ -111,6 +111,19 @@ pub struct Running {
 
 /// The engine: wasm exceptions on (Lua's setjmp/longjmp), maps, and fuel.
 pub fn engine() -> Result<Engine> {
+    Engine::new(&config()).map_err(anyhow::Error::from)
+}
+
+/// The engine for build-time runs: each component is compiled for one short
+/// run, where compiling without optimisation saves more than it costs.
+pub fn build_engine() -> Result<Engine> {
+    let mut config = config();
+    config.cranelift_opt_level(wasmtime::OptLevel::None);
+    config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
+fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
@@ -118,7 +131,7 @@ pub fn engine() -> Result<Engine> {
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.
     config.wasm_backtrace_max_frames(None);
-    Engine::new(&config).map_err(anyhow::Error::from)
+    config
 }
 
 /// A store for `sandbox`, with its fuel filled.
@@ -176,8 +189,22 @@ pub fn linker(
     Ok(linker)
 }
 
+/// Fails, in one line, unless `bytes` look like a component: a core module
+/// or some other file is named as such.
+pub fn check_component(bytes: &[u8]) -> Result<()> {
+    const MAGIC: &[u8] = b"\0asm";
+    match bytes.get(..8) {
+        Some(header) if header.starts_with(MAGIC) && header[6..8] == [1, 0] => Ok(()),
+        Some(header) if header.starts_with(MAGIC) => {
+            bail!("a core WebAssembly module, not a component")
+        }
+        _ => bail!("not a WebAssembly component"),
+    }
+}
+
 /// Compiles `component`.
 pub fn compile(engine: &Engine, component: &[u8]) -> Result<Component> {
+    check_component(component)?;
     Component::new(engine, component)
         .map_err(anyhow::Error::from)
         .context("compiling the component")
@@ -219,19 +246,7 @@ impl Running {
     /// Calls `name` of exported interface `interface` (`None`: the root),
     /// with the fuel limit filled again.
     pub fn call(&mut self, interface: Option<&str>, name: &str, args: &[Val]) -> Result<Vec<Val>> {
-        let parent = match interface {
-            Some(interface) => Some(
-                self.instance
-                    .get_export_index(&mut self.store, None, interface)
-                    .with_context(|| format!("the component exports no `{interface}`"))?,
-            ),
-            None => None,
-        };
-        let func = self
-            .instance
-            .get_export_index(&mut self.store, parent.as_ref(), name)
-            .and_then(|index| self.instance.get_func(&mut self.store, index))
-            .with_context(|| format!("the component exports no function `{name}`"))?;
+        let func = self.export(interface, name)?;
         let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
         let fuel = self.store.data().limits.fuel;
         self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
@@ -241,13 +256,33 @@ impl Running {
         Ok(results)
     }
 
-    /// What the component wrote to stdout, when it was captured.
-    pub fn stdout(&self) -> Option<Vec<u8>> {
-        self.store
-            .data()
-            .stdout
-            .as_ref()
-            .map(|p| p.contents().into())
+    /// The parameters (name and type) of export `name` of `interface`.
+    pub fn export_params(
+        &mut self,
+        interface: Option<&str>,
+        name: &str,
+    ) -> Result<Vec<(String, Type)>> {
+        let func = self.export(interface, name)?;
+        Ok(func
+            .ty(&self.store)
+            .params()
+            .map(|(name, ty)| (name.to_string(), ty))
+            .collect())
+    }
+
+    fn export(&mut self, interface: Option<&str>, name: &str) -> Result<Func> {
+        let parent = match interface {
+            Some(interface) => Some(
+                self.instance
+                    .get_export_index(&mut self.store, None, interface)
+                    .with_context(|| format!("the component exports no `{interface}`"))?,
+            ),
+            None => None,
+        };
+        self.instance
+            .get_export_index(&mut self.store, parent.as_ref(), name)
+            .and_then(|index| self.instance.get_func(&mut self.store, index))
+            .with_context(|| format!("the component exports no function `{name}`"))
     }
 }
 
@@ -266,13 +301,21 @@ pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
         .trim()
         .to_string();
     let trap = err.downcast_ref::<Trap>().copied();
-    let err = match (stderr.is_empty(), trap) {
+    let mut err = match (stderr.is_empty(), trap) {
         (true, _) => err,
         // An interpreter reports a script's error and then panics, which
         // traps as `unreachable`: the report is the whole story.
         (false, Some(Trap::UnreachableCodeReached)) => anyhow::Error::msg(stderr),
         (false, _) => err.context(stderr),
     };
+    // Captured output (build-time runs) can explain a failure too.
+    let printed = host.stdout.as_ref().map(|pipe| pipe.contents());
+    if let Some(printed) = printed.filter(|p| !p.is_empty()) {
+        err = err.context(format!(
+            "it printed: {}",
+            String::from_utf8_lossy(&printed).trim()
+        ));
+    }
     if trap == Some(Trap::OutOfFuel) {
         return err.context(format!(
             "the fuel limit ({} units) ran out: the code loops forever or does too much work \

@@ -120,6 +120,7 @@ mod export;
 mod interpreter;
 mod layout;
 mod metadata;
+pub mod preinit;
 mod runtime;
 mod script;
 pub mod task;
@@ -133,6 +134,7 @@ pub use metadata::{
     Alias, Callee, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map,
     Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
+pub use preinit::random_seed;
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};
 pub use task::{Progress, Task, block_on, join_all, spawn, yield_now};

@@ -1,5 +1,5 @@
 //! The wasm artifacts `cargo xtask build-wasm` leaves in
-//! `<target-dir>/wasm-artifacts`: interpreter dylibs, `libc.so`, `libsetjmp.so`.
+//! `<target-dir>/wasm-artifacts`: interpreter dylibs and `libc.so`.
 
 use std::path::PathBuf;
 

@@ -4,6 +4,6 @@
 
 pub mod artifacts;
 pub mod component;
-pub mod compose;
+pub use wit_dylib_pipeline::compose;
 pub mod host;
 pub mod lua_scripts;

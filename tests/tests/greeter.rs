@@ -1,6 +1,6 @@
 //! The first end-to-end test: a Rust interpreter dylib built on the SDK, a
-//! world dylib from the wasm-tools `wit-dylib` generator, libc.so and
-//! libsetjmp.so linked into one component and run under wasmtime.
+//! world dylib from the wasm-tools `wit-dylib` generator and libc.so linked
+//! into one component and run under wasmtime.
 
 use std::path::Path;
 

@@ -49,13 +49,27 @@ const GOOD: &str = r#"
 "#;
 
 fn build(source: &str) -> Result<Vec<u8>> {
+    let (world, script) = checks(source)?;
+    lua_demo::link(&script, &component::ours_world_dylib(&world)?)
+}
+
+/// The component [`build`] makes, and the same built by the pipeline with
+/// pre-initialisation: the script's top level already ran, in the build
+/// sandbox. Both must behave the same.
+fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
+    let (world, script) = checks(source)?;
+    let preinitialised =
+        lua_demo::componentize_with(&script, &world.resolve, world.world, &Default::default())?;
+    Ok([build(source)?, preinitialised])
+}
+
+fn checks(source: &str) -> Result<(World, Script)> {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy.wit");
-    let world = World::load(&wit, "checks")?;
     let script = Script {
         name: "test.toy".into(),
         source: source.as_bytes().to_vec(),
     };
-    lua_demo::link(&script, &component::ours_world_dylib(&world)?)
+    Ok((World::load(&wit, "checks")?, script))
 }
 
 fn start(component: &[u8], log: &Recorder) -> Result<Instance> {
@@ -99,8 +113,15 @@ fn names(names: &[&str]) -> Vec<String> {
 
 #[test]
 fn records_flags_enums_and_variants_cross_both_ways() -> Result<()> {
+    for component in both_builds(GOOD)? {
+        records_flags_enums_and_variants(&component)?;
+    }
+    Ok(())
+}
+
+fn records_flags_enums_and_variants(component: &[u8]) -> Result<()> {
     let log = Recorder::default();
-    let mut instance = start(&build(GOOD)?, &log)?;
+    let mut instance = start(component, &log)?;
     let point = record(&[
         ("x", Val::S32(-5)),
         ("y", Val::S32(i32::MAX)),
@@ -132,7 +153,14 @@ fn records_flags_enums_and_variants_cross_both_ways() -> Result<()> {
 
 #[test]
 fn options_results_lists_and_64_bit_integers_cross_both_ways() -> Result<()> {
-    let mut instance = start(&build(GOOD)?, &Recorder::default())?;
+    for component in both_builds(GOOD)? {
+        options_results_lists_and_64_bit_integers(&component)?;
+    }
+    Ok(())
+}
+
+fn options_results_lists_and_64_bit_integers(component: &[u8]) -> Result<()> {
+    let mut instance = start(component, &Recorder::default())?;
     let some_none = Val::Option(Some(Box::new(Val::Option(None))));
     let results = instance.call(
         "nest",
@@ -176,14 +204,16 @@ fn options_results_lists_and_64_bit_integers_cross_both_ways() -> Result<()> {
 
 #[test]
 fn imported_handles_are_created_used_and_dropped() -> Result<()> {
-    let mut instance = start(&build(GOOD)?, &Recorder::default())?;
-    // Tags 10 and 11, read back through the host's `tag` method; `a` is
-    // dropped by the script, `b` when its last toy value goes.
-    for _ in 0..3 {
-        assert_eq!(
-            instance.call("use-things", &[Val::U32(10)])?,
-            vec![Val::U32(21)]
-        );
+    for component in both_builds(GOOD)? {
+        let mut instance = start(&component, &Recorder::default())?;
+        // Tags 10 and 11, read back through the host's `tag` method; `a` is
+        // dropped by the script, `b` when its last toy value goes.
+        for _ in 0..3 {
+            assert_eq!(
+                instance.call("use-things", &[Val::U32(10)])?,
+                vec![Val::U32(21)]
+            );
+        }
     }
     Ok(())
 }

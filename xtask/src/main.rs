@@ -7,6 +7,7 @@
 
 mod command;
 mod toolchain;
+mod tools;
 mod wasm_build;
 mod workspace;
 
@@ -39,7 +40,11 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Provision, build the wasm artifacts, then run the whole test suite.
+    /// Install the pinned host tools the tests run (`emmylua_check`) into
+    /// `<target-dir>/tools`, unless they are there at that version.
+    Tools,
+    /// Provision, build the wasm artifacts and install the test tools, then
+    /// run the whole test suite.
     Test {
         /// Extra arguments passed to `cargo test` (e.g. a filter after `--`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -73,10 +78,16 @@ fn run(cli: Cli) -> Result<()> {
             cargo.args(args);
             command::run(&mut cargo)?;
         }
+        Command::Tools => {
+            let path = tools::EMMYLUA_CHECK.ensure(&workspace)?;
+            println!("{} ready: {}", tools::EMMYLUA_CHECK.binary, path.display());
+        }
         Command::Test { args } => {
             let toolchain = toolchain::provision(&workspace)?;
             wasm_build::build_all(&workspace, &toolchain)?;
+            let checker = tools::EMMYLUA_CHECK.ensure(&workspace)?;
             let mut cargo = workspace.cargo();
+            cargo.env(tools::EMMYLUA_CHECK.env, checker);
             // The workspace's default members are exactly the host crates.
             cargo.arg("test");
             cargo.args(args);

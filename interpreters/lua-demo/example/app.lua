@@ -48,4 +48,8 @@ end
 
 api.counter = Counter
 
-return { ["demo:app/api"] = api }
+-- The annotation lets an editor check the table against the world
+-- (`lua-demo bindings --wit app.wit -o DIR` writes the classes).
+---@type demo.app.app.Exports
+local exports = { ["demo:app/api"] = api }
+return exports

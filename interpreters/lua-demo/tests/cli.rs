@@ -62,16 +62,63 @@ fn componentize_then_run() {
         "{stdout}"
     );
 
-    let ran = lua_demo(&[
-        "run",
-        out.to_str().unwrap(),
-        "--invoke",
-        "demo:app/api#area(\"not a shape\")",
-    ]);
-    assert!(!ran.status.success());
+    let run = |call: &str| lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
+    // Arguments and results in WAVE.
+    let ran = run("demo:app/api#area(circle(2.0))");
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "12.566370614359172\n");
+    let ran = run("demo:app/api#area(rectangle((3.0, 4.5)))");
+    assert_eq!(String::from_utf8_lossy(&ran.stdout), "13.5\n");
+
+    // An argument of the wrong type: one line naming the parameter and type.
+    let ran = run("demo:app/api#area(\"not a shape\")");
+    assert_eq!(ran.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&ran.stderr);
     assert!(
-        stderr.contains("--invoke supports scalar and string arguments only"),
+        stderr.starts_with("error: argument `s` of `demo:app/api#area` must be a variant"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    // Resources cannot be written on a command line.
+    let ran = run("demo:app/api#[method]counter.value(1)");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains("parameter `self` of `demo:app/api#[method]counter.value` is a resource"),
+        "{stderr}"
+    );
+
+    let ran = run("demo:app/api#area()");
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains("`demo:app/api#area` takes 1 argument (s), got 0"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_on_a_file_that_is_not_a_component_says_so() {
+    let not_wasm = temp_file("notes.txt", "hello");
+    let result = lua_demo(&["run", not_wasm.to_str().unwrap(), "--invoke", "f()"]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.ends_with("notes.txt: not a WebAssembly component\n"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // A core module (the smallest there is) is not a component either.
+    let module = temp_file("module.wasm", "");
+    std::fs::write(&module, b"\0asm\x01\0\0\0").unwrap();
+    let result = lua_demo(&["run", module.to_str().unwrap(), "--invoke", "f()"]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("module.wasm: a core WebAssembly module, not a component"),
         "{stderr}"
     );
 }
@@ -193,7 +240,7 @@ fn a_toy_script_is_componentized_and_run() {
         "{}",
         String::from_utf8_lossy(&ran.stderr)
     );
-    assert_eq!(stdout.trim(), "S32(38)");
+    assert_eq!(stdout.trim(), "38");
 }
 
 #[test]
@@ -208,4 +255,153 @@ fn a_toy_syntax_error_is_one_line_with_file_line_and_column() {
         stderr.trim_end(),
         "error: broken.toy:2:14: unterminated string"
     );
+}
+
+#[test]
+fn run_stops_an_export_that_loops_at_the_fuel_limit() {
+    let wit = temp_file(
+        "spin.wit",
+        "package test:spin;\nworld spin { export spin: func(); }\n",
+    );
+    let script = temp_file(
+        "spin.lua",
+        "return { spin = function() while true do end end }\n",
+    );
+    let out = temp_file("spin.wasm", "");
+    let built = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = lua_demo(&[
+        "run",
+        out.to_str().unwrap(),
+        "--invoke",
+        "spin()",
+        "--fuel",
+        "50000000",
+    ]);
+    assert_eq!(ran.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&ran.stderr);
+    assert!(
+        stderr.contains("calling `spin` failed")
+            && stderr.contains("the fuel limit (50000000 units) ran out")
+            && stderr.contains("--fuel"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn an_async_world_is_refused_for_lua_and_toy_naming_the_function() {
+    let wit = temp_file(
+        "async.wit",
+        "package test:streaming;\n\
+         interface api { fetch: async func(url: string) -> string; }\n\
+         world app { export api; }\n",
+    );
+    for (name, source) in [
+        ("fetch.lua", "return {}\n"),
+        ("fetch.toy", "(define x 1)\n"),
+    ] {
+        let script = temp_file(name, source);
+        let out = temp_file("async.wasm", "");
+        let result = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+        assert_eq!(result.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            stderr.contains("function `fetch` of interface `test:streaming/api` is async"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+}
+
+#[test]
+fn stub_wasi_needs_preinitialisation() {
+    let out = temp_file("never.wasm", "");
+    let result = componentize(
+        &example("app.lua"),
+        &example("app.wit"),
+        &["--stub-wasi", "--no-preinit"],
+        &out,
+    );
+    assert_eq!(result.status.code(), Some(2), "clap refuses the pair");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("--no-preinit"), "{stderr}");
+}
+
+#[test]
+fn a_memory_limit_out_of_range_is_refused() {
+    let result = lua_demo(&[
+        "run",
+        "app.wasm",
+        "--invoke",
+        "f()",
+        "--max-memory",
+        "99999999999",
+    ]);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(stderr.contains("--max-memory"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn run_takes_and_prints_wave_values_of_every_kind() {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua.wit");
+    let script = temp_file(
+        "wave.lua",
+        r#"return {
+  echo_string = function(s) return s end,
+  echo_bytes = function(b) return b end,
+  small = function(n) return n end,
+  count = function() return 0 end,
+  shapes = function(p, c, f)
+    return { { x = p.y, y = p.x, label_text = p.label_text .. "!" }, c, f }
+  end,
+  nested = function(o) return o end,
+  outcome = function(ok) if ok then return { ok = "fine" } else return { err = 7 } end end,
+  lookup = function(m, key) return m[key] end,
+  use_blobs = function() return 0 end,
+}
+"#,
+    );
+    let out = temp_file("wave.wasm", "");
+    let built = componentize(
+        script.to_str().unwrap(),
+        wit.to_str().unwrap(),
+        &["--world", "checks"],
+        &out,
+    );
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    for (call, printed) in [
+        (r#"echo-string("tab\t\"q\" \u{2713}")"#, r#""tab\t\"q\" ✓""#),
+        ("echo-bytes([1, 2, 255])", "[1, 2, 255]"),
+        (
+            r#"shapes({x: 1, y: -2, label-text: "p"}, green, {read, exec})"#,
+            r#"({x: -2, y: 1, label-text: "p!"}, green, {read, exec})"#,
+        ),
+        ("nested(some(none))", "some(none)"),
+        ("nested(none)", "none"),
+        ("outcome(false)", "err(7)"),
+        ("outcome(true)", r#"ok("fine")"#),
+    ] {
+        let ran = lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
+        assert!(
+            ran.status.success(),
+            "{call}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim_end(),
+            printed,
+            "{call}"
+        );
+    }
 }

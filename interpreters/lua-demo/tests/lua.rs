@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use lua_demo::runtime::{self, Running};
-use lua_demo::{Script, componentize, load_world};
+use lua_demo::{Options, Script, componentize_with, load_world};
 use wasmtime::component::{Resource, ResourceType, Val};
 
 /// A script that implements the `checks` world of tests/lua.wit.
@@ -56,13 +56,27 @@ return {
 "#;
 
 fn build(source: &str) -> Result<Vec<u8>> {
+    build_with(source, &Options::default())
+}
+
+/// The pre-initialised component [`build`] makes, and one that runs the
+/// script's top level when it starts: both must behave the same.
+fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
+    let plain = Options {
+        preinit: false,
+        ..Options::default()
+    };
+    Ok([build(source)?, build_with(source, &plain)?])
+}
+
+fn build_with(source: &str, options: &Options) -> Result<Vec<u8>> {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua.wit");
     let (resolve, world) = load_world(&wit, Some("checks"))?;
     let script = Script {
         name: "test.lua".into(),
         source: source.as_bytes().to_vec(),
     };
-    componentize(&script, &resolve, world)
+    componentize_with(&script, &resolve, world, options)
 }
 
 /// The host's `blob`: its rep is its size.
@@ -107,8 +121,15 @@ fn call(running: &mut Running, name: &str, args: &[Val]) -> Result<Val> {
 
 #[test]
 fn values_cross_in_both_directions() -> Result<()> {
+    for component in both_builds(GOOD)? {
+        values_cross(&component)?;
+    }
+    Ok(())
+}
+
+fn values_cross(component: &[u8]) -> Result<()> {
     let log = Default::default();
-    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
+    let mut app = start(component, std::sync::Arc::clone(&log))?;
 
     let text = "ünïcødé ✓ and \"quotes\"";
     assert_eq!(
@@ -188,13 +209,15 @@ fn values_cross_in_both_directions() -> Result<()> {
 
 #[test]
 fn imported_handles_are_released_by_drop_close_and_the_collector() -> Result<()> {
-    let log = Default::default();
-    let mut app = start(&build(GOOD)?, std::sync::Arc::clone(&log))?;
-    assert_eq!(call(&mut app, "use-blobs", &[])?, Val::U32(6));
-    assert_eq!(
-        *log.lock().unwrap(),
-        ["dropped blob 1", "dropped blob 2", "dropped blob 3"]
-    );
+    for component in both_builds(GOOD)? {
+        let log = Default::default();
+        let mut app = start(&component, std::sync::Arc::clone(&log))?;
+        assert_eq!(call(&mut app, "use-blobs", &[])?, Val::U32(6));
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["dropped blob 1", "dropped blob 2", "dropped blob 3"]
+        );
+    }
     Ok(())
 }
 
@@ -271,5 +294,49 @@ fn an_out_of_range_integer_traps() -> Result<()> {
     // A fresh instance of the same component still works.
     let mut fresh = start(&build(GOOD)?, Default::default())?;
     assert_eq!(call(&mut fresh, "small", &[Val::U32(200)])?, Val::U8(200));
+    Ok(())
+}
+
+/// Case, flag and field names may be spelt as in the WIT or the Lua way;
+/// what the glue hands to Lua uses the Lua spelling.
+#[test]
+fn names_spelt_as_in_the_wit_are_accepted() -> Result<()> {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/names.wit");
+    let (resolve, world) = load_world(&wit, Some("names"))?;
+    let script = Script {
+        name: "names.lua".into(),
+        source: br#"
+local wit = { { tag = "not-found" }, "read-write", { ["admin-mode"] = true },
+              { ["key-name"] = "k", ["hit-count"] = 3 } }
+local lua = { { tag = "not_found" }, "read_write", { admin_mode = true },
+              { key_name = "k", hit_count = 3 } }
+local misspelt = { { tag = "not-fund" }, "read_only", {}, { key_name = "k", hit_count = 0 } }
+return { pick = function(which) return ({ [0] = wit, lua, misspelt })[which] end }
+"#
+        .to_vec(),
+    };
+    let component = componentize_with(&script, &resolve, world, &Options::default())?;
+    let mut app = runtime::instantiate(&runtime::engine()?, &component, |_, _| Ok(()))?;
+    let expected = Val::Tuple(vec![
+        Val::Variant("not-found".into(), None),
+        Val::Enum("read-write".into()),
+        Val::Flags(vec!["admin-mode".into()]),
+        Val::Record(vec![
+            ("key-name".into(), Val::String("k".into())),
+            ("hit-count".into(), Val::U32(3)),
+        ]),
+    ]);
+    assert_eq!(call(&mut app, "pick", &[Val::U32(0)])?, expected);
+    assert_eq!(call(&mut app, "pick", &[Val::U32(1)])?, expected);
+    let err = format!(
+        "{:#}",
+        call(&mut app, "pick", &[Val::U32(2)]).expect_err("a misspelt case")
+    );
+    assert!(
+        err.contains(
+            "`not-fund` is not a case of variant kv-error (cases: not_found, access_denied)"
+        ),
+        "{err}"
+    );
     Ok(())
 }

@@ -217,3 +217,13 @@ fn componentizing_twice_gives_identical_bytes() -> Result<()> {
     assert!(first == second, "two builds differ");
     Ok(())
 }
+
+#[test]
+fn what_a_failing_top_level_printed_is_shown() {
+    let err = message(build(
+        &script("print('loading the tables') error('no tables')", ""),
+        &Options::default(),
+    ));
+    assert!(err.contains("it printed: loading the tables"), "{err}");
+    assert!(err.contains("hostile.lua:4: no tables"), "{err}");
+}

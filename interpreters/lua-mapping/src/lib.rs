@@ -14,9 +14,40 @@
 /// The module name of the world-level imports: `require("world")`.
 pub const WORLD_MODULE: &str = "world";
 
+/// The `require` name of the module holding imports of `interface`
+/// (`None` for world-level imports): the interface's full name, or
+/// [`WORLD_MODULE`].
+pub fn import_module(interface: Option<&str>) -> &str {
+    interface.unwrap_or(WORLD_MODULE)
+}
+
+/// Lua's reserved words, which cannot be names (`t.end` must be `t["end"]`).
+pub const KEYWORDS: &[&str] = &[
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function", "goto", "if", "in",
+    "local", "nil", "not", "or", "repeat", "return", "then", "true", "until", "while",
+];
+
+/// Whether `key` can be written as a Lua name (`t.key`, `function t.key()`):
+/// letters, digits and `_`, not starting with a digit, and not a keyword.
+pub fn is_lua_identifier(key: &str) -> bool {
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !KEYWORDS.contains(&key)
+}
+
 /// A WIT identifier as a Lua identifier.
 pub fn lua_name(wit_name: &str) -> String {
     wit_name.replace('-', "_")
+}
+
+/// Whether `given`, a name a script wrote (a case, flag or field), means
+/// `wit_name`: scripts may spell it the Lua way (`not_found`) or as the WIT
+/// does (`not-found`).
+pub fn names(wit_name: &str, given: &str) -> bool {
+    given == wit_name || (given.len() == wit_name.len() && given == lua_name(wit_name))
 }
 
 /// What a WIT function name denotes.
@@ -120,6 +151,23 @@ mod tests {
             export_path(Some("a:b/c"), "[static]my-res.make"),
             ["a:b/c", "my_res", "make"]
         );
+    }
+
+    #[test]
+    fn import_modules() {
+        assert_eq!(import_module(Some("demo:app/host")), "demo:app/host");
+        assert_eq!(import_module(None), "world");
+    }
+
+    #[test]
+    fn identifiers_and_keywords() {
+        assert!(is_lua_identifier("get_name"));
+        assert!(is_lua_identifier(&lua_name("current-weather")));
+        assert!(!is_lua_identifier("end"));
+        assert!(!is_lua_identifier(&lua_name("in")));
+        assert!(!is_lua_identifier("demo:app/api"));
+        assert!(!is_lua_identifier("1st"));
+        assert!(!is_lua_identifier(""));
     }
 
     #[test]

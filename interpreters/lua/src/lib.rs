@@ -105,25 +105,18 @@ impl Interpreter for LuaInterpreter {
 impl LuaInterpreter {
     /// Seeds `math.random` from `wasi:random`, once per instance, at its
     /// first call: a pre-initialised component starts from a snapshot in
-    /// which Lua's own seed is the same for every instance.
+    /// which Lua's own seed is the same for every instance. Without an
+    /// entropy source (WASI stubbed), the snapshot's seed stays.
     fn seed(&self) {
-        let mut bytes = [0u8; 16];
-        // SAFETY: `bytes` is writable for its length, which is within
-        // getentropy's limit of 256.
-        if unsafe { getentropy(bytes.as_mut_ptr(), bytes.len()) } != 0 {
-            panic!("lua: seeding math.random failed: no entropy from wasi:random");
-        }
+        let Some(bytes) = wit_dylib_sdk::random_seed() else {
+            return;
+        };
         let (high, low) = bytes.split_at(8);
         let seed = |half: &[u8]| i64::from_le_bytes(half.try_into().expect("8 bytes"));
         if let Err(err) = self.randomseed.call::<()>((seed(high), seed(low))) {
             panic!("lua: seeding math.random failed: {err}");
         }
     }
-}
-
-unsafe extern "C" {
-    /// wasi-libc's entropy source (`wasi:random/random.get-random-bytes`).
-    fn getentropy(buffer: *mut u8, len: usize) -> i32;
 }
 
 /// The script's function for every export, in export order; fails naming
@@ -157,7 +150,10 @@ fn find_exports(exports: &Table, wit: Wit) -> mlua::Result<Vec<Function>> {
     }
     match missing.len() {
         0 => Ok(found),
-        1 => Err(mlua::Error::runtime(format!("missing export: {}", missing[0]))),
+        1 => Err(mlua::Error::runtime(format!(
+            "missing export: {}",
+            missing[0]
+        ))),
         _ => Err(mlua::Error::runtime(format!(
             "missing exports: {}",
             missing.join("; ")

@@ -171,7 +171,7 @@ impl Call for LuaStack {
         let value = self.pop_value();
         or_trap!(
             self,
-            values::case_index(&value, ty.names(), &format!("enum {}", ty.name()))
+            values::case_index(&value, || ty.names(), &format!("enum {}", ty.name()))
         )
     }
 
@@ -193,7 +193,9 @@ impl Call for LuaStack {
         );
         let fields: Vec<Value> = ty
             .fields()
-            .map(|(name, _)| self.field(&record, lua_mapping::lua_name(name)))
+            .map(|(name, _)| {
+                values::record_field(&record, name).unwrap_or_else(|e| self.lua_error(e))
+            })
             .collect();
         self.stack.extend(fields.into_iter().rev());
     }
@@ -513,16 +515,20 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
         Type::Char => values::character(value).map(drop),
         Type::String => values::string(value).map(drop),
         Type::Flags(f) => values::flags(value, f).map(drop),
-        Type::Enum(e) => values::case_index(value, e.names(), &describe()).map(drop),
+        Type::Enum(e) => values::case_index(value, || e.names(), &describe()).map(drop),
         Type::Own(r) => resources::check_own(value, r),
         Type::Borrow(r) => resources::check_borrow(value, r),
         Type::Record(r) => {
             let t = values::table(value, &describe())?;
             for (name, field_ty) in r.fields() {
-                let key = lua_mapping::lua_name(name);
-                let field: Value = t.raw_get(key.as_str()).map_err(|e| e.to_string())?;
-                check(field_ty, &field)
-                    .map_err(|e| format!("field `{key}` of record {}: {e}", r.name()))?;
+                let field = values::record_field(&t, name).map_err(|e| e.to_string())?;
+                check(field_ty, &field).map_err(|e| {
+                    format!(
+                        "field `{}` of record {}: {e}",
+                        lua_mapping::lua_name(name),
+                        r.name()
+                    )
+                })?;
             }
             Ok(())
         }

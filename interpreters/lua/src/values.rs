@@ -11,10 +11,10 @@
 //! | `string` | string (UTF-8) |
 //! | `list<u8>` | string (binary) |
 //! | `list<T>` | sequence |
-//! | `record` | table keyed by field name (`-` → `_`) |
+//! | `record` | table keyed by field name (`-` → `_`; the WIT spelling is accepted from scripts) |
 //! | `tuple` | sequence |
-//! | `flags` | set: table of flag name → `true` |
-//! | `enum` | case name (string) |
+//! | `flags` | set: table of flag name → `true` (either spelling from scripts) |
+//! | `enum` | case name (string; either spelling from scripts) |
 //! | `variant` | `{ tag = "case", value = payload }` |
 //! | `option<T>` | `nil` or the value; for `option<option<T>>` (or an option of anything that may be `nil`) the outer `some` is `{ some = value }` |
 //! | `result<T, E>` | `{ ok = value }` or `{ err = value }`; `true` stands for a missing payload |
@@ -114,7 +114,6 @@ pub fn table(value: &Value, ty: &str) -> Result<Table, Mismatch> {
 pub fn flags(value: &Value, ty: Flags) -> Result<u32, Mismatch> {
     let expected = format!("flags {} (a set of flag names)", ty.name());
     let set = table(value, &expected)?;
-    let names: Vec<String> = ty.names().map(lua_mapping::lua_name).collect();
     let mut bits = 0u32;
     for pair in set.pairs::<Value, Value>() {
         let (key, on) = pair.map_err(|e| e.to_string())?;
@@ -122,15 +121,39 @@ pub fn flags(value: &Value, ty: Flags) -> Result<u32, Mismatch> {
             Value::String(s) => s.to_string_lossy(),
             _ => return Err(mismatch(&expected, &key)),
         };
-        let index = names
-            .iter()
-            .position(|n| *n == name)
-            .ok_or_else(|| format!("`{name}` is not a flag of {}", ty.name()))?;
+        let index = ty
+            .names()
+            .position(|flag| lua_mapping::names(flag, &name))
+            .ok_or_else(|| {
+                format!(
+                    "`{name}` is not a flag of {} (flags: {})",
+                    ty.name(),
+                    spellings(ty.names())
+                )
+            })?;
         if on.as_boolean() == Some(true) {
             bits |= 1 << index;
         }
     }
     Ok(bits)
+}
+
+/// How Lua spells `names`, for messages listing what is valid.
+fn spellings<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    names
+        .map(lua_mapping::lua_name)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Field `wit_name` of a record table, under its Lua spelling or, failing
+/// that, its WIT spelling.
+pub fn record_field(record: &Table, wit_name: &str) -> mlua::Result<Value> {
+    let value: Value = record.raw_get(lua_mapping::lua_name(wit_name))?;
+    match value {
+        Value::Nil if wit_name.contains('-') => record.raw_get(wit_name),
+        value => Ok(value),
+    }
 }
 
 pub fn flags_to_lua(lua: &Lua, ty: Flags, bits: u32) -> mlua::Result<Value> {
@@ -143,21 +166,26 @@ pub fn flags_to_lua(lua: &Lua, ty: Flags, bits: u32) -> mlua::Result<Value> {
     Ok(Value::Table(set))
 }
 
-/// The index of a case given by name (enum cases, variant tags).
-pub fn case_index<'a>(
+/// The index of a case given by name (enum cases, variant tags); `cases`
+/// lists them (again, for the message, when `name` is none of them).
+pub fn case_index<'a, I: Iterator<Item = &'a str>>(
     name: &Value,
-    cases: impl Iterator<Item = &'a str>,
+    cases: impl Fn() -> I,
     ty: &str,
 ) -> Result<u32, Mismatch> {
     let Value::String(s) = name else {
         return Err(mismatch(&format!("a case name of {ty}"), name));
     };
     let name = s.to_string_lossy();
-    cases
-        .map(lua_mapping::lua_name)
-        .position(|case| case == name)
+    cases()
+        .position(|case| lua_mapping::names(case, &name))
         .map(|i| i as u32)
-        .ok_or_else(|| format!("`{name}` is not a case of {ty}"))
+        .ok_or_else(|| {
+            format!(
+                "`{name}` is not a case of {ty} (cases: {})",
+                spellings(cases())
+            )
+        })
 }
 
 /// A variant value `{ tag = ..., value = ... }`: its case and payload.
@@ -170,7 +198,7 @@ pub fn variant(value: &Value, ty: Variant) -> Result<(u32, Value), Mismatch> {
     let tag: Value = t.raw_get("tag").map_err(|e| e.to_string())?;
     let case = case_index(
         &tag,
-        ty.cases().map(|(name, _)| name),
+        || ty.cases().map(|(name, _)| name),
         &format!("variant {}", ty.name()),
     )?;
     Ok((case, t.raw_get("value").map_err(|e| e.to_string())?))
