@@ -116,6 +116,7 @@
 
 mod buffer;
 mod call;
+mod channel;
 mod export;
 mod interpreter;
 mod layout;
@@ -128,6 +129,7 @@ mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
 pub use call::{Call, ListLowering};
+pub use channel::Progress;
 pub use interpreter::Interpreter;
 pub use layout::size_align;
 pub use metadata::{
@@ -137,7 +139,7 @@ pub use metadata::{
 pub use preinit::random_seed;
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};
-pub use task::{Progress, Task, block_on, join_all, spawn, yield_now};
+pub use task::{Task, block_on, join_all, spawn, yield_now};
 pub use val::{
     Val, ValStack, call_import, call_import_async, read_future, read_stream, write_future,
     write_stream,

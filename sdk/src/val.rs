@@ -9,12 +9,12 @@
 
 use crate::buffer::{Bytes, CanonicalList};
 use crate::call::{Call, ListLowering};
+use crate::channel::Progress;
 use crate::metadata::{
     Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
     Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
 use crate::runtime::CallFrame;
-use crate::task::Progress;
 
 /// A WIT value.
 #[derive(Clone, Debug, PartialEq)]
