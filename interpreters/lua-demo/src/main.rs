@@ -34,8 +34,10 @@ enum Command {
     /// Build a component from a script and a WIT world.
     ///
     /// A `.toy` script is a toy-language script, anything else Lua. The
-    /// script is syntax-checked (a Lua script must also export every function
-    /// of the world) and embedded in the component.
+    /// script is never run on this machine: its top level runs inside the
+    /// component, under wasmtime, with no files, environment or network and
+    /// within the limits below; there it must export every function of the
+    /// world. The state it leaves is snapshotted into the component.
     Componentize {
         /// The Lua or toy script.
         script: PathBuf,
