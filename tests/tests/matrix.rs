@@ -51,7 +51,7 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
 const ASYNC_WORLDS: &[&str] = &["async", "async-proxy", "streams", "futures"];
 
 fn plays(world: &str, interpreter: Interpreter) -> bool {
-    matches!(interpreter, Interpreter::Val) || !ASYNC_WORLDS.contains(&world)
+    matches!(interpreter, Interpreter::Val | Interpreter::Lua) || !ASYNC_WORLDS.contains(&world)
 }
 
 /// The toy script of every matrix component.
