@@ -18,7 +18,7 @@ pub const LUA: Interpreter = Interpreter {
         "/lua_interpreter.so"
     )),
     check: |_| Ok(()),
-    supports_async: false,
+    supports_async: true,
 };
 
 /// The toy language's interpreter; toy scripts are parsed on the host first,
