@@ -4,15 +4,15 @@
 
 use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context, Poll, Waker};
+use std::sync::OnceLock;
+use std::task::Poll;
 
 use anyhow::Result;
 use lua_demo::runtime::{self, Running, block_on};
+use lua_demo::streams::Collector;
 use lua_demo::{Script, componentize, load_world};
-use wasmtime::component::{Source, StreamConsumer, StreamReader, StreamResult, Val};
-use wasmtime::{AsContextMut, StoreContextMut};
+use wasmtime::AsContextMut;
+use wasmtime::component::{StreamReader, Val};
 
 const API: &str = "test:lua-async/api";
 
@@ -57,89 +57,6 @@ fn text(err: anyhow::Error) -> String {
     format!("{err:?}")
 }
 
-/// Items a stream delivered, and whether the writer is done.
-struct Received<T> {
-    items: Vec<T>,
-    done: bool,
-    waker: Option<Waker>,
-}
-
-/// Collects a stream's items; after `stop_after` items it drops its end.
-struct Collect<T> {
-    state: Arc<Mutex<Received<T>>>,
-    stop_after: Option<usize>,
-}
-
-impl<T> Collect<T> {
-    fn new(stop_after: Option<usize>) -> Collect<T> {
-        Collect {
-            state: Arc::new(Mutex::new(Received {
-                items: Vec::new(),
-                done: false,
-                waker: None,
-            })),
-            stop_after,
-        }
-    }
-
-    fn share(&self) -> Collect<T> {
-        Collect {
-            state: self.state.clone(),
-            stop_after: self.stop_after,
-        }
-    }
-
-    /// Completes with the items once the stream has ended.
-    fn items(&self) -> impl Future<Output = Vec<T>> + '_ {
-        std::future::poll_fn(|cx| {
-            let mut state = self.state.lock().unwrap();
-            match state.done {
-                true => Poll::Ready(std::mem::take(&mut state.items)),
-                false => {
-                    state.waker = Some(cx.waker().clone());
-                    Poll::Pending
-                }
-            }
-        })
-    }
-}
-
-impl<D, T: wasmtime::component::Lift + Send + Sync + 'static> StreamConsumer<D> for Collect<T> {
-    type Item = T;
-
-    fn poll_consume(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        mut store: StoreContextMut<D>,
-        mut source: Source<'_, T>,
-        _finish: bool,
-    ) -> Poll<wasmtime::Result<StreamResult>> {
-        let room = self.stop_after.unwrap_or(64 * 1024);
-        let mut received = Vec::with_capacity(room);
-        source.read(&mut store, &mut received)?;
-        let mut state = self.state.lock().unwrap();
-        state.items.append(&mut received);
-        Poll::Ready(Ok(match self.stop_after {
-            Some(limit) if state.items.len() >= limit => StreamResult::Dropped,
-            _ => StreamResult::Completed,
-        }))
-    }
-}
-
-impl<T> Drop for Collect<T> {
-    fn drop(&mut self) {
-        // Only the consumer wasmtime holds is dropped by wasmtime; the
-        // test's own copy lives until the end of the test.
-        if Arc::strong_count(&self.state) == 2 {
-            let mut state = self.state.lock().unwrap();
-            state.done = true;
-            if let Some(waker) = state.waker.take() {
-                waker.wake();
-            }
-        }
-    }
-}
-
 /// Calls export `name` of the API inside the store's event loop.
 fn call(running: &mut Running, name: &str, args: Vec<Val>) -> Result<Vec<Val>> {
     let func = running.export(Some(API), name)?;
@@ -168,11 +85,10 @@ fn a_mebibyte_goes_through_a_lua_stream_and_back() -> Result<()> {
         .typed::<(StreamReader<u8>,), (StreamReader<u8>,)>(&running.store)?;
     let sent: Vec<u8> = (0..(1 << 20) + 17).map(|i| (i % 251) as u8).collect();
     let input = StreamReader::new(running.store.as_context_mut(), sent.clone())?;
-    let collect = Collect::<u8>::new(None);
-    let consumer = collect.share();
+    let collect = Collector::<u8>::new(64 * 1024);
     let received = block_on(running.store.run_concurrent(async |accessor| {
         let (output,) = echo.call_concurrent(accessor, (input,)).await?;
-        accessor.with(|store| output.pipe(store, consumer))?;
+        accessor.with(|store| output.pipe(store, collect.consumer()))?;
         wasmtime::Result::<_>::Ok(collect.items().await)
     }))??;
     assert_eq!(received.len(), sent.len());
@@ -246,11 +162,10 @@ fn read_one_and_drop(running: &mut Running) -> Result<(Vec<u32>, String)> {
     let outcome = running
         .export(Some(API), "outcome")?
         .typed::<(), (String,)>(&running.store)?;
-    let collect = Collect::<u32>::new(Some(1));
-    let consumer = collect.share();
+    let collect = Collector::<u32>::new(64).stop_after(1);
     block_on(running.store.run_concurrent(async |accessor| {
         let (stream,) = numbers.call_concurrent(accessor, (1000,)).await?;
-        accessor.with(|store| stream.pipe(store, consumer))?;
+        accessor.with(|store| stream.pipe(store, collect.consumer()))?;
         let items = collect.items().await;
         loop {
             let (seen,) = outcome.call_concurrent(accessor, ()).await?;
