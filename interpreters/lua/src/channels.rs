@@ -138,6 +138,20 @@ enum Outcome {
 
 type Operation = Pin<Box<dyn std::future::Future<Output = Outcome>>>;
 
+/// A read that lifts its elements onto a frame.
+fn frames(
+    read: impl std::future::Future<Output = (CallFrame<LuaStack>, Progress)> + 'static,
+) -> Operation {
+    Box::pin(async move {
+        let (frame, progress) = read.await;
+        Outcome::Frame(frame, progress)
+    })
+}
+
+fn written(write: impl std::future::Future<Output = Progress> + 'static) -> Operation {
+    Box::pin(async move { Outcome::Written(write.await) })
+}
+
 /// One end of a future or stream.
 struct EndState {
     kind: Kind,
@@ -280,12 +294,7 @@ async fn read(lua: &Lua, end: &EndState, count: Option<i64>) -> mlua::Result<Mul
     let outcome = match end.kind {
         Kind::Future(f) => {
             let frame = CallFrame::new(LuaStack::new(lua.clone(), Site::Channel(end.kind.ty())));
-            let read = f.read(handle, frame);
-            end.wait(Box::pin(async move {
-                let (frame, progress) = read.await;
-                Outcome::Frame(frame, progress)
-            }))
-            .await
+            end.wait(frames(f.read(handle, frame))).await
         }
         Kind::Stream(s) => {
             let max = match count {
@@ -308,12 +317,7 @@ async fn read(lua: &Lua, end: &EndState, count: Option<i64>) -> mlua::Result<Mul
             } else {
                 let frame =
                     CallFrame::new(LuaStack::new(lua.clone(), Site::Channel(end.kind.ty())));
-                let read = s.read(handle, frame, max);
-                end.wait(Box::pin(async move {
-                    let (frame, progress) = read.await;
-                    Outcome::Frame(frame, progress)
-                }))
-                .await
+                end.wait(frames(s.read(handle, frame, max))).await
             }
         }
     };
@@ -367,13 +371,7 @@ async fn write(lua: &Lua, end: &EndState, data: Option<Value>) -> mlua::Result<M
                 frame.stack().push(data);
             }
             let write = f.write(handle, frame);
-            let outcome = end
-                .wait(Box::pin(async move {
-                    let (_, progress) = write.await;
-                    Outcome::Written(progress)
-                }))
-                .await;
-            outcome
+            end.wait(written(async move { write.await.1 })).await
         }
         Kind::Stream(s) if s.is_bytes() => {
             let Value::String(string) = data else {
@@ -389,11 +387,7 @@ async fn write(lua: &Lua, end: &EndState, data: Option<Value>) -> mlua::Result<M
             // SAFETY: Lua strings are immutable and do not move; `string`
             // (a registry reference) keeps the bytes alive.
             let bytes = unsafe { Bytes::from_raw_parts(ptr, len, string) };
-            let write = s.write_bytes(handle, bytes);
-            let outcome = end
-                .wait(Box::pin(async move { Outcome::Written(write.await) }))
-                .await;
-            outcome
+            end.wait(written(s.write_bytes(handle, bytes))).await
         }
         Kind::Stream(s) => {
             let mut frame = frame();
@@ -432,13 +426,7 @@ async fn write(lua: &Lua, end: &EndState, data: Option<Value>) -> mlua::Result<M
                 return Ok(MultiValue::from_vec(vec![Value::Integer(0)]));
             }
             let write = s.write(handle, frame, count);
-            let outcome = end
-                .wait(Box::pin(async move {
-                    let (_, progress) = write.await;
-                    Outcome::Written(progress)
-                }))
-                .await;
-            outcome
+            end.wait(written(async move { write.await.1 })).await
         }
     };
     let Some(Outcome::Written(progress)) = outcome else {
