@@ -127,6 +127,9 @@ fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
+    // Async functions, futures and streams, which toy scripts serve; the toy
+    // interpreter imports the async built-ins in every world.
+    config.wasm_component_model_async(true);
     config.consume_fuel(true);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.

@@ -45,13 +45,20 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
     ("lua", Interpreter::Lua),
 ];
 
-/// Worlds that use the async ABI, futures or streams: only `val` can play
-/// them (the Lua and toy interpreters have no async support yet), so their
-/// trials are the val->val ones.
+/// Worlds that use the async ABI, futures or streams: only the
+/// interpreters that [serve async](serves_async) play them.
 const ASYNC_WORLDS: &[&str] = &["async", "async-proxy", "streams", "futures"];
 
+/// Whether an interpreter serves async functions, futures and streams.
+fn serves_async(interpreter: Interpreter) -> bool {
+    match interpreter {
+        Interpreter::Val | Interpreter::Toy => true,
+        Interpreter::Lua => false,
+    }
+}
+
 fn plays(world: &str, interpreter: Interpreter) -> bool {
-    matches!(interpreter, Interpreter::Val) || !ASYNC_WORLDS.contains(&world)
+    serves_async(interpreter) || !ASYNC_WORLDS.contains(&world)
 }
 
 /// The toy script of every matrix component.

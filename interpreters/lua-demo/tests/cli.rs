@@ -293,29 +293,47 @@ fn run_stops_an_export_that_loops_at_the_fuel_limit() {
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
+const ASYNC_WIT: &str = "package test:streaming;\n\
+     interface api { fetch: async func(url: string) -> string; }\n\
+     world app { export api; }\n";
+
 #[test]
-fn an_async_world_is_refused_for_lua_and_toy_naming_the_function() {
-    let wit = temp_file(
-        "async.wit",
-        "package test:streaming;\n\
-         interface api { fetch: async func(url: string) -> string; }\n\
-         world app { export api; }\n",
+fn an_async_world_is_refused_for_lua_naming_the_function() {
+    let wit = temp_file("async.wit", ASYNC_WIT);
+    let script = temp_file("fetch.lua", "return {}\n");
+    let out = temp_file("async.wasm", "");
+    let result = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("function `fetch` of interface `test:streaming/api` is async"),
+        "{stderr}"
     );
-    for (name, source) in [
-        ("fetch.lua", "return {}\n"),
-        ("fetch.toy", "(define x 1)\n"),
-    ] {
-        let script = temp_file(name, source);
-        let out = temp_file("async.wasm", "");
-        let result = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
-        assert_eq!(result.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        assert!(
-            stderr.contains("function `fetch` of interface `test:streaming/api` is async"),
-            "{stderr}"
-        );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    }
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_async_world_is_componentized_and_run_for_toy() {
+    let wit = temp_file("async-toy.wit", ASYNC_WIT);
+    let script = temp_file(
+        "fetch.toy",
+        "(export \"test:streaming/api#fetch\" (fn (url) (str \"got \" url)))\n",
+    );
+    let out = temp_file("async-toy.wasm", "");
+    let built = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let call = "test:streaming/api#fetch(\"x\")";
+    let ran = lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&ran.stdout).trim(), "\"got x\"");
 }
 
 #[test]
