@@ -4,7 +4,7 @@
 //! function or a write (it moves), or when the last toy value holding it
 //! goes away. A dropped peer is a result the script tests, never an error.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use toy_lang::{HostObject, Interp, Value};
@@ -19,6 +19,16 @@ use crate::values::{lift, lower};
 thread_local! {
     /// Ends this component holds (open, busy or finished, not yet dropped).
     static OPEN_ENDS: Cell<usize> = const { Cell::new(0) };
+    /// A future writer the script let go of without writing (see `End::drop`).
+    static UNWRITTEN: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// What went wrong if the script let go of a future writer without writing
+/// a value: the component model traps on dropping such an end, so the
+/// interpreter keeps it and traps itself, with this message, once the toy
+/// code has returned (so that a toy error causing it is reported instead).
+pub fn take_unwritten() -> Option<String> {
+    UNWRITTEN.with(|u| u.borrow_mut().take())
 }
 
 /// The number of future and stream ends the component holds.
@@ -87,8 +97,17 @@ impl HostObject for End {
 
 impl Drop for End {
     fn drop(&mut self) {
-        if self.state.get() != State::Gone {
-            self.release();
+        match self.state.get() {
+            State::Gone => {}
+            // Dropping the handle would trap without a word: keep it, report.
+            _ if self.unwritten_future() => {
+                let message = format!("let go of {} without writing a value", self.describe());
+                UNWRITTEN.with(|u| {
+                    u.borrow_mut().get_or_insert(message);
+                });
+                OPEN_ENDS.with(|n| n.set(n.get() - 1));
+            }
+            _ => self.release(),
         }
     }
 }
@@ -102,6 +121,14 @@ impl End {
             handle,
             state: Cell::new(State::Open),
         })
+    }
+
+    /// A future writer that has not written (nor tried to): the component
+    /// model traps if it is dropped.
+    fn unwritten_future(&self) -> bool {
+        matches!(self.channel, Channel::Future(_))
+            && !self.readable
+            && self.state.get() == State::Open
     }
 
     /// Drops the handle (the state says it is still ours).
@@ -191,6 +218,10 @@ fn end_of(value: &Value) -> Option<&End> {
 pub fn drop_end(value: &Value) -> Option<Result<(), String>> {
     let end = end_of(value)?;
     Some(match end.state.get() {
+        _ if end.unwritten_future() => Err(format!(
+            "{} has not written its value, and a future's writer may not be dropped before",
+            end.describe()
+        )),
         State::Open | State::Finished => {
             end.release();
             Ok(())

@@ -20,7 +20,7 @@ mod tasks;
 mod values;
 mod world;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use resources::Resources;
@@ -40,6 +40,8 @@ struct ToyInterpreter {
     tasks: Rc<Scheduler>,
     /// Functions registered with `(wit-on-finish f)`.
     on_finish: Rc<RefCell<Vec<Value>>>,
+    /// Async export calls started and not finished.
+    in_flight: Cell<usize>,
 }
 
 impl Interpreter for ToyInterpreter {
@@ -83,6 +85,7 @@ impl Interpreter for ToyInterpreter {
             resources,
             tasks,
             on_finish,
+            in_flight: Cell::new(0),
         }
     }
 
@@ -96,6 +99,7 @@ impl Interpreter for ToyInterpreter {
     }
 
     fn export_async(&'static self, func: ExportFunction, mut cx: ValStack) -> Task<ValStack> {
+        self.in_flight.set(self.in_flight.get() + 1);
         Box::pin(async move {
             self.tasks.serve(Callee::Export(func), true, || {
                 self.run_export(func, &mut cx)
@@ -111,6 +115,13 @@ impl Interpreter for ToyInterpreter {
 
     fn export_finish(&self, func: ExportFunction, cx: ValStack) {
         drop(cx);
+        if func.is_async() {
+            self.in_flight.set(self.in_flight.get() - 1);
+        }
+        // Only at rest: a sync export may run while an async one waits.
+        if self.in_flight.get() != 0 {
+            return;
+        }
         let name = &self.export_names[func.index()];
         let hooks = self.on_finish.borrow().clone();
         for hook in hooks {
@@ -130,6 +141,7 @@ impl ToyInterpreter {
     /// Runs export `func` with the arguments on `cx`, pushing its result.
     fn run_export(&self, func: ExportFunction, cx: &mut ValStack) {
         let name = &self.export_names[func.index()];
+        let borrows = self.resources.borrow_mark();
         let args: Vec<Value> = func
             .params()
             .zip(cx.take_args(func.params().len()))
@@ -139,8 +151,11 @@ impl ToyInterpreter {
             .interp
             .call_named(name, &self.exports[func.index()], args);
         // Borrows lent to this call end with it.
-        self.resources.end_borrows();
+        self.resources.end_borrows(borrows);
         let result = result.unwrap_or_else(|err| panic!("toy: export `{name}` failed: {err}"));
+        if let Some(writer) = channels::take_unwritten() {
+            panic!("toy: export `{name}` {writer}");
+        }
         if let Some(ty) = func.result() {
             let lowered: Val = values::lower(ty, &result, &self.resources).unwrap_or_else(|err| {
                 panic!(

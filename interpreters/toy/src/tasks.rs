@@ -195,6 +195,9 @@ impl Scheduler {
             interp.call_named(&label, &task.function, Vec::new())
         });
         let value = result.unwrap_or_else(|err| panic!("toy: a {label} failed: {err}"));
+        if let Some(writer) = crate::channels::take_unwritten() {
+            panic!("toy: a {label} {writer}");
+        }
         *task.state.borrow_mut() = TaskState::Done(value);
     }
 }
