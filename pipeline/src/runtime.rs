@@ -245,6 +245,26 @@ pub fn instantiate_in(
     Ok(Running { store, instance })
 }
 
+/// Runs a future on this thread until it completes (wasmtime's calls of
+/// async exports are futures).
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
+    }
+}
+
 impl Running {
     /// Calls `name` of exported interface `interface` (`None`: the root),
     /// with the fuel limit filled again.
@@ -253,7 +273,12 @@ impl Running {
         let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
         let fuel = self.store.data().limits.fuel;
         self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
-        func.call(&mut self.store, args, &mut results)
+        let called = match func.ty(&self.store).async_() {
+            // An async export runs through wasmtime's event loop.
+            true => block_on(func.call_async(&mut self.store, args, &mut results)),
+            false => func.call(&mut self.store, args, &mut results),
+        };
+        called
             .map_err(|e| explain(&self.store, e.into()))
             .with_context(|| format!("calling `{name}` failed"))?;
         Ok(results)
