@@ -397,6 +397,17 @@ const FRONT: &str = r#"
 (export "bad-future"
   (fn () (let ((ends (future-new "future<u32>"))) (future-write (nth ends 1) "seven") (nth ends 0))))
 (export "sync-waits" (fn () ((back "shout") "x")))
+
+(export "misuse"
+  (fn (case)
+    (let ((s (stream-new "stream<u32>")))
+      (cond
+        ((= case "read-a-writer") (stream-read (nth s 1) 1))
+        ((= case "unknown-type") (future-new "future<u64>"))
+        ((= case "drop-unwritten") (drop (nth (future-new "future<u32>") 1)))
+        ((= case "let-go-unwritten") (future-new "future<u32>") "done")
+        ((= case "read-after-drop") (drop (nth s 0)) (stream-read (nth s 0) 1))
+        (else (error "no case " case))))))
 "#;
 
 const FRONT_EXPORTS: &[&str] = &[
@@ -409,11 +420,16 @@ const FRONT_EXPORTS: &[&str] = &[
     "bad-stream",
     "bad-future",
     "sync-waits",
+    "misuse",
 ];
 
 /// The front and back scripts composed (each linked with our generator's
 /// world library) and instantiated.
 fn front_and_back(front: &str, back: &str) -> Result<Instance> {
+    Instance::new(&composed(front, back)?, vec![])
+}
+
+fn composed(front: &str, back: &str) -> Result<Vec<u8>> {
     let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy-async.wit");
     let side = |world: &str, name: &str, source: &str| -> Result<Vec<u8>> {
         let world = World::load(&wit, world)?;
@@ -425,8 +441,7 @@ fn front_and_back(front: &str, back: &str) -> Result<Instance> {
     };
     let back = side("back-end", "back.toy", back)?;
     let front = side("front", "front.toy", front)?;
-    let composed = compose::chain(&[("back", &back), ("front", &front)], FRONT_EXPORTS)?;
-    Instance::new(&composed, vec![])
+    compose::chain(&[("back", &back), ("front", &front)], FRONT_EXPORTS)
 }
 
 fn string(s: &str) -> Val {
@@ -517,4 +532,33 @@ fn a_sync_export_calling_an_async_import_is_an_error_naming_it() {
         message.contains("async import `test:toy-async/back#shout` may wait, which only code running in an async export may do"),
         "{message}"
     );
+}
+
+#[test]
+fn misused_futures_and_streams_are_errors_naming_the_end() -> Result<()> {
+    let component = composed(FRONT, BACK)?;
+    for (case, expected) in [
+        (
+            "read-a-writer",
+            "`stream-read` needs a reader, found <stream<u32> writer ",
+        ),
+        ("unknown-type", "the world uses no type `future<u64>`"),
+        (
+            "drop-unwritten",
+            "has not written its value, and a future's writer may not be dropped before",
+        ),
+        (
+            "let-go-unwritten",
+            "toy: export `misuse` let go of <future<u32> writer ",
+        ),
+        ("read-after-drop", "> was dropped or moved"),
+    ] {
+        let mut instance = Instance::new(&component, vec![])?;
+        let message = match instance.call("misuse", &[string(case)]) {
+            Ok(result) => panic!("{case}: returned {result:?}"),
+            Err(err) => format!("{err:#}"),
+        };
+        assert!(message.contains(expected), "{case}: {message}");
+    }
+    Ok(())
 }
