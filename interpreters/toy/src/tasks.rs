@@ -1,8 +1,9 @@
 //! How toy code waits. The evaluator is a plain recursive function that
 //! cannot suspend, so toy code *blocks* instead: an operation that has to
 //! wait (an async import, a future or stream read or write) runs under the
-//! SDK's `block_on` inside the export's task, and the component model keeps
-//! the whole instance to that task meanwhile.
+//! SDK's `block_on` inside the export's task, and the component model starts
+//! no other async call of the instance meanwhile (wasmtime lets a sync export
+//! run, which cannot wait itself; its borrows are its own, see `resources`).
 //!
 //! Concurrency comes from `(spawn f)`: the task is queued and starts the
 //! next time toy code waits, once the awaited operation has started (so a
