@@ -246,6 +246,26 @@ pub fn instantiate_in(
     Ok(Running { store, instance })
 }
 
+/// Runs a future on this thread until it completes (wasmtime's calls of
+/// async exports are futures).
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
+    }
+}
+
 impl Running {
     /// Calls `name` of exported interface `interface` (`None`: the root),
     /// with the fuel limit filled again.
@@ -439,25 +459,5 @@ mod deterministic {
             .secure_random(Deterministic::new(b"wit-dylib build".to_vec()))
             .insecure_random(Deterministic::new(b"insecure".to_vec()))
             .insecure_random_seed(2);
-    }
-}
-
-/// Runs a future on this thread until it completes: wasmtime's concurrent
-/// calls (async exports, streams, futures) are futures driven by the store.
-pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    struct Unpark(std::thread::Thread);
-    impl std::task::Wake for Unpark {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-        std::thread::park();
     }
 }

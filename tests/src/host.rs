@@ -2,11 +2,9 @@
 //! trap errors) plus what the tests provide on top: root-level host
 //! functions and the matrix convention's resources.
 
-use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lua_demo::runtime::{self, Host, Running};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
@@ -31,25 +29,7 @@ pub fn engine() -> &'static Engine {
     })
 }
 
-/// Runs a future on this thread until it completes (wasmtime's concurrent
-/// calls are futures).
-pub fn block_on<T>(future: impl Future<Output = T>) -> T {
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(value) = future.as_mut().poll(&mut cx) {
-            return value;
-        }
-        std::thread::park();
-    }
-}
+pub use runtime::block_on;
 
 /// A host function: receives the arguments, returns the results.
 pub type HostFn = Box<dyn Fn(&[Val]) -> Result<Vec<Val>> + Send + Sync>;
@@ -90,21 +70,7 @@ impl Instance {
     /// the component wrote to stderr (panic messages end up there). An async
     /// export is called through wasmtime's concurrent API and awaited.
     pub fn call(&mut self, name: &str, args: &[Val]) -> Result<Vec<Val>> {
-        let Running { store, instance } = &mut self.running;
-        let func = instance
-            .get_func(&mut *store, name)
-            .with_context(|| format!("the component exports no function `{name}`"))?;
-        if !func.ty(&*store).async_() {
-            return self.running.call(None, name, args);
-        }
-        let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
-        store
-            .set_fuel(runtime::Limits::DEFAULT_FUEL)
-            .map_err(anyhow::Error::from)?;
-        block_on(func.call_async(&mut *store, args, &mut results))
-            .map_err(|e| runtime::explain(store, e.into()))
-            .with_context(|| format!("calling `{name}` failed"))?;
-        Ok(results)
+        self.running.call(None, name, args)
     }
 
     /// Fuel left after the last call (calls start with

@@ -45,15 +45,6 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
     ("lua", Interpreter::Lua),
 ];
 
-/// Worlds that use the async ABI, futures or streams: only `val` can play
-/// them (the Lua and toy interpreters have no async support yet), so their
-/// trials are the val->val ones.
-const ASYNC_WORLDS: &[&str] = &["async", "async-proxy", "streams", "futures"];
-
-fn plays(world: &str, interpreter: Interpreter) -> bool {
-    matches!(interpreter, Interpreter::Val | Interpreter::Lua) || !ASYNC_WORLDS.contains(&world)
-}
-
 /// The toy script of every matrix component.
 const TOY_SCRIPT: &str = include_str!("../toy/matrix.toy");
 
@@ -94,9 +85,6 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
                 };
                 for &(caller_name, caller) in INTERPRETERS {
                     for &(callee_name, callee) in INTERPRETERS {
-                        if !plays(&world, caller) || !plays(&world, callee) {
-                            continue;
-                        }
                         let name = format!("{world}::{generator}::{caller_name}->{callee_name}");
                         let case = Case {
                             wit: wit.clone(),

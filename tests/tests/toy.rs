@@ -9,6 +9,7 @@ use anyhow::Result;
 use lua_demo::Script;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
+use wit_dylib_tests::compose;
 use wit_dylib_tests::host::{Instance, Recorder};
 
 /// A script that implements every export of `checks`.
@@ -333,4 +334,231 @@ fn a_wrong_argument_to_an_import_names_import_and_argument() {
         message.contains("argument 0 of `log`: expected string, found int 3"),
         "{message}"
     );
+}
+
+// Async: a `front` toy component waiting on a `back` toy component
+// (worlds/toy-async.wit), composed.
+
+const BACK: &str = r#"
+(define last-write nil)
+(export "test:toy-async/back#shout" (fn (s) (str s "!")))
+; Returns the stream at once; a task writes it afterwards.
+(export "test:toy-async/back#numbers"
+  (fn (n)
+    (let ((ends (stream-new "stream<u32>")))
+      (spawn (fn ()
+               (set! last-write (some (stream-write (nth ends 1) (range n))))
+               (drop (nth ends 1))))
+      (nth ends 0))))
+(export "test:toy-async/back#last-write" (fn () last-write))
+(export "test:toy-async/back#open-ends" (fn () (wit-open-ends)))
+"#;
+
+const FRONT: &str = r#"
+(define (back name) (global (str "test:toy-async/back#" name)))
+
+(export "greet" (fn (name) (str ((back "shout") (str "hello " name)) " (via front)")))
+
+; Task a calls, then waits for what task b writes; b runs its own call in
+; between.
+(export "interleave"
+  (fn ()
+    (let ((order (list))
+          (ends (stream-new "stream<u32>")))
+      (define (note x) (set! order (append order x)))
+      (let ((a (spawn (fn ()
+                        (note "a calls")
+                        (note ((back "shout") "a"))
+                        (note (str "a read " (show (stream-read (nth ends 0) 5))))
+                        (drop (nth ends 0)))))
+            (b (spawn (fn ()
+                        (note "b calls")
+                        (note ((back "shout") "b"))
+                        (stream-write (nth ends 1) (list 7))
+                        (note "b wrote")
+                        (drop (nth ends 1))))))
+        (join a)
+        (join b)
+        order))))
+
+; Reads one number and drops the stream.
+(export "first-number"
+  (fn (n)
+    (let ((s ((back "numbers") n)))
+      (let ((got (stream-read s 1)))
+        (drop s)
+        (if got (some (nth got 0)) nil)))))
+
+(export "ends" (fn () (list (wit-open-ends) ((back "open-ends")))))
+(export "last-write" (fn () ((back "last-write"))))
+(export "fails-after-wait" (fn () (let ((r ((back "shout") "x"))) (error "boom after " r))))
+(export "bad-stream"
+  (fn () (let ((ends (stream-new "stream<u8>"))) (stream-write (nth ends 1) (list 1 300)) (nth ends 0))))
+(export "bad-future"
+  (fn () (let ((ends (future-new "future<u32>"))) (future-write (nth ends 1) "seven") (nth ends 0))))
+(export "sync-waits" (fn () ((back "shout") "x")))
+
+(export "misuse"
+  (fn (case)
+    (let ((s (stream-new "stream<u32>")))
+      (cond
+        ((= case "read-a-writer") (stream-read (nth s 1) 1))
+        ((= case "unknown-type") (future-new "future<u64>"))
+        ((= case "drop-unwritten") (drop (nth (future-new "future<u32>") 1)))
+        ((= case "let-go-unwritten") (future-new "future<u32>") "done")
+        ((= case "read-after-drop") (drop (nth s 0)) (stream-read (nth s 0) 1))
+        (else (error "no case " case))))))
+"#;
+
+const FRONT_EXPORTS: &[&str] = &[
+    "greet",
+    "interleave",
+    "first-number",
+    "ends",
+    "last-write",
+    "fails-after-wait",
+    "bad-stream",
+    "bad-future",
+    "sync-waits",
+    "misuse",
+];
+
+/// The front and back scripts composed (each linked with our generator's
+/// world library) and instantiated.
+fn front_and_back(front: &str, back: &str) -> Result<Instance> {
+    Instance::new(&composed(front, back)?, vec![])
+}
+
+fn composed(front: &str, back: &str) -> Result<Vec<u8>> {
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy-async.wit");
+    let side = |world: &str, name: &str, source: &str| -> Result<Vec<u8>> {
+        let world = World::load(&wit, world)?;
+        let script = Script {
+            name: name.into(),
+            source: source.as_bytes().to_vec(),
+        };
+        lua_demo::link(&script, &component::ours_world_dylib(&world)?)
+    };
+    let back = side("back-end", "back.toy", back)?;
+    let front = side("front", "front.toy", front)?;
+    compose::chain(&[("back", &back), ("front", &front)], FRONT_EXPORTS)
+}
+
+fn string(s: &str) -> Val {
+    Val::String(s.into())
+}
+
+#[test]
+fn an_async_export_returns_what_an_async_import_returned() -> Result<()> {
+    let mut instance = front_and_back(FRONT, BACK)?;
+    for name in ["you", "again"] {
+        let result = instance.call("greet", &[string(name)])?;
+        assert_eq!(
+            result,
+            [string(&format!("hello {name}! (via front)"))],
+            "greet({name})"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_waiting_task_lets_another_run_its_call() -> Result<()> {
+    let mut instance = front_and_back(FRONT, BACK)?;
+    let order = instance.call("interleave", &[])?;
+    let steps = ["a calls", "a!", "b calls", "b!", "b wrote", "a read (7)"];
+    assert_eq!(order, [Val::List(steps.map(string).to_vec())]);
+    assert_eq!(instance.call("ends", &[])?, [tuple_u32(0, 0)]);
+    Ok(())
+}
+
+fn tuple_u32(a: u32, b: u32) -> Val {
+    Val::Tuple(vec![Val::U32(a), Val::U32(b)])
+}
+
+#[test]
+fn a_reader_dropped_early_neither_leaks_nor_traps() -> Result<()> {
+    let mut instance = front_and_back(FRONT, BACK)?;
+    for _ in 0..3 {
+        let first = instance.call("first-number", &[Val::U32(1000)])?;
+        assert_eq!(first, [Val::Option(Some(Box::new(Val::U32(0))))]);
+        // The back's writer saw the reader go and stopped; nobody holds an end.
+        let write = instance.call("last-write", &[])?;
+        assert_eq!(write, [Val::Option(Some(Box::new(Val::Bool(false))))]);
+        assert_eq!(instance.call("ends", &[])?, [tuple_u32(0, 0)]);
+    }
+    // An empty stream ends at once, and its writer wrote everything (nothing).
+    let first = instance.call("first-number", &[Val::U32(0)])?;
+    assert_eq!(first, [Val::Option(None)]);
+    let write = instance.call("last-write", &[])?;
+    assert_eq!(write, [Val::Option(Some(Box::new(Val::Bool(true))))]);
+    Ok(())
+}
+
+/// The error of calling `export` of the front, which must fail.
+fn async_failure(export: &str) -> String {
+    let run = || -> Result<Vec<Val>> { front_and_back(FRONT, BACK)?.call(export, &[]) };
+    format!("{:#}", run().expect_err("the call must fail"))
+}
+
+#[test]
+fn a_toy_error_after_waiting_traps_with_the_toy_message() {
+    let message = async_failure("fails-after-wait");
+    assert!(
+        message.contains("toy: export `fails-after-wait` failed: front.toy:")
+            && message.contains("boom after x!"),
+        "{message}"
+    );
+}
+
+#[test]
+fn writing_a_wrong_value_names_the_stream_or_future_type() {
+    let message = async_failure("bad-stream");
+    assert!(
+        message.contains("writing to stream<u8>: item 1: integer 300 is out of range for u8"),
+        "{message}"
+    );
+    let message = async_failure("bad-future");
+    assert!(
+        message.contains(r#"writing to future<u32>: expected u32, found string "seven""#),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_sync_export_calling_an_async_import_is_an_error_naming_it() {
+    let message = async_failure("sync-waits");
+    assert!(
+        message.contains("async import `test:toy-async/back#shout` may wait, which only code running in an async export may do"),
+        "{message}"
+    );
+}
+
+#[test]
+fn misused_futures_and_streams_are_errors_naming_the_end() -> Result<()> {
+    let component = composed(FRONT, BACK)?;
+    for (case, expected) in [
+        (
+            "read-a-writer",
+            "`stream-read` needs a reader, found <stream<u32> writer ",
+        ),
+        ("unknown-type", "the world uses no type `future<u64>`"),
+        (
+            "drop-unwritten",
+            "has not written its value, and a future's writer may not be dropped before",
+        ),
+        (
+            "let-go-unwritten",
+            "toy: export `misuse` let go of <future<u32> writer ",
+        ),
+        ("read-after-drop", "> was dropped or moved"),
+    ] {
+        let mut instance = Instance::new(&component, vec![])?;
+        let message = match instance.call("misuse", &[string(case)]) {
+            Ok(result) => panic!("{case}: returned {result:?}"),
+            Err(err) => format!("{err:#}"),
+        };
+        assert!(message.contains(expected), "{case}: {message}");
+    }
+    Ok(())
 }

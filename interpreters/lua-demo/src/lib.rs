@@ -31,7 +31,7 @@ pub const TOY: Interpreter = Interpreter {
         "/toy_interpreter.so"
     )),
     check: check_toy,
-    supports_async: false,
+    supports_async: true,
 };
 
 /// The interpreter for `script`: toy for a `.toy` file, Lua otherwise.

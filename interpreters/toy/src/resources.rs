@@ -114,9 +114,16 @@ impl Resources {
         drop(object);
     }
 
-    /// The running export returned: its borrows end.
-    pub fn end_borrows(&self) {
-        for handle in self.borrows.take() {
+    /// Marks where the borrows of an export starting now will begin: a sync
+    /// export may run while an async one waits, and ends only its own.
+    pub fn borrow_mark(&self) -> usize {
+        self.borrows.borrow().len()
+    }
+
+    /// The export that started at `mark` returned: its borrows end.
+    pub fn end_borrows(&self, mark: usize) {
+        let ended = self.borrows.borrow_mut().split_off(mark);
+        for handle in ended {
             handle.state.set(HandleState::Expired);
         }
     }

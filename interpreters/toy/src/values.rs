@@ -6,6 +6,7 @@ use std::rc::Rc;
 use toy_lang::Value;
 use wit_dylib_sdk::{Type, Val};
 
+use crate::channels::{Channel, lift_reader, pass_reader};
 use crate::resources::Resources;
 
 /// A WIT value the glue lifted (already checked by the SDK) as a toy value.
@@ -84,6 +85,8 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
         (Type::Own(r), Val::Own(handle)) => resources.lift_owned(r, handle),
         (Type::Borrow(r), Val::Borrow(rep)) if r.is_exported() => resources.object(rep as usize),
         (Type::Borrow(r), Val::Borrow(handle)) => resources.lift_borrowed(r, handle),
+        (Type::Future(f), Val::Future(handle)) => lift_reader(Channel::Future(f), handle),
+        (Type::Stream(s), Val::Stream(handle)) => lift_reader(Channel::Stream(s), handle),
         (ty, val) => panic!(
             "toy: a {} value arrived for type {}",
             val.kind(),
@@ -221,7 +224,9 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
         (Type::Borrow(r), handle) if !r.is_exported() => {
             Val::Borrow(resources.pass_handle(r, handle, false)?)
         }
-        (Type::ErrorContext | Type::FixedLengthList(_) | Type::Future(_) | Type::Stream(_), _) => {
+        (Type::Future(f), reader) => Val::Future(pass_reader(Channel::Future(f), reader)?),
+        (Type::Stream(s), reader) => Val::Stream(pass_reader(Channel::Stream(s), reader)?),
+        (Type::ErrorContext | Type::FixedLengthList(_), _) => {
             return Err(format!(
                 "the toy interpreter does not support {}",
                 ty.describe()

@@ -1,14 +1,17 @@
 //! What a script sees of the world: its imports as toy functions named by
-//! their WIT names, and the builtins `export`, `drop`, `wit-imports` and
+//! their WIT names (an async import waits for its result, see
+//! [`crate::tasks`]), and the builtins `export`, `drop`, `wit-imports` and
 //! `wit-exports`.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use toy_lang::{Interp, Value};
-use wit_dylib_sdk::{Resource, Type, Wit, call_import};
+use wit_dylib_sdk::{Resource, Type, Wit, call_import, call_import_async};
 
+use crate::channels::{self, wit_name};
 use crate::resources::{self, Resources};
+use crate::tasks::Scheduler;
 use crate::values::{lift, lower};
 
 /// The functions the script registered with `(export "name" f)`, by export
@@ -33,17 +36,27 @@ impl Exports {
 }
 
 /// Defines the world's imports and the WIT builtins in `interp`.
-pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports {
+pub fn install(
+    interp: &Interp,
+    wit: Wit,
+    resources: &Rc<Resources>,
+    tasks: &Rc<Scheduler>,
+) -> Exports {
     for func in wit.import_funcs() {
         let name = func.qualified_name();
         let resources = resources.clone();
-        interp.define_native(&name.clone(), move |_, args| {
+        let tasks = tasks.clone();
+        interp.define_native(&name.clone(), move |interp, args| {
             if args.len() != func.params().len() {
                 return Err(format!(
                     "`{name}` takes {} arguments, got {}",
                     func.params().len(),
                     args.len()
                 ));
+            }
+            // Refused before the arguments move anything out of the script.
+            if func.is_async() {
+                tasks.check_may_wait(&format!("async import `{name}`"))?;
             }
             let args = func
                 .params()
@@ -53,7 +66,14 @@ pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports 
                     lower(ty, arg, &resources).map_err(|e| format!("argument {i} of `{name}`: {e}"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let result = call_import(func, args);
+            let result = match func.is_async() {
+                true => tasks.wait(
+                    interp,
+                    &format!("async import `{name}`"),
+                    call_import_async(func, args),
+                )?,
+                false => call_import(func, args),
+            };
             Ok(match (func.result(), result) {
                 (Some(ty), Some(val)) => lift(ty, val, &resources),
                 _ => Value::Nil,
@@ -76,8 +96,10 @@ pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports 
     });
 
     interp.define_native("drop", |_, args| match &args[..] {
-        [handle] => resources::drop_handle(handle).map(|()| Value::Nil),
-        _ => Err("usage: (drop handle)".into()),
+        [end_or_handle] => channels::drop_end(end_or_handle)
+            .unwrap_or_else(|| resources::drop_handle(end_or_handle))
+            .map(|()| Value::Nil),
+        _ => Err("usage: (drop handle-or-end)".into()),
     });
 
     // Import and export functions have the same accessors but no common
@@ -89,6 +111,7 @@ pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports 
                     f.qualified_name(),
                     f.interface(),
                     f.name(),
+                    f.is_async(),
                     f.params(),
                     f.result(),
                 )
@@ -104,11 +127,12 @@ pub fn install(interp: &Interp, wit: Wit, resources: &Rc<Resources>) -> Exports 
 }
 
 /// A function as a toy map: `name` (qualified), `interface`, `function`,
-/// `params` and `result` (type descriptors, see [`describe_type`]).
+/// `async`, `params` and `result` (type descriptors, see [`describe_type`]).
 fn describe_function(
     name: String,
     interface: Option<&str>,
     function: &str,
+    is_async: bool,
     params: impl Iterator<Item = Type>,
     result: Option<Type>,
 ) -> Value {
@@ -116,6 +140,7 @@ fn describe_function(
         ("name", string(&name)),
         ("interface", interface.map_or(Value::Nil, string)),
         ("function", string(function)),
+        ("async", Value::Bool(is_async)),
         ("params", list(params.map(describe_type))),
         ("result", result.map_or(Value::Nil, describe_type)),
     ])
@@ -156,10 +181,21 @@ fn describe_type(ty: Type) -> Value {
             ("key", describe_type(m.key_ty())),
             ("value", describe_type(m.value_ty())),
         ]),
+        Type::Future(f) => describe_channel("future", ty, f.ty()),
+        Type::Stream(s) => describe_channel("stream", ty, s.ty()),
         Type::Own(r) => describe_resource("own", r),
         Type::Borrow(r) => describe_resource("borrow", r),
         other => string(&other.describe()),
     }
+}
+
+/// `wit` is the name `future-new` and `stream-new` take.
+fn describe_channel(kind: &str, ty: Type, payload: Option<Type>) -> Value {
+    map([
+        ("kind", string(kind)),
+        ("type", payload.map_or(Value::Nil, describe_type)),
+        ("wit", string(&wit_name(ty.dealias()))),
+    ])
 }
 
 fn describe_resource(kind: &str, r: Resource) -> Value {

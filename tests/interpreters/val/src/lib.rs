@@ -149,11 +149,15 @@ impl Interpreter for ValInterpreter {
             .export_funcs()
             .map(|f| (f.qualified_name(), 0))
             .collect();
+        // The map of reps too: a `BTreeMap` keeps its root node once it has
+        // one, so the first resource would look like a leak.
+        let reps = RefCell::new(BTreeMap::from([(0, 0)]));
+        reps.borrow_mut().remove(&0);
         ValInterpreter {
             wit,
             imports,
             calls: RefCell::new(calls),
-            reps: RefCell::default(),
+            reps,
             next_rep: Cell::new(1),
             settled_bytes: Cell::new(None),
             in_flight: Cell::new(0),
