@@ -133,14 +133,16 @@ pub fn build_engine() -> Result<Engine> {
 pub fn pooled_engine(limits: &Limits, instances: u32) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     // A linked component is a dozen core instances (libc, interpreter,
-    // world library, script, shims), a stubbed one more.
+    // world library, script, shims) and one memory; a stubbed one has more
+    // instances and the stubs' memory.
     const CORE_INSTANCES: u32 = 32;
+    const MEMORIES: u32 = 2;
     const TABLES: u32 = 8;
     pool.total_component_instances(instances)
         .total_core_instances(instances * CORE_INSTANCES)
         .max_core_instances_per_component(CORE_INSTANCES)
-        .total_memories(instances)
-        .max_memories_per_component(1)
+        .total_memories(instances * MEMORIES)
+        .max_memories_per_component(MEMORIES)
         .total_tables(instances * TABLES)
         .max_tables_per_component(TABLES)
         .total_stacks(instances)

@@ -182,7 +182,7 @@ impl Server {
     async fn handle(&self, req: Request<hyper::body::Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
         let line = format!("{} {}", req.method(), req.uri());
-        let (response, failure) = match self.respond(req).await {
+        let (response, failure) = match self.respond(req, &line).await {
             Ok(response) => (response, None),
             Err(Failure { status, error }) => (plain(status), Some(error)),
         };
@@ -200,6 +200,7 @@ impl Server {
     async fn respond(
         &self,
         req: Request<hyper::body::Incoming>,
+        line: &str,
     ) -> Result<Response<HyperOutgoingBody>, Failure> {
         let permit = self
             .instances
@@ -233,15 +234,25 @@ impl Server {
                     .await
             }
             .await;
-            called.map_err(|err| store.data().host.explain(err.into()))
+            let host = &store.data().host;
+            match called {
+                Ok(()) => Ok(host.stderr()),
+                Err(err) => Err(host.explain(err.into())),
+            }
         });
         match receiver.await {
             Ok(Ok(response)) => {
-                // The status is out; a failure while writing the body only
-                // cuts the body short, and is logged on its own.
+                // The status is out; what the handler writes to stderr, or
+                // a failure while it writes the body (which cuts the body
+                // short), is logged when it ends.
+                let line = line.to_string();
                 tokio::spawn(async move {
-                    if let Ok(Err(err)) = task.await {
-                        eprintln!("the handler failed after answering: {err:#}");
+                    match task.await {
+                        Ok(Ok(stderr)) if !stderr.trim().is_empty() => {
+                            eprintln!("{line}: stderr: {}", stderr.trim())
+                        }
+                        Ok(Err(err)) => eprintln!("{line}: failed after answering: {err:#}"),
+                        _ => {}
                     }
                 });
                 Ok(response)
@@ -251,7 +262,7 @@ impl Server {
             ))),
             // The handler returned or failed without setting a response.
             Err(_) => Err(Failure::internal(match task.await {
-                Ok(Ok(())) => anyhow!("the handler returned without setting a response"),
+                Ok(Ok(_)) => anyhow!("the handler returned without setting a response"),
                 Ok(Err(err)) => err,
                 Err(err) => err.into(),
             })),
