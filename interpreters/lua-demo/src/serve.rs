@@ -11,12 +11,15 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
@@ -51,6 +54,13 @@ pub struct Options {
 
 /// Serves `component` until Ctrl-C.
 pub fn run(component: &[u8], options: &Options) -> Result<()> {
+    let server = Server::new(component, options.limits)?;
+    let listener = std::net::TcpListener::bind(options.addr)
+        .with_context(|| format!("cannot listen on {}", options.addr))?;
+    println!(
+        "serving on http://{}/ (Ctrl-C stops)",
+        listener.local_addr()?
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -62,58 +72,91 @@ pub fn run(component: &[u8], options: &Options) -> Result<()> {
                 std::future::pending::<()>().await;
             }
         };
-        serve(component, options, stop).await
-    })
-}
-
-/// Compiles `component`, binds `options.addr`, prints the address and
-/// serves until `stop` completes; then it stops accepting, lets the
-/// requests in flight finish (for up to [`DRAIN`]) and returns.
-pub async fn serve(
-    component: &[u8],
-    options: &Options,
-    stop: impl Future<Output = ()>,
-) -> Result<()> {
-    let server = Arc::new(Server::new(component, options.limits)?);
-    let listener = TcpListener::bind(options.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", options.addr))?;
-    let addr = listener.local_addr()?;
-    println!("serving on http://{addr}/ (Ctrl-C stops)");
-
-    let (stopping, stopped) = watch::channel(false);
-    let mut connections = JoinSet::new();
-    tokio::pin!(stop);
-    loop {
-        tokio::select! {
-            _ = &mut stop => break,
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(accepted) => accepted,
-                    // E.g. out of file descriptors: the next may succeed.
-                    Err(err) => {
-                        eprintln!("accepting a connection failed: {err}");
-                        continue;
-                    }
-                };
-                connections.spawn(connection(server.clone(), stream, peer, stopped.clone()));
-            }
-        }
-    }
-    drop(listener);
-    let _ = stopping.send(true);
-    let drained = tokio::time::timeout(DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        eprintln!(
-            "stopped with {} connections still open after {DRAIN:?}",
-            connections.len()
-        );
-    }
+        server.serve(listener, stop).await
+    })?;
     println!("stopped");
     Ok(())
+}
+
+/// A compiled component, ready to answer requests.
+pub struct Server {
+    pre: ProxyPre<RequestHost>,
+    limits: Limits,
+    /// One permit per pooled instance.
+    instances: Arc<Semaphore>,
+}
+
+impl Server {
+    /// Compiles `component` and checks that it is a `wasi:http/proxy`
+    /// handler whose imports the server provides; every request then runs
+    /// within `limits`.
+    pub fn new(component: &[u8], limits: Limits) -> Result<Server> {
+        let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
+        let component = runtime::compile(&engine, component)?;
+        let mut linker = Linker::new(&engine);
+        // Full WASI 0.2 (without capabilities) serves ordinary components;
+        // pure ones import only the proxy world's subset of it.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("`lua-demo serve` provides WASI 0.2 and wasi:http, nothing else")?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export `wasi:http/incoming-handler@0.2.x`")?;
+        Ok(Server {
+            pre,
+            limits,
+            instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+        })
+    }
+
+    /// Serves the connections `listener` accepts until `stop` completes;
+    /// then stops accepting and lets the requests in flight finish (for up
+    /// to [`DRAIN`]). Needs a tokio runtime with I/O and timers.
+    pub async fn serve(
+        self,
+        listener: std::net::TcpListener,
+        stop: impl Future<Output = ()>,
+    ) -> Result<()> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let server = Arc::new(self);
+        let (stopping, stopped) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        // E.g. out of file descriptors: the next may succeed.
+                        Err(err) => {
+                            eprintln!("accepting a connection failed: {err}");
+                            continue;
+                        }
+                    };
+                    connections.spawn(connection(server.clone(), stream, peer, stopped.clone()));
+                }
+            }
+        }
+        drop(listener);
+        let _ = stopping.send(true);
+        let drained = tokio::time::timeout(DRAIN, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!(
+                "stopped with {} connections still open after {DRAIN:?}",
+                connections.len()
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Serves the requests of one HTTP/1.1 connection until it closes or the
@@ -146,38 +189,7 @@ async fn connection(
     }
 }
 
-/// The compiled component, ready to instantiate, and the per-request limits.
-struct Server {
-    pre: ProxyPre<RequestHost>,
-    limits: Limits,
-    /// One permit per pooled instance.
-    instances: Arc<Semaphore>,
-}
-
 impl Server {
-    fn new(component: &[u8], limits: Limits) -> Result<Server> {
-        let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
-        let component = runtime::compile(&engine, component)?;
-        let mut linker = Linker::new(&engine);
-        // Full WASI 0.2 (without capabilities) serves ordinary components;
-        // pure ones import only the proxy world's subset of it.
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
-            .map_err(anyhow::Error::from)?;
-        let pre = linker
-            .instantiate_pre(&component)
-            .map_err(anyhow::Error::from)
-            .context("`lua-demo serve` provides WASI 0.2 and wasi:http, nothing else")?;
-        let pre = ProxyPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context("the component does not export `wasi:http/incoming-handler@0.2.x`")?;
-        Ok(Server {
-            pre,
-            limits,
-            instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
-        })
-    }
-
     /// Answers `req` and logs one line for it.
     async fn handle(&self, req: Request<hyper::body::Incoming>) -> Response<HyperOutgoingBody> {
         let started = Instant::now();
@@ -242,20 +254,37 @@ impl Server {
         });
         match receiver.await {
             Ok(Ok(response)) => {
-                // The status is out; what the handler writes to stderr, or
-                // a failure while it writes the body (which cuts the body
-                // short), is logged when it ends.
+                // The status is out; the body ends cleanly only if the
+                // handler does (see `Completed`). What it wrote to stderr,
+                // or its failure, is logged when it ends.
+                let (done, outcome) = oneshot::channel();
                 let line = line.to_string();
                 tokio::spawn(async move {
-                    match task.await {
-                        Ok(Ok(stderr)) if !stderr.trim().is_empty() => {
-                            eprintln!("{line}: stderr: {}", stderr.trim())
+                    let succeeded = match task.await {
+                        Ok(Ok(stderr)) => {
+                            if !stderr.trim().is_empty() {
+                                eprintln!("{line}: stderr: {}", stderr.trim());
+                            }
+                            true
                         }
-                        Ok(Err(err)) => eprintln!("{line}: failed after answering: {err:#}"),
-                        _ => {}
-                    }
+                        Ok(Err(err)) => {
+                            eprintln!("{line}: failed after answering: {err:#}");
+                            false
+                        }
+                        Err(err) => {
+                            eprintln!("{line}: failed after answering: {err}");
+                            false
+                        }
+                    };
+                    let _ = done.send(succeeded);
                 });
-                Ok(response)
+                Ok(response.map(|body| {
+                    Completed {
+                        body,
+                        outcome: Some(outcome),
+                    }
+                    .boxed_unsync()
+                }))
             }
             Ok(Err(code)) => Err(Failure::internal(anyhow!(
                 "the handler answered with an error: {code:?}"
@@ -302,6 +331,44 @@ impl Failure {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             error,
         }
+    }
+}
+
+/// A response body that ends cleanly only if the handler that writes it
+/// succeeds. wasmtime-wasi-http ends a body whose handler trapped as if it
+/// were complete; here the client sees an error (a cut connection) instead.
+struct Completed {
+    body: HyperOutgoingBody,
+    /// Whether the handler succeeded; taken once the body has ended.
+    outcome: Option<oneshot::Receiver<bool>>,
+}
+
+impl Body for Completed {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(None) => {}
+            frame => return frame,
+        }
+        let Some(outcome) = this.outcome.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let succeeded = ready!(Pin::new(outcome).poll(cx)).unwrap_or(false);
+        this.outcome = None;
+        match succeeded {
+            true => Poll::Ready(None),
+            false => Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpProtocolError))),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
     }
 }
 

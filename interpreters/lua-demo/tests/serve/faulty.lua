@@ -1,0 +1,47 @@
+-- A handler with failing routes, for tests/serve.rs: each failure must get
+-- the client a 500 (or a cut body) and leave the server serving.
+local http = require("helpers.http")
+
+local routes = {
+  ["/ok"] = function(_, out)
+    http.respond(out, 200, { ["content-type"] = "text/plain" }, "ok\n")
+  end,
+  -- An uncaught Lua error before any response.
+  ["/error"] = function()
+    error("boom from Lua")
+  end,
+  -- Runs until the fuel limit stops it.
+  ["/loop"] = function()
+    local n = 0
+    while true do
+      n = n + 1
+    end
+  end,
+  -- Allocates until the memory limit stops it.
+  ["/hog"] = function()
+    local block = string.rep("x", 1 << 16)
+    local t = {}
+    while true do
+      -- A new 1 MiB string each time (long strings are not shared).
+      t[#t + 1] = string.rep(block, 16)
+    end
+  end,
+  -- Returns without answering.
+  ["/silent"] = function() end,
+  -- Fails after the status is out: the body is cut short.
+  ["/late"] = function(_, out)
+    local writer = http.start(out, 200, { ["content-type"] = "text/plain" })
+    writer:write("partial ")
+    error("failed mid-body")
+  end,
+}
+
+return {
+  ["wasi:http/incoming-handler@0.2.12"] = {
+    handle = function(request, out)
+      local path = http.request(request).path
+      local route = routes[path] or routes["/ok"]
+      route(request, out)
+    end,
+  },
+}
