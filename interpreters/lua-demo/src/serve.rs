@@ -24,7 +24,7 @@ use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
-use tokio::task::JoinSet;
+use tokio::task::{JoinHandle, JoinSet};
 use wasmtime::Store;
 use wasmtime::component::Linker;
 use wasmtime_wasi::{WasiCtxView, WasiView};
@@ -57,25 +57,42 @@ pub fn run(component: &[u8], options: &Options) -> Result<()> {
     let server = Server::new(component, options.limits)?;
     let listener = std::net::TcpListener::bind(options.addr)
         .with_context(|| format!("cannot listen on {}", options.addr))?;
-    println!(
-        "serving on http://{}/ (Ctrl-C stops)",
-        listener.local_addr()?
-    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async {
-        let stop = async {
-            // Without a signal handler nothing else stops the server.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        server.serve(listener, stop).await
+        // Listening for Ctrl-C before saying that the server is up, so that
+        // whoever reads that line may stop it at once.
+        let interrupted = interrupt().context("listening for Ctrl-C")?;
+        println!(
+            "serving on http://{}/ (Ctrl-C stops)",
+            listener.local_addr()?
+        );
+        server.serve(listener, interrupted).await
     })?;
     println!("stopped");
     Ok(())
+}
+
+/// A future that completes on SIGINT (Ctrl-C), listening from now on.
+#[cfg(unix)]
+fn interrupt() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut signal = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        signal.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn interrupt() -> Result<impl Future<Output = ()>> {
+    Ok(async {
+        // Without a signal handler nothing else stops the server.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
 }
 
 /// A compiled component, ready to answer requests.
@@ -167,6 +184,12 @@ async fn connection(
     peer: SocketAddr,
     mut stopped: watch::Receiver<bool>,
 ) {
+    // A response's head and body go out in separate writes: without this,
+    // Nagle's algorithm holds the body back until the client's delayed ACK
+    // (tens of milliseconds).
+    if let Err(err) = stream.set_nodelay(true) {
+        eprintln!("connection from {peer}: {err}");
+    }
     let service = hyper::service::service_fn(move |req| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.handle(req).await) }
@@ -255,29 +278,8 @@ impl Server {
         match receiver.await {
             Ok(Ok(response)) => {
                 // The status is out; the body ends cleanly only if the
-                // handler does (see `Completed`). What it wrote to stderr,
-                // or its failure, is logged when it ends.
-                let (done, outcome) = oneshot::channel();
-                let line = line.to_string();
-                tokio::spawn(async move {
-                    let succeeded = match task.await {
-                        Ok(Ok(stderr)) => {
-                            if !stderr.trim().is_empty() {
-                                eprintln!("{line}: stderr: {}", stderr.trim());
-                            }
-                            true
-                        }
-                        Ok(Err(err)) => {
-                            eprintln!("{line}: failed after answering: {err:#}");
-                            false
-                        }
-                        Err(err) => {
-                            eprintln!("{line}: failed after answering: {err}");
-                            false
-                        }
-                    };
-                    let _ = done.send(succeeded);
-                });
+                // handler does (see `Completed`).
+                let outcome = log_outcome(task, line.to_string());
                 Ok(response.map(|body| {
                     Completed {
                         body,
@@ -317,6 +319,29 @@ impl Server {
         store.fuel_async_yield_interval(Some(YIELD_EVERY))?;
         Ok(store)
     }
+}
+
+/// Logs, when the handler of an answered request ends, what it wrote to
+/// stderr or how it failed; the receiver learns whether it succeeded.
+fn log_outcome(task: JoinHandle<Result<String>>, line: String) -> oneshot::Receiver<bool> {
+    let (done, outcome) = oneshot::channel();
+    tokio::spawn(async move {
+        let failure = match task.await {
+            Ok(Ok(stderr)) => {
+                if !stderr.trim().is_empty() {
+                    eprintln!("{line}: stderr: {}", stderr.trim());
+                }
+                None
+            }
+            Ok(Err(err)) => Some(err),
+            Err(err) => Some(err.into()),
+        };
+        if let Some(err) = &failure {
+            eprintln!("{line}: failed after answering: {err:#}");
+        }
+        let _ = done.send(failure.is_none());
+    });
+    outcome
 }
 
 /// Why a request got no response from the handler.

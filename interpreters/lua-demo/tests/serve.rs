@@ -150,6 +150,13 @@ fn get_routes_on_method_and_path_with_status_headers_and_body() {
     let missing = get(addr, "/nowhere?x=1");
     assert_eq!(missing.status, 404);
     assert_eq!(missing.text(), "no route for GET /nowhere\n");
+    let vary: Vec<&str> = missing
+        .headers
+        .get_all("vary")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert_eq!(vary, ["accept", "origin"]);
 
     // The route exists for POST only.
     assert_eq!(get(addr, "/echo").status, 404);
@@ -290,6 +297,13 @@ fn a_handler_that_allocates_without_bound_is_stopped_by_the_memory_limit() {
     let addr = faulty();
     assert_eq!(get(addr, "/hog").status, 500);
     assert_eq!(get(addr, "/ok").status, 200);
+}
+
+#[test]
+fn outgoing_requests_are_refused() {
+    let reply = get(faulty(), "/fetch");
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.text(), "HTTP_request_denied");
 }
 
 #[test]

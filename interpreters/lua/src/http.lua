@@ -115,12 +115,13 @@ function Writer:finish()
   ok(types.outgoing_body.finish(self.body, nil), "ending the response body failed")
 end
 
--- Headers given as `{ name = value }` and/or `{ { name, value }, ... }`.
+-- Headers given as `{ name = value }` and/or `{ { name, value }, ... }`
+-- (values may be numbers).
 local function fields(headers)
   local entries = {}
   for key, value in pairs(headers or {}) do
     if type(key) == "number" then
-      entries[#entries + 1] = value
+      entries[#entries + 1] = { value[1], tostring(value[2]) }
     else
       entries[#entries + 1] = { key, tostring(value) }
     end

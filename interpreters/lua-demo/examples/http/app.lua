@@ -89,7 +89,8 @@ local function handle(request, out)
   ctx.request, ctx.out = request, out
   local handler, rest = route(ctx.method, ctx.path)
   if not handler then
-    http.respond(out, 404, { ["content-type"] = "text/plain" },
+    -- Headers as a list of pairs (names may repeat).
+    http.respond(out, 404, { { "content-type", "text/plain" }, { "vary", "accept" }, { "vary", "origin" } },
       "no route for " .. ctx.method .. " " .. ctx.path .. "\n")
     return
   end

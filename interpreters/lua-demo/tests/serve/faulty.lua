@@ -26,6 +26,27 @@ local routes = {
       t[#t + 1] = string.rep(block, 16)
     end
   end,
+  -- Tries to send a request of its own: the sandbox refuses. Answers with
+  -- the error's case.
+  ["/fetch"] = function(_, out)
+    local types = http.types
+    local request = types.outgoing_request.new(types.fields.new())
+    request:set_authority("example.com")
+    local sent = require("wasi:http/outgoing-handler@0.2.12").handle(request, nil)
+    local outcome
+    if sent.err then
+      outcome = sent.err.tag
+    else
+      local future = sent.ok
+      do
+        local ready <close> = future:subscribe()
+        ready:block()
+      end
+      local got = future:get()
+      outcome = got.ok and (got.ok.err and got.ok.err.tag or "a response") or "no answer"
+    end
+    http.respond(out, 200, { ["content-type"] = "text/plain" }, outcome)
+  end,
   -- Returns without answering.
   ["/silent"] = function() end,
   -- Fails after the status is out: the body is cut short.
