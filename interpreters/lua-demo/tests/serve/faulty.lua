@@ -31,7 +31,9 @@ local routes = {
   ["/fetch"] = function(_, out)
     local types = http.types
     local request = types.outgoing_request.new(types.fields.new())
-    request:set_authority("example.com")
+    assert(request:set_scheme({ tag = "HTTP" }).ok)
+    assert(request:set_authority("127.0.0.1:9").ok)
+    assert(request:set_path_with_query("/").ok)
     local sent = require("wasi:http/outgoing-handler@0.2.12").handle(request, nil)
     local outcome
     if sent.err then
