@@ -10,7 +10,10 @@ use wasmtime::component::types::{ComponentItem, Type};
 use wasmtime::component::{
     Component, Func, Instance, Linker, LinkerInstance, ResourceTable, ResourceType, Val,
 };
-use wasmtime::{Config, Engine, ResourceLimiter, Store, Trap};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ResourceLimiter, Store,
+    Trap,
+};
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
@@ -123,6 +126,32 @@ pub fn build_engine() -> Result<Engine> {
     Engine::new(&config).map_err(anyhow::Error::from)
 }
 
+/// The engine for a server: `instances` instances at a time, each within
+/// `limits`, allocated from a pool (instantiating is then mostly resetting
+/// memory a previous instance used). Instances are made with
+/// `instantiate_async`, so that a guest can wait on host I/O.
+pub fn pooled_engine(limits: &Limits, instances: u32) -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::new();
+    // A linked component is a dozen core instances (libc, interpreter,
+    // world library, script, shims) and one memory; a stubbed one has more
+    // instances and the stubs' memory.
+    const CORE_INSTANCES: u32 = 32;
+    const MEMORIES: u32 = 2;
+    const TABLES: u32 = 8;
+    pool.total_component_instances(instances)
+        .total_core_instances(instances * CORE_INSTANCES)
+        .max_core_instances_per_component(CORE_INSTANCES)
+        .total_memories(instances * MEMORIES)
+        .max_memories_per_component(MEMORIES)
+        .total_tables(instances * TABLES)
+        .max_tables_per_component(TABLES)
+        .total_stacks(instances)
+        .max_memory_size(limits.max_memory);
+    let mut config = config();
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Engine::new(&config).map_err(anyhow::Error::from)
+}
+
 fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
@@ -139,28 +168,40 @@ fn config() -> Config {
 
 /// A store for `sandbox`, with its fuel filled.
 pub fn store(engine: &Engine, sandbox: &Sandbox) -> Result<Store<Host>> {
-    let stderr = MemoryOutputPipe::new(1 << 20);
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.stderr(stderr.clone())
-        .allow_tcp(false)
-        .allow_udp(false)
-        .allow_ip_name_lookup(false);
-    let stdout = match sandbox.inherit_stdout {
-        true => {
-            wasi.inherit_stdout();
-            None
+    let mut store = Store::new(engine, Host::new(sandbox));
+    store.limiter(Host::limiter);
+    store
+        .set_fuel(sandbox.limits.fuel)
+        .map_err(anyhow::Error::from)?;
+    Ok(store)
+}
+
+impl Host {
+    /// WASI without capabilities, output captured or passed through as
+    /// `sandbox` says, and its memory limit. A store holding it (directly
+    /// or inside a larger host) must install [`Host::limiter`] and fill
+    /// the fuel.
+    pub fn new(sandbox: &Sandbox) -> Host {
+        let stderr = MemoryOutputPipe::new(1 << 20);
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        let stdout = match sandbox.inherit_stdout {
+            true => {
+                wasi.inherit_stdout();
+                None
+            }
+            false => {
+                let pipe = MemoryOutputPipe::new(1 << 20);
+                wasi.stdout(pipe.clone());
+                Some(pipe)
+            }
+        };
+        if sandbox.deterministic {
+            deterministic::configure(&mut wasi);
         }
-        false => {
-            let pipe = MemoryOutputPipe::new(1 << 20);
-            wasi.stdout(pipe.clone());
-            Some(pipe)
-        }
-    };
-    if sandbox.deterministic {
-        deterministic::configure(&mut wasi);
-    }
-    let mut store = Store::new(
-        engine,
         Host {
             wasi: wasi.build(),
             table: ResourceTable::new(),
@@ -171,13 +212,25 @@ pub fn store(engine: &Engine, sandbox: &Sandbox) -> Result<Store<Host>> {
                 refused: false,
             },
             limits: sandbox.limits,
-        },
-    );
-    store.limiter(|host| &mut host.memory);
-    store
-        .set_fuel(sandbox.limits.fuel)
-        .map_err(anyhow::Error::from)?;
-    Ok(store)
+        }
+    }
+
+    /// The memory limit, for [`Store::limiter`].
+    pub fn limiter(&mut self) -> &mut dyn ResourceLimiter {
+        &mut self.memory
+    }
+
+    /// The resource table WASI uses, for other host interfaces whose
+    /// resources mix with WASI's (e.g. `wasi:http` bodies are `wasi:io`
+    /// streams).
+    pub fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
+    }
+
+    /// What the component wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.stderr.contents()).into_owned()
+    }
 }
 
 /// A linker with WASI, plus whatever `define` adds (it also gets the
@@ -315,78 +368,101 @@ impl Running {
 /// was hit, and what the component wrote to stderr (panic and script error
 /// messages end up there).
 pub fn explain(store: &Store<Host>, err: anyhow::Error) -> anyhow::Error {
-    let host = store.data();
-    // Rust's runtime adds a hint about backtraces that a wasm guest cannot
-    // follow.
-    let stderr = String::from_utf8_lossy(&host.stderr.contents())
-        .lines()
-        .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
-        .collect::<Vec<_>>()
-        .join("\n")
-        .trim()
-        .to_string();
-    let trap = err.downcast_ref::<Trap>().copied();
-    let mut err = match (stderr.is_empty(), trap) {
-        (true, _) => err,
-        // An interpreter reports a script's error and then panics, which
-        // traps as `unreachable`: the report is the whole story.
-        (false, Some(Trap::UnreachableCodeReached)) => anyhow::Error::msg(stderr),
-        (false, _) => err.context(stderr),
-    };
-    // Captured output (build-time runs) can explain a failure too.
-    let printed = host.stdout.as_ref().map(|pipe| pipe.contents());
-    if let Some(printed) = printed.filter(|p| !p.is_empty()) {
-        err = err.context(format!(
-            "it printed: {}",
-            String::from_utf8_lossy(&printed).trim()
-        ));
-    }
-    if trap == Some(Trap::OutOfFuel) {
-        return err.context(format!(
-            "the fuel limit ({} units) ran out: the code loops forever or does too much work \
-             (raise it with --fuel)",
-            host.limits.fuel
-        ));
-    }
-    if host.memory.refused {
-        return err.context(format!(
-            "the memory limit ({} MiB) was reached (raise it with --max-memory)",
-            host.limits.max_memory >> 20
-        ));
-    }
-    err
+    store.data().explain(err)
 }
 
-/// Defines everything the component imports, other than WASI: functions
-/// that fail when called with a message saying that `what` provides none,
-/// and resources no function can create.
-pub fn stub_imports(
-    linker: &mut Linker<Host>,
+impl Host {
+    /// [`explain`], for a store whose data holds this host.
+    pub fn explain(&self, err: anyhow::Error) -> anyhow::Error {
+        let host = self;
+        // Rust's runtime adds a hint about backtraces that a wasm guest cannot
+        // follow.
+        let stderr = String::from_utf8_lossy(&host.stderr.contents())
+            .lines()
+            .filter(|line| !line.starts_with("note: run with `RUST_BACKTRACE=1`"))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_string();
+        let trap = err.downcast_ref::<Trap>().copied();
+        let mut err = match (stderr.is_empty(), trap) {
+            (true, _) => err,
+            // An interpreter reports a script's error and then panics, which
+            // traps as `unreachable`: the report is the whole story.
+            (false, Some(Trap::UnreachableCodeReached)) => anyhow::Error::msg(stderr),
+            (false, _) => err.context(stderr),
+        };
+        // Captured output (build-time runs) can explain a failure too.
+        let printed = host.stdout.as_ref().map(|pipe| pipe.contents());
+        if let Some(printed) = printed.filter(|p| !p.is_empty()) {
+            err = err.context(format!(
+                "it printed: {}",
+                String::from_utf8_lossy(&printed).trim()
+            ));
+        }
+        if trap == Some(Trap::OutOfFuel) {
+            return err.context(format!(
+                "the fuel limit ({} units) ran out: the code loops forever or does too much work \
+                 (raise it with --fuel)",
+                host.limits.fuel
+            ));
+        }
+        if host.memory.refused {
+            return err.context(format!(
+                "the memory limit ({} MiB) was reached (raise it with --max-memory)",
+                host.limits.max_memory >> 20
+            ));
+        }
+        err
+    }
+}
+
+/// Defines everything the component imports, other than the WASI 0.2
+/// interfaces [`linker`] provides: functions that fail when called with a
+/// message saying that `what` provides none, and resources no function can
+/// create. Other WASI packages (`wasi:http`, ...) are stubbed too.
+pub fn stub_imports<T: 'static>(
+    linker: &mut Linker<T>,
     component: &Component,
     what: &str,
 ) -> wasmtime::Result<()> {
     let engine = component.engine().clone();
+    // A resource an earlier import defined (`wasi:io`'s `input-stream`, used
+    // by `wasi:http/types`) is only referred to again: it must not be
+    // defined a second time, as a different type.
+    let mut seen: Vec<ResourceType> = Vec::new();
     for (name, import) in component.component_type().imports(&engine) {
-        if name.starts_with("wasi:") {
-            continue;
-        }
+        let provided = provided_by_wasi(name);
         match import.ty {
-            ComponentItem::ComponentFunc(ty) => {
+            ComponentItem::ComponentFunc(ty) if !provided => {
                 stub(&mut linker.root(), name, name, ty.async_(), what)?
             }
-            ComponentItem::Resource(_) => stub_resource(&mut linker.root(), name)?,
+            ComponentItem::Resource(ty) if !seen.contains(&ty) => {
+                seen.push(ty);
+                if !provided {
+                    stub_resource(&mut linker.root(), name)?;
+                }
+            }
             ComponentItem::ComponentInstance(instance) => {
-                let mut scope = linker.instance(name)?;
+                let mut scope = match provided {
+                    true => None,
+                    false => Some(linker.instance(name)?),
+                };
                 for (item_name, item) in instance.exports(&engine) {
-                    match item.ty {
-                        ComponentItem::ComponentFunc(ty) => stub(
-                            &mut scope,
+                    match (item.ty, scope.as_mut()) {
+                        (ComponentItem::ComponentFunc(ty), Some(scope)) => stub(
+                            scope,
                             item_name,
                             &format!("{name}#{item_name}"),
                             ty.async_(),
                             what,
                         )?,
-                        ComponentItem::Resource(_) => stub_resource(&mut scope, item_name)?,
+                        (ComponentItem::Resource(ty), scope) if !seen.contains(&ty) => {
+                            seen.push(ty);
+                            if let Some(scope) = scope {
+                                stub_resource(scope, item_name)?;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -397,9 +473,30 @@ pub fn stub_imports(
     Ok(())
 }
 
+/// The packages `wasmtime_wasi::p2::add_to_linker_*` defines, at 0.2.x.
+const WASI_P2_PACKAGES: [&str; 6] = [
+    "wasi:io/",
+    "wasi:clocks/",
+    "wasi:random/",
+    "wasi:cli/",
+    "wasi:filesystem/",
+    "wasi:sockets/",
+];
+
+/// Whether import `name` (`wasi:io/streams@0.2.12`) is one of
+/// [`WASI_P2_PACKAGES`].
+pub fn provided_by_wasi(name: &str) -> bool {
+    WASI_P2_PACKAGES
+        .iter()
+        .any(|package| name.starts_with(package))
+        && name
+            .split_once('@')
+            .is_some_and(|(_, version)| version.starts_with("0.2."))
+}
+
 /// A function that fails when called; an `async func` needs a concurrent one.
-fn stub(
-    scope: &mut LinkerInstance<'_, Host>,
+fn stub<T: 'static>(
+    scope: &mut LinkerInstance<'_, T>,
     name: &str,
     qualified: &str,
     is_async: bool,
@@ -420,7 +517,10 @@ fn stub(
 /// The host type of every stubbed resource: none is ever created.
 struct StubResource;
 
-fn stub_resource(scope: &mut LinkerInstance<'_, Host>, name: &str) -> wasmtime::Result<()> {
+fn stub_resource<T: 'static>(
+    scope: &mut LinkerInstance<'_, T>,
+    name: &str,
+) -> wasmtime::Result<()> {
     scope.resource(name, ResourceType::host::<StubResource>(), |_, _| Ok(()))
 }
 

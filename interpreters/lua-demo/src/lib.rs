@@ -6,6 +6,8 @@ use anyhow::{Result, anyhow};
 use wit_dylib_pipeline::Interpreter;
 use wit_parser::{Resolve, WorldId};
 
+pub mod serve;
+
 pub use wit_dylib_pipeline::{Limits, Options, Script, load_world, runtime, streams};
 
 /// The Lua 5.4 interpreter. A Lua script is only checked in the sandbox:

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use lua_demo::{Limits, Options, Script, componentize_with, load_world, runtime};
+use lua_demo::{Limits, Options, Script, componentize_with, load_world, runtime, serve};
 use wasmtime::component::wasm_wave;
 
 #[derive(Parser)]
@@ -81,6 +81,23 @@ enum Command {
         /// The directory to write the files into (created if missing).
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
+    },
+    /// Serve a `wasi:http/proxy` component over HTTP: `serve app.wasm`.
+    ///
+    /// Each request runs in a fresh instance, within the limits below (fuel
+    /// and memory per request), with WASI but no files, environment or
+    /// network (outgoing requests are refused). A handler that fails before
+    /// answering gets the client a 500. One line per request goes to
+    /// stderr; Ctrl-C stops the server once the requests in flight end.
+    Serve {
+        /// The component (built for `wasi:http/proxy@0.2.x`, with or without
+        /// `--stub-wasi`).
+        component: PathBuf,
+        /// Where to listen; port 0 picks a free port (the address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
     Run {
@@ -175,6 +192,19 @@ fn run(cli: Cli) -> Result<()> {
                 bindings::exports_class(&resolve, world)
             );
             Ok(())
+        }
+        Some(Command::Serve {
+            component,
+            addr,
+            limits,
+        }) => {
+            let bytes = std::fs::read(&component)
+                .with_context(|| format!("cannot read {}", component.display()))?;
+            let options = serve::Options {
+                addr,
+                limits: limits.limits(),
+            };
+            serve::run(&bytes, &options).with_context(|| component.display().to_string())
         }
         Some(Command::Run {
             component,

@@ -60,6 +60,9 @@ pub fn install(lua: &Lua, wit: Wit) -> mlua::Result<()> {
     for (name, module) in modules {
         preload.raw_set(name, lua.create_function(move |_, ()| Ok(module.clone()))?)?;
     }
+    // Helpers in Lua for wasi:http handlers (`require("helpers.http")`).
+    let http = lua.load(include_str!("http.lua")).set_name("=helpers.http");
+    preload.raw_set("helpers.http", http.into_function()?)?;
     Ok(())
 }
 

@@ -88,7 +88,16 @@ struct NextRep(Cell<usize>);
 /// Makes `methods` the method table of imported resource `ty`.
 pub fn set_methods(lua: &Lua, ty: Resource, methods: Table) -> mlua::Result<()> {
     let table: Table = lua.named_registry_value(METHODS)?;
-    table.raw_set(ty.index(), methods)
+    table.raw_set(ty.index(), methods)?;
+    // mlua builds a userdata type's metatable when the first value is made:
+    // made here, at start-up, it is in a pre-initialised component's
+    // snapshot instead of being built again in every instance's first call.
+    lua.create_userdata(ImportedHandle {
+        ty,
+        handle: Cell::new(None),
+        owned: false,
+    })?;
+    Ok(())
 }
 
 fn objects(lua: &Lua) -> mlua::Result<Table> {

@@ -1,0 +1,463 @@
+//! `lua-demo serve`: an HTTP server for components that export
+//! `wasi:http/incoming-handler@0.2.x`, on `wasmtime-wasi-http` (the host code
+//! behind `wasmtime serve`), hyper and tokio.
+//!
+//! Every request gets a fresh instance, from a pool, in a store of its own
+//! with the run-time limits (fuel, memory) and WASI without capabilities;
+//! outgoing HTTP requests are refused. A handler that fails before it sets
+//! a response (a script error, a trap, a limit) is answered with 500, and
+//! the server goes on serving.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, ready};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Body, Frame, SizeHint};
+use hyper::server::conn::http1;
+use hyper::{Request, Response, StatusCode};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot, watch};
+use tokio::task::{JoinHandle, JoinSet};
+use wasmtime::Store;
+use wasmtime::component::Linker;
+use wasmtime_wasi::{WasiCtxView, WasiView};
+use wasmtime_wasi_http::io::TokioIo;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+use crate::{Limits, runtime};
+
+/// Instances alive at once (the pool's size); further requests wait.
+pub const MAX_INSTANCES: u32 = 128;
+
+/// Fuel spent between yields to the other requests on the same thread, so
+/// that a busy handler delays them by a fraction of a millisecond at most.
+const YIELD_EVERY: u64 = 100_000;
+
+/// How long in-flight requests may take to finish once a stop is asked.
+const DRAIN: Duration = Duration::from_secs(10);
+
+/// What to serve, where, within which limits.
+pub struct Options {
+    pub addr: SocketAddr,
+    pub limits: Limits,
+}
+
+/// Serves `component` until Ctrl-C.
+pub fn run(component: &[u8], options: &Options) -> Result<()> {
+    let server = Server::new(component, options.limits)?;
+    let listener = std::net::TcpListener::bind(options.addr)
+        .with_context(|| format!("cannot listen on {}", options.addr))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        // Listening for Ctrl-C before saying that the server is up, so that
+        // whoever reads that line may stop it at once.
+        let interrupted = interrupt().context("listening for Ctrl-C")?;
+        println!(
+            "serving on http://{}/ (Ctrl-C stops)",
+            listener.local_addr()?
+        );
+        server.serve(listener, interrupted).await
+    })?;
+    println!("stopped");
+    Ok(())
+}
+
+/// A future that completes on SIGINT (Ctrl-C), listening from now on.
+#[cfg(unix)]
+fn interrupt() -> Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut signal = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        signal.recv().await;
+    })
+}
+
+#[cfg(not(unix))]
+fn interrupt() -> Result<impl Future<Output = ()>> {
+    Ok(async {
+        // Without a signal handler nothing else stops the server.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    })
+}
+
+/// A compiled component, ready to answer requests.
+pub struct Server {
+    pre: ProxyPre<RequestHost>,
+    limits: Limits,
+    /// One permit per pooled instance.
+    instances: Arc<Semaphore>,
+}
+
+impl Server {
+    /// Compiles `component` and checks that it is a `wasi:http/proxy`
+    /// handler whose imports the server provides; every request then runs
+    /// within `limits`.
+    pub fn new(component: &[u8], limits: Limits) -> Result<Server> {
+        let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
+        let component = runtime::compile(&engine, component)?;
+        let mut linker = Linker::new(&engine);
+        // Full WASI 0.2 (without capabilities) serves ordinary components;
+        // pure ones import only the proxy world's subset of it.
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
+            .map_err(anyhow::Error::from)?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .context("`lua-demo serve` provides WASI 0.2 and wasi:http, nothing else")?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .context("the component does not export `wasi:http/incoming-handler@0.2.x`")?;
+        Ok(Server {
+            pre,
+            limits,
+            instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+        })
+    }
+
+    /// Serves the connections `listener` accepts until `stop` completes;
+    /// then stops accepting and lets the requests in flight finish (for up
+    /// to [`DRAIN`]). Needs a tokio runtime with I/O and timers.
+    pub async fn serve(
+        self,
+        listener: std::net::TcpListener,
+        stop: impl Future<Output = ()>,
+    ) -> Result<()> {
+        listener.set_nonblocking(true)?;
+        let listener = TcpListener::from_std(listener)?;
+        let server = Arc::new(self);
+        let (stopping, stopped) = watch::channel(false);
+        let mut connections = JoinSet::new();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                accepted = listener.accept() => {
+                    let (stream, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        // E.g. out of file descriptors: the next may succeed.
+                        Err(err) => {
+                            eprintln!("accepting a connection failed: {err}");
+                            continue;
+                        }
+                    };
+                    connections.spawn(connection(server.clone(), stream, peer, stopped.clone()));
+                }
+            }
+        }
+        drop(listener);
+        let _ = stopping.send(true);
+        let drained = tokio::time::timeout(DRAIN, async {
+            while connections.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            eprintln!(
+                "stopped with {} connections still open after {DRAIN:?}",
+                connections.len()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Serves the requests of one HTTP/1.1 connection until it closes or the
+/// server stops.
+async fn connection(
+    server: Arc<Server>,
+    stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+    mut stopped: watch::Receiver<bool>,
+) {
+    // A response's head and body go out in separate writes: without this,
+    // Nagle's algorithm holds the body back until the client's delayed ACK
+    // (tens of milliseconds).
+    if let Err(err) = stream.set_nodelay(true) {
+        eprintln!("connection from {peer}: {err}");
+    }
+    let service = hyper::service::service_fn(move |req| {
+        let server = server.clone();
+        async move { Ok::<_, Infallible>(server.handle(req).await) }
+    });
+    let conn = http1::Builder::new()
+        .keep_alive(true)
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = async { stopped.wait_for(|stopped| *stopped).await.map(|_| ()) } => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(err) = result
+        && !err.is_incomplete_message()
+    {
+        eprintln!("connection from {peer}: {err}");
+    }
+}
+
+impl Server {
+    /// Answers `req` and logs one line for it.
+    async fn handle(&self, req: Request<hyper::body::Incoming>) -> Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let line = format!("{} {}", req.method(), req.uri());
+        let (response, failure) = match self.respond(req, &line).await {
+            Ok(response) => (response, None),
+            Err(Failure { status, error }) => (plain(status), Some(error)),
+        };
+        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+        let status = response.status().as_u16();
+        match failure {
+            None => eprintln!("{line} {status} {elapsed:.1} ms"),
+            Some(error) => eprintln!("{line} {status} {elapsed:.1} ms: {error:#}"),
+        }
+        response
+    }
+
+    /// Runs the handler in a fresh instance until it sets the response; the
+    /// instance lives on (in its own task) while it writes the body.
+    async fn respond(
+        &self,
+        req: Request<hyper::body::Incoming>,
+        line: &str,
+    ) -> Result<Response<HyperOutgoingBody>, Failure> {
+        let permit = self
+            .instances
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|err| Failure::internal(err.into()))?;
+        let mut store = self.store().map_err(Failure::internal)?;
+        let (sender, receiver) = oneshot::channel();
+        let req = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .map_err(|err| Failure {
+                status: StatusCode::BAD_REQUEST,
+                error: err.into(),
+            })?;
+        let out = store
+            .data_mut()
+            .http()
+            .new_response_outparam(sender)
+            .map_err(|err| Failure::internal(err.into()))?;
+        let pre = self.pre.clone();
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let called = async {
+                let proxy = pre.instantiate_async(&mut store).await?;
+                proxy
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, req, out)
+                    .await
+            }
+            .await;
+            let host = &store.data().host;
+            match called {
+                Ok(()) => Ok(host.stderr()),
+                Err(err) => Err(host.explain(err.into())),
+            }
+        });
+        match receiver.await {
+            Ok(Ok(response)) => {
+                // The status is out; the body ends cleanly only if the
+                // handler does (see `Completed`).
+                let outcome = log_outcome(task, line.to_string());
+                Ok(response.map(|body| {
+                    Completed {
+                        body,
+                        outcome: Some(outcome),
+                    }
+                    .boxed_unsync()
+                }))
+            }
+            Ok(Err(code)) => Err(Failure::internal(anyhow!(
+                "the handler answered with an error: {code:?}"
+            ))),
+            // The handler returned or failed without setting a response.
+            Err(_) => Err(Failure::internal(match task.await {
+                Ok(Ok(_)) => anyhow!("the handler returned without setting a response"),
+                Ok(Err(err)) => err,
+                Err(err) => err.into(),
+            })),
+        }
+    }
+
+    /// A store for one request: its own WASI, fuel and memory limit.
+    fn store(&self) -> Result<Store<RequestHost>> {
+        let sandbox = runtime::Sandbox {
+            limits: self.limits,
+            // `print` is the handler's log.
+            inherit_stdout: true,
+            deterministic: false,
+        };
+        let host = RequestHost {
+            host: runtime::Host::new(&sandbox),
+            http: WasiHttpCtx::new(),
+            hooks: NoNetwork,
+        };
+        let mut store = Store::new(self.pre.engine(), host);
+        store.limiter(|data| data.host.limiter());
+        store.set_fuel(self.limits.fuel)?;
+        store.fuel_async_yield_interval(Some(YIELD_EVERY))?;
+        Ok(store)
+    }
+}
+
+/// Logs, when the handler of an answered request ends, what it wrote to
+/// stderr or how it failed; the receiver learns whether it succeeded.
+fn log_outcome(task: JoinHandle<Result<String>>, line: String) -> oneshot::Receiver<bool> {
+    let (done, outcome) = oneshot::channel();
+    tokio::spawn(async move {
+        let failure = match task.await {
+            Ok(Ok(stderr)) => {
+                if !stderr.trim().is_empty() {
+                    eprintln!("{line}: stderr: {}", stderr.trim());
+                }
+                None
+            }
+            Ok(Err(err)) => Some(err),
+            Err(err) => Some(err.into()),
+        };
+        if let Some(err) = &failure {
+            eprintln!("{line}: failed after answering: {err:#}");
+        }
+        let _ = done.send(failure.is_none());
+    });
+    outcome
+}
+
+/// Why a request got no response from the handler.
+struct Failure {
+    status: StatusCode,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn internal(error: anyhow::Error) -> Failure {
+        Failure {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            error,
+        }
+    }
+}
+
+/// A response body that ends cleanly only if the handler that writes it
+/// succeeds. wasmtime-wasi-http ends a body whose handler trapped as if it
+/// were complete; here the client sees an error (a cut connection) instead.
+struct Completed {
+    body: HyperOutgoingBody,
+    /// Whether the handler succeeded; taken once the body has ended.
+    outcome: Option<oneshot::Receiver<bool>>,
+}
+
+impl Body for Completed {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let this = self.get_mut();
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(None) => {}
+            frame => return frame,
+        }
+        let Some(outcome) = this.outcome.as_mut() else {
+            return Poll::Ready(None);
+        };
+        let succeeded = ready!(Pin::new(outcome).poll(cx)).unwrap_or(false);
+        this.outcome = None;
+        match succeeded {
+            true => Poll::Ready(None),
+            false => Poll::Ready(Some(Err(wasmtime_wasi_http::Error::HttpProtocolError))),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}
+
+/// A response with the status's reason as its body (details go to the log,
+/// not to the client).
+fn plain(status: StatusCode) -> Response<HyperOutgoingBody> {
+    let reason = status.canonical_reason().unwrap_or("error");
+    let body = Full::new(Bytes::from(format!("{reason}\n")))
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The store's data for one request: the sandbox's host (WASI, limits,
+/// captured stderr) and wasi:http's state, sharing one resource table.
+struct RequestHost {
+    host: runtime::Host,
+    http: WasiHttpCtx,
+    hooks: NoNetwork,
+}
+
+impl WasiView for RequestHost {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        self.host.ctx()
+    }
+}
+
+impl WasiHttpView for RequestHost {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: self.host.table(),
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Refuses outgoing requests: like the rest of the sandbox, a handler has
+/// no network.
+struct NoNetwork;
+
+impl WasiHttpHooks for NoNetwork {
+    fn send_request(
+        &mut self,
+        _request: Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (
+                        Response<wasmtime_wasi_http::WasiBody>,
+                        Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>,
+                    ),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
