@@ -2,7 +2,10 @@
 //! trap errors) plus what the tests provide on top: root-level host
 //! functions and the matrix convention's resources.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 
@@ -12,7 +15,7 @@ use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
     Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceType, Val,
 };
-use wasmtime::{Config, Engine};
+use wasmtime::{CacheStore, Config, Engine};
 
 /// One engine for every test, so that the configuration is the same everywhere:
 /// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps, fuel) plus
@@ -27,8 +30,40 @@ pub fn engine() -> &'static Engine {
         config.consume_fuel(true);
         config.wasm_backtrace_max_frames(None);
         config.wasm_component_model_async(true);
+        config
+            .enable_incremental_compilation(Arc::new(CompileCache::default()))
+            .expect("cranelift is enabled");
         Engine::new(&config).expect("a valid wasmtime configuration")
     })
+}
+
+/// Cranelift's incremental cache, in memory: every test component holds the
+/// same interpreter and libc, whose functions are then compiled only once
+/// per test process. Bounded, so that long runs do not grow without end.
+#[derive(Debug, Default)]
+struct CompileCache {
+    entries: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
+    bytes: AtomicUsize,
+}
+
+/// What the cache may hold; later entries are not kept.
+const COMPILE_CACHE_BYTES: usize = 512 << 20;
+
+impl CacheStore for CompileCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let entries = self.entries.lock().unwrap();
+        entries.get(key).map(|value| Cow::Owned(value.clone()))
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let size = key.len() + value.len();
+        if self.bytes.fetch_add(size, Ordering::Relaxed) + size > COMPILE_CACHE_BYTES {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        self.entries.lock().unwrap().insert(key.to_vec(), value);
+        true
+    }
 }
 
 /// Runs a future on this thread until it completes (wasmtime's concurrent

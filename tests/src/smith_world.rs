@@ -119,9 +119,11 @@ pub fn derive(
     }
     let wit = document(&resolve, &interfaces, is_async)?;
     let mut parsed = Resolve::default();
+    // wit-smith marks items `@unstable(feature = ...)`: keep them all.
+    parsed.all_features = true;
     let package = parsed
         .push_source("roundtrip.wit", &wit)
-        .with_context(|| format!("parsing the derived WIT:\n{wit}"))?;
+        .context("parsing the derived WIT")?;
     let caller = parsed.select_world(&[package], Some("caller"))?;
     let callee = parsed.select_world(&[package], Some("callee"))?;
     Ok(Ok(SmithWorlds {
