@@ -121,6 +121,62 @@ impl Instance {
         Ok(Instance { running })
     }
 
+    /// Instantiates `callee`, then `caller` with the callee's world-level
+    /// function exports as its imports of the same names: a composition of
+    /// the two done by wasmtime itself, for worlds with world-level resource
+    /// types, which wac-graph 0.12 cannot compose (its encoder panics on a
+    /// `borrow` in a world-level function type). Both get WASI and the
+    /// matrix convention's resources from one linker, so a world-level
+    /// resource is the same host resource on both sides.
+    pub fn pair(callee: &[u8], caller: &[u8]) -> Result<Instance> {
+        let engine = engine();
+        let callee = runtime::compile(engine, callee).context("the callee")?;
+        let caller = runtime::compile(engine, caller).context("the caller")?;
+        let mut linker = runtime::linker(&callee, provide_tag_resources)?;
+        let sandbox = runtime::Sandbox {
+            inherit_stdout: true,
+            ..runtime::Sandbox::default()
+        };
+        let mut store = runtime::store(engine, &sandbox)?;
+        let provider = linker
+            .instantiate(&mut store, &callee)
+            .map_err(|e| runtime::explain(&store, e.into()))
+            .context("instantiating the callee")?;
+        for (name, item) in caller.component_type().imports(engine) {
+            // Functions the callee does not export (a world-level
+            // resource's) are the host's, already in the linker.
+            if !matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                continue;
+            }
+            let Some(func) = provider.get_func(&mut store, name) else {
+                continue;
+            };
+            linker
+                .root()
+                .func_new(name, move |mut store, _ty, params, results| {
+                    func.call(&mut store, params, results)?;
+                    // The borrows the caller lent to this forwarding call
+                    // end with it (the callee's own loans ended already).
+                    for param in params {
+                        if let Val::Resource(handle) = param
+                            && !handle.owned()
+                        {
+                            handle.resource_drop(&mut store)?;
+                        }
+                    }
+                    Ok(())
+                })
+                .map_err(anyhow::Error::from)?;
+        }
+        let instance = linker
+            .instantiate(&mut store, &caller)
+            .map_err(|e| runtime::explain(&store, e.into()))
+            .context("instantiating the caller")?;
+        Ok(Instance {
+            running: Running { store, instance },
+        })
+    }
+
     /// Calls export `name` at the world's root; a trap's error includes what
     /// the component wrote to stderr (panic messages end up there). An async
     /// export is called through wasmtime's concurrent API and awaited.

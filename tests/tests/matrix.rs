@@ -50,8 +50,15 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
 /// trials are the val->val ones.
 const ASYNC_WORLDS: &[&str] = &["async", "async-proxy", "streams", "futures"];
 
+/// Worlds with a resource type at world level (row 33). The Lua and toy
+/// matrix scripts find a resource's functions through its interface, so
+/// only `val` plays them; wac-graph cannot compose them, so the harness
+/// instantiates the two sides itself ([`Instance::pair`]).
+const WORLD_RESOURCE_WORLDS: &[&str] = &["world-resources"];
+
 fn plays(world: &str, interpreter: Interpreter) -> bool {
-    matches!(interpreter, Interpreter::Val) || !ASYNC_WORLDS.contains(&world)
+    matches!(interpreter, Interpreter::Val)
+        || !(ASYNC_WORLDS.contains(&world) || WORLD_RESOURCE_WORLDS.contains(&world))
 }
 
 /// The toy script of every matrix component.
@@ -133,6 +140,16 @@ fn failed(err: anyhow::Error) -> Failed {
     format!("{err:?}").into()
 }
 
+/// Calls `run(0)` to `run(ITERATIONS - 1)`.
+fn run_iterations(mut instance: Instance) -> Result<()> {
+    for iteration in 0..ITERATIONS {
+        instance
+            .call("run", &[Val::U32(iteration)])
+            .with_context(|| format!("iteration {iteration}"))?;
+    }
+    Ok(())
+}
+
 /// How one side of a trial is built.
 #[derive(Copy, Clone)]
 struct Side {
@@ -150,6 +167,10 @@ impl Case {
     fn run(&self) -> Result<()> {
         let callee = self.build("callee", self.callee)?;
         let caller = self.build("caller", self.caller)?;
+        let world = self.wit.file_stem().unwrap_or_default().to_string_lossy();
+        if WORLD_RESOURCE_WORLDS.contains(&world.as_ref()) {
+            return run_iterations(Instance::pair(&callee, &caller)?);
+        }
         let proxy = match self.has_world("proxy")? {
             // The proxy stands in for the callee, so it is built like it.
             true => Some(self.build("proxy", self.callee)?),
@@ -161,14 +182,7 @@ impl Case {
         }
         chain.push(("caller", &caller));
         let composed = compose::chain(&chain, &["run"])?;
-
-        let mut instance = Instance::new(&composed, vec![])?;
-        for iteration in 0..ITERATIONS {
-            instance
-                .call("run", &[Val::U32(iteration)])
-                .with_context(|| format!("iteration {iteration}"))?;
-        }
-        Ok(())
+        run_iterations(Instance::new(&composed, vec![])?)
     }
 
     fn has_world(&self, name: &str) -> Result<bool> {
