@@ -64,12 +64,20 @@ pub enum NoWorld {
     NoFunctions,
 }
 
-/// The worlds for `seed`; `only` keeps just that function (a qualified
-/// name), for shrinking a failure.
+/// What to keep of the random packages.
+#[derive(Copy, Clone, Default)]
+pub struct Keep<'a> {
+    /// Just this function (a qualified name), for shrinking a failure.
+    pub only: Option<&'a str>,
+    /// Drop the functions whose values the Lua mapping cannot carry too.
+    pub lua: bool,
+}
+
+/// The worlds for `seed`.
 pub fn derive(
     seed: u64,
     features: Features,
-    only: Option<&str>,
+    keep: Keep<'_>,
 ) -> Result<std::result::Result<SmithWorlds, NoWorld>> {
     let config = wit_smith::Config {
         async_: features.async_,
@@ -98,7 +106,7 @@ pub fn derive(
         .collect();
     let mut skipped = Vec::new();
     for &iface in &interfaces {
-        skip_unplayable(&mut resolve, iface, only, &mut skipped);
+        skip_unplayable(&mut resolve, iface, keep, &mut skipped);
         add_tag_convention(&mut resolve, iface);
     }
     keep_payload_types(&mut resolve, &interfaces);
@@ -164,8 +172,8 @@ fn is_helper(name: &str) -> bool {
     name.starts_with("[constructor]") || (name.starts_with("[method]") && name.ends_with(".tag"))
 }
 
-/// Why `val` cannot play `func`, if it cannot.
-fn unplayable(resolve: &Resolve, func: &Function) -> Option<&'static str> {
+/// Why `val` (or, with `lua`, the Lua mapping) cannot play `func`, if so.
+fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static str> {
     let name = func.item_name();
     if name.starts_with("fail-")
         || ["early-reader", "early-writer", "cancel-read", "cancel-write"].contains(&name)
@@ -175,23 +183,65 @@ fn unplayable(resolve: &Resolve, func: &Function) -> Option<&'static str> {
     if !func.kind.is_async() && !func.find_futures_and_streams(resolve).is_empty() {
         return Some("val passes futures and streams through async functions only");
     }
+    let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
+    if lua && types.any(|t| lua_loses_none(resolve, &t, &mut HashSet::new())) {
+        return Some("Lua's mapping loses `none` in a list element or a result payload");
+    }
     None
+}
+
+/// Whether `ty` holds an `option` where Lua's mapping turns `none` into a
+/// hole it cannot tell from absence: a list element (`{nil, 5}` has no
+/// length) or a result payload (`{ ok = nil }` is `{}`).
+fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
+    let Type::Id(id) = ty else { return false };
+    if !seen.insert(*id) {
+        return false;
+    }
+    let is_option = |t: &Type| matches!(dealias(resolve, *t), Some(TypeDefKind::Option(_)));
+    let mut parts: Vec<Type> = Vec::new();
+    match &resolve.types[*id].kind {
+        TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) if is_option(t) => return true,
+        TypeDefKind::Result(r) if r.ok.iter().chain(&r.err).any(is_option) => return true,
+        TypeDefKind::Record(r) => parts.extend(r.fields.iter().map(|f| f.ty)),
+        TypeDefKind::Tuple(t) => parts.extend(&t.types),
+        TypeDefKind::Variant(v) => parts.extend(v.cases.iter().filter_map(|c| c.ty)),
+        TypeDefKind::Option(t)
+        | TypeDefKind::List(t)
+        | TypeDefKind::Type(t)
+        | TypeDefKind::FixedLengthList(t, _) => parts.push(*t),
+        TypeDefKind::Result(r) => parts.extend(r.ok.into_iter().chain(r.err)),
+        TypeDefKind::Map(k, v) => parts.extend([*k, *v]),
+        _ => {}
+    }
+    parts.iter().any(|t| lua_loses_none(resolve, t, seen))
+}
+
+/// The kind behind `ty`'s aliases, for a defined type.
+fn dealias(resolve: &Resolve, mut ty: Type) -> Option<&TypeDefKind> {
+    loop {
+        let Type::Id(id) = ty else { return None };
+        match &resolve.types[id].kind {
+            TypeDefKind::Type(t) => ty = *t,
+            kind => return Some(kind),
+        }
+    }
 }
 
 fn skip_unplayable(
     resolve: &mut Resolve,
     iface: InterfaceId,
-    only: Option<&str>,
+    keep: Keep<'_>,
     skipped: &mut Vec<(String, &'static str)>,
 ) {
     let prefix = resolve.id_of(iface).unwrap_or_default();
     let mut removed = Vec::new();
     for (key, func) in &resolve.interfaces[iface].functions {
         let qualified = format!("{prefix}#{}", func.name);
-        if let Some(reason) = unplayable(resolve, func) {
+        if let Some(reason) = unplayable(resolve, func, keep.lua) {
             skipped.push((qualified, reason));
             removed.push(key.clone());
-        } else if only.is_some_and(|only| only != qualified) {
+        } else if keep.only.is_some_and(|only| only != qualified) {
             removed.push(key.clone());
         }
     }

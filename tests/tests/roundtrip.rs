@@ -24,7 +24,7 @@ use lua_demo::Script;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::Instance;
-use wit_dylib_tests::smith_world::{self, Features, NoWorld, SmithWorlds};
+use wit_dylib_tests::smith_world::{self, Features, Keep, NoWorld, SmithWorlds};
 use wit_dylib_tests::{compose, lua_scripts};
 
 /// Seeds `cargo xtask test` runs: within its 5-minute budget on 2 cores.
@@ -169,7 +169,21 @@ fn report(t: &Tally, elapsed: std::time::Duration) {
 
 fn run_case(seed: u64) -> Result<()> {
     tally(|t| t.cases += 1);
-    let worlds = match smith_world::derive(seed, features(seed), None)? {
+    let worlds = match smith_world::derive(seed, features(seed), Keep::default())? {
+        // With a Lua side, the world loses what Lua's mapping cannot carry.
+        Ok(worlds) if plan(seed, worlds.is_async).lua() => {
+            let keep = Keep {
+                lua: true,
+                ..Keep::default()
+            };
+            match smith_world::derive(seed, features(seed), keep)? {
+                Ok(worlds) => worlds,
+                Err(_) => {
+                    tally(|t| t.no_functions += 1);
+                    return Ok(());
+                }
+            }
+        }
         Ok(worlds) => worlds,
         Err(NoWorld::SmithGaveUp) => {
             tally(|t| t.smith_gave_up += 1);
@@ -180,7 +194,7 @@ fn run_case(seed: u64) -> Result<()> {
             return Ok(());
         }
     };
-    let (caller, callee) = plan(seed, worlds.is_async);
+    let Plan(caller, callee) = plan(seed, worlds.is_async);
     let outcome = Case::new(&worlds, caller, callee).and_then(|case| case.run().map(|()| case));
     match outcome {
         Ok(case) => {
@@ -205,9 +219,21 @@ fn run_case(seed: u64) -> Result<()> {
     }
 }
 
+/// The caller's and the callee's side of a case.
+#[derive(Copy, Clone)]
+struct Plan(Side, Side);
+
+impl Plan {
+    fn lua(self) -> bool {
+        [self.0, self.1]
+            .iter()
+            .any(|side| side.interpreter == Interpreter::Lua)
+    }
+}
+
 /// The sides of case `seed`: generators vary freely; Lua and toy play a
 /// share of the sync cases, val the rest.
-fn plan(seed: u64, is_async: bool) -> (Side, Side) {
+fn plan(seed: u64, is_async: bool) -> Plan {
     let mut bits = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32;
     let mut take = |n: u64| {
         let value = bits % n;
@@ -223,7 +249,7 @@ fn plan(seed: u64, is_async: bool) -> (Side, Side) {
             _ => Interpreter::Val,
         },
     };
-    (side(&mut take), side(&mut take))
+    Plan(side(&mut take), side(&mut take))
 }
 
 /// One built case: the caller and callee components.
@@ -442,7 +468,11 @@ fn keep_artifacts(
 /// The first function (of at most [`SHRINK_LIMIT`]) that fails alone.
 fn shrink(seed: u64, worlds: &SmithWorlds, caller: Side, callee: Side) -> String {
     for name in worlds.functions.iter().take(SHRINK_LIMIT) {
-        let alone = match smith_world::derive(seed, features(seed), Some(name)) {
+        let keep = Keep {
+            only: Some(name),
+            lua: [caller, callee].iter().any(|s| s.interpreter == Interpreter::Lua),
+        };
+        let alone = match smith_world::derive(seed, features(seed), keep) {
             Ok(Ok(alone)) => alone,
             _ => continue,
         };
