@@ -127,6 +127,7 @@ fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
+    config.wasm_component_model_fixed_length_lists(true);
     config.consume_fuel(true);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.

@@ -18,7 +18,8 @@ use wasmtime::component::{
 use wasmtime::{CacheStore, Config, Engine};
 
 /// One engine for every test, so that the configuration is the same everywhere:
-/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps, fuel) plus
+/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps,
+/// fixed-length lists, fuel) plus
 /// the component model's async ABI, futures and streams, which the async
 /// matrix worlds use and the `val` interpreter's async support imports.
 pub fn engine() -> &'static Engine {
@@ -27,6 +28,7 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         config.wasm_exceptions(true);
         config.wasm_component_model_map(true);
+        config.wasm_component_model_fixed_length_lists(true);
         config.consume_fuel(true);
         config.wasm_backtrace_max_frames(None);
         config.wasm_component_model_async(true);

@@ -114,7 +114,9 @@ pub fn derive(
     let mut functions = Vec::new();
     let mut is_async = false;
     for &iface in &interfaces {
-        let name = resolve.id_of(iface).context("an interface without a name")?;
+        let name = resolve
+            .id_of(iface)
+            .context("an interface without a name")?;
         for func in resolve.interfaces[iface].functions.values() {
             is_async |= func.kind.is_async() || !func.find_futures_and_streams(&resolve).is_empty();
             if !is_helper(&func.name) {
@@ -176,7 +178,13 @@ fn is_helper(name: &str) -> bool {
 fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static str> {
     let name = func.item_name();
     if name.starts_with("fail-")
-        || ["early-reader", "early-writer", "cancel-read", "cancel-write"].contains(&name)
+        || [
+            "early-reader",
+            "early-writer",
+            "cancel-read",
+            "cancel-write",
+        ]
+        .contains(&name)
     {
         return Some("its name selects a special behaviour in val");
     }
@@ -359,7 +367,9 @@ fn document(resolve: &Resolve, interfaces: &[InterfaceId], is_async: bool) -> Re
     let mut imports = String::new();
     let mut exports = String::new();
     for &iface in interfaces {
-        let name = resolve.id_of(iface).context("an interface without a name")?;
+        let name = resolve
+            .id_of(iface)
+            .context("an interface without a name")?;
         imports.push_str(&format!("  import {name};\n"));
         exports.push_str(&format!("  export {name};\n"));
     }
@@ -398,7 +408,12 @@ fn param(name: &str, ty: Type) -> Param {
     }
 }
 
-fn function(name: String, kind: FunctionKind, params: Vec<Param>, result: Option<Type>) -> Function {
+fn function(
+    name: String,
+    kind: FunctionKind,
+    params: Vec<Param>,
+    result: Option<Type>,
+) -> Function {
     Function {
         name,
         kind,

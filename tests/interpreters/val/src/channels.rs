@@ -26,12 +26,10 @@ fn count_ends(delta: i64) {
     OPEN_ENDS.with(|n| n.set(n.get() + delta));
 }
 
-
 /// Future and stream ends this component holds now.
 pub fn open_ends() -> i64 {
     OPEN_ENDS.with(Cell::get)
 }
-
 
 /// What a function does differently with its futures and streams.
 #[derive(Copy, Clone, PartialEq, Eq)]
@@ -80,12 +78,17 @@ impl Policy {
     }
 }
 
-
 /// Turns the contents of a future or stream of type `ty` into a new one
 /// whose readable end is returned: a background task writes the contents
 /// (in chunks, for a stream) and drops the writable end. Other values are
 /// returned as they are.
-pub fn open(ty: Type, value: Val, context: Callee, policy: Policy, returned: &Rc<Cell<bool>>) -> Val {
+pub fn open(
+    ty: Type,
+    value: Val,
+    context: Callee,
+    policy: Policy,
+    returned: &Rc<Cell<bool>>,
+) -> Val {
     match (ty.dealias(), value) {
         (Type::Stream(s), Val::List(items)) => {
             let (readable, writable) = s.new_pair();
@@ -240,6 +243,7 @@ fn is_plain(ty: Type) -> bool {
         ty.dealias(),
         Type::Record(_)
             | Type::Tuple(_)
+            | Type::FixedLengthList(_)
             | Type::List(_)
             | Type::Option(_)
             | Type::Variant(_)
@@ -260,11 +264,18 @@ fn parts(ty: Type, value: Val) -> Result<(Vec<Type>, Vec<Val>, Rebuild), Val> {
         Box::new(parts.pop().expect("one part"))
     }
     Ok(match (ty, value) {
-        (Type::Record(r), Val::Record(fields)) => {
-            (r.fields().map(|(_, t)| t).collect(), fields, Box::new(Val::Record))
-        }
+        (Type::Record(r), Val::Record(fields)) => (
+            r.fields().map(|(_, t)| t).collect(),
+            fields,
+            Box::new(Val::Record),
+        ),
         (Type::Tuple(t), Val::Tuple(items)) => (t.types().collect(), items, Box::new(Val::Tuple)),
-        (Type::List(l), Val::List(items)) => (vec![l.ty(); items.len()], items, Box::new(Val::List)),
+        (Type::FixedLengthList(l), Val::Tuple(items)) => {
+            (vec![l.ty(); items.len()], items, Box::new(Val::Tuple))
+        }
+        (Type::List(l), Val::List(items)) => {
+            (vec![l.ty(); items.len()], items, Box::new(Val::List))
+        }
         (Type::Option(o), Val::Option(Some(v))) => (
             vec![o.ty()],
             vec![*v],
@@ -307,4 +318,3 @@ fn parts(ty: Type, value: Val) -> Result<(Vec<Type>, Vec<Val>, Rebuild), Val> {
         (_, value) => return Err(value),
     })
 }
-

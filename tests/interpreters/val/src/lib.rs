@@ -306,7 +306,9 @@ impl ValInterpreter {
     fn test_imports(&self) -> Vec<ImportFunction> {
         self.wit
             .import_funcs()
-            .filter(|f| is_test_function(f.name()) && !(f.interface().is_none() && f.name() == SETTLE))
+            .filter(|f| {
+                is_test_function(f.name()) && !(f.interface().is_none() && f.name() == SETTLE)
+            })
             .collect()
     }
 
@@ -480,6 +482,9 @@ impl ValInterpreter {
                 Val::Record(each(&mut r.fields().map(|(_, t)| t), fields))
             }
             (Type::Tuple(t), Val::Tuple(items)) => Val::Tuple(each(&mut t.types(), items)),
+            (Type::FixedLengthList(l), Val::Tuple(items)) => {
+                Val::Tuple(each(&mut std::iter::repeat(l.ty()), items))
+            }
             (Type::List(l), Val::List(items)) => {
                 Val::List(each(&mut std::iter::repeat(l.ty()), items))
             }
