@@ -128,9 +128,11 @@ pub fn derive(
         return Ok(Err(NoWorld::NoFunctions));
     }
     let wit = document(&resolve, &interfaces, is_async)?;
-    let mut parsed = Resolve::default();
     // wit-smith marks items `@unstable(feature = ...)`: keep them all.
-    parsed.all_features = true;
+    let mut parsed = Resolve {
+        all_features: true,
+        ..Resolve::default()
+    };
     let package = parsed
         .push_source("roundtrip.wit", &wit)
         .context("parsing the derived WIT")?;
