@@ -96,6 +96,7 @@ pub fn derive(
         DecodedWasm::Component(..) => anyhow::bail!("wit-smith produced a component"),
     };
     strip_external_ids(&mut resolve);
+    pair_lists_to_maps(&mut resolve);
     // Named interfaces only: a world's inline interfaces cannot be imported
     // by another world.
     let interfaces: Vec<InterfaceId> = resolve
@@ -149,6 +150,30 @@ pub fn derive(
     }))
 }
 
+/// wit-smith 0.263 writes no maps, so some lists become maps: every
+/// `list<tuple<K, V>>` whose `K` can key a map becomes `map<K, V>`, and
+/// every other `list<K>` of such a `K` becomes `map<K, K>`.
+fn pair_lists_to_maps(resolve: &mut Resolve) {
+    let is_key = |t: Type| !matches!(t, Type::Id(_) | Type::F32 | Type::F64 | Type::ErrorContext);
+    let ids: Vec<TypeId> = resolve.types.iter().map(|(id, _)| id).collect();
+    for id in ids {
+        let TypeDefKind::List(element) = resolve.types[id].kind else {
+            continue;
+        };
+        let map = match element {
+            Type::Id(pair) => match &resolve.types[pair].kind {
+                TypeDefKind::Tuple(t) if t.types.len() == 2 && is_key(t.types[0]) => {
+                    TypeDefKind::Map(t.types[0], t.types[1])
+                }
+                _ => continue,
+            },
+            key if is_key(key) && id.index() % 2 == 0 => TypeDefKind::Map(key, key),
+            _ => continue,
+        };
+        resolve.types[id].kind = map;
+    }
+}
+
 /// External ids (`@external-id`) need wasmtime's `cm-implements` feature
 /// and mean nothing to the ABI: they are dropped.
 fn strip_external_ids(resolve: &mut Resolve) {
@@ -195,14 +220,14 @@ fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static 
     }
     let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
     if lua && types.any(|t| lua_loses_none(resolve, &t, &mut HashSet::new())) {
-        return Some("Lua's mapping loses `none` in a list element or a result payload");
+        return Some("Lua's mapping loses `none` in a list element, result payload or map value");
     }
     None
 }
 
 /// Whether `ty` holds an `option` where Lua's mapping turns `none` into a
 /// hole it cannot tell from absence: a list element (`{nil, 5}` has no
-/// length) or a result payload (`{ ok = nil }` is `{}`).
+/// length), a result payload (`{ ok = nil }` is `{}`) or a map value.
 fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
     let Type::Id(id) = ty else { return false };
     if !seen.insert(*id) {
@@ -213,6 +238,7 @@ fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> b
     match &resolve.types[*id].kind {
         TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) if is_option(t) => return true,
         TypeDefKind::Result(r) if r.ok.iter().chain(&r.err).any(is_option) => return true,
+        TypeDefKind::Map(_, v) if is_option(v) => return true,
         TypeDefKind::Record(r) => parts.extend(r.fields.iter().map(|f| f.ty)),
         TypeDefKind::Tuple(t) => parts.extend(&t.types),
         TypeDefKind::Variant(v) => parts.extend(v.cases.iter().filter_map(|c| c.ty)),

@@ -348,13 +348,27 @@ fn build(worlds: &SmithWorlds, world: wit_parser::WorldId, side: Side) -> Result
     Ok((side, component))
 }
 
+thread_local! {
+    /// Set while upstream's generator runs on this thread: its panics are
+    /// expected and counted, not printed.
+    static QUIET: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Runs upstream's generator, turning its errors and panics into a short
 /// reason (its first line) without printing the panic.
 fn quietly(f: impl FnOnce() -> Result<Vec<u8>>) -> std::result::Result<Vec<u8>, String> {
-    let hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(|_| {}));
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let print = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !QUIET.with(|quiet| quiet.get()) {
+                print(info);
+            }
+        }));
+    });
+    QUIET.with(|quiet| quiet.set(true));
     let outcome = catch_unwind(AssertUnwindSafe(f));
-    std::panic::set_hook(hook);
+    QUIET.with(|quiet| quiet.set(false));
     match outcome {
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(err)) => Err(format!("error: {}", first_line(&format!("{err:#}")))),
