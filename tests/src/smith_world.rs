@@ -136,7 +136,7 @@ pub fn derive(
     };
     let package = parsed
         .push_source("roundtrip.wit", &wit)
-        .context("parsing the derived WIT")?;
+        .map_err(|err| anyhow::anyhow!("parsing the derived WIT: {err:#}\n\n{wit}"))?;
     let caller = parsed.select_world(&[package], Some("caller"))?;
     let callee = parsed.select_world(&[package], Some("callee"))?;
     Ok(Ok(SmithWorlds {
@@ -395,9 +395,7 @@ fn document(resolve: &Resolve, interfaces: &[InterfaceId], is_async: bool) -> Re
     let mut imports = String::new();
     let mut exports = String::new();
     for &iface in interfaces {
-        let name = resolve
-            .id_of(iface)
-            .context("an interface without a name")?;
+        let name = reference(resolve, iface)?;
         imports.push_str(&format!("  import {name};\n"));
         exports.push_str(&format!("  export {name};\n"));
     }
@@ -414,6 +412,28 @@ fn document(resolve: &Resolve, interfaces: &[InterfaceId], is_async: bool) -> Re
     }
     wit.push_str(&printer.output.to_string());
     Ok(wit)
+}
+
+/// `%ns:%pkg/%iface@version`: every name escaped, since wit-smith may use
+/// keywords (`u8`, `type`) as names.
+fn reference(resolve: &Resolve, iface: InterfaceId) -> Result<String> {
+    let interface = &resolve.interfaces[iface];
+    let name = interface
+        .name
+        .as_deref()
+        .context("an interface without a name")?;
+    let package = interface
+        .package
+        .context("an interface without a package")?;
+    let package = &resolve.packages[package].name;
+    let version = match &package.version {
+        Some(version) => format!("@{version}"),
+        None => String::new(),
+    };
+    Ok(format!(
+        "%{}:%{}/%{name}{version}",
+        package.namespace, package.name
+    ))
 }
 
 fn anonymous(resolve: &mut Resolve, kind: TypeDefKind) -> TypeId {

@@ -7,7 +7,7 @@
 //!
 //! One trial per seed, named `roundtrip::seed_{n}`. `ROUNDTRIP_CASES`
 //! (default [`CI_CASES`]) sets how many seeds, `ROUNDTRIP_SEED` (default 0)
-//! the first one; a failure names its seed, so `ROUNDTRIP_SEED=n
+//! the first one; [`REGRESSION_SEEDS`] always run too; a failure names its seed, so `ROUNDTRIP_SEED=n
 //! ROUNDTRIP_CASES=1` reruns it alone. A failing case keeps its WIT and
 //! components in the directory it names and reports which single function
 //! still fails on its own.
@@ -29,6 +29,11 @@ use wit_dylib_tests::{compose, lua_scripts};
 
 /// Seeds `cargo xtask test` runs: within its 5-minute budget on 2 cores.
 const CI_CASES: u64 = 200;
+
+/// Seeds that once failed, run with every range: 1029 (the Lua generator
+/// turned a `false` result payload into `true`), 10370 (an interface named
+/// `u8` needs escaping in the derived worlds).
+const REGRESSION_SEEDS: &[u64] = &[1029, 10370];
 
 /// Rounds per case: `run(0)` to `run(ROUNDS - 1)`, each calling every
 /// function once with fresh values.
@@ -123,7 +128,11 @@ fn main() {
     let args = Arguments::from_args();
     let start = env_u64("ROUNDTRIP_SEED", 0);
     let count = env_u64("ROUNDTRIP_CASES", CI_CASES);
-    let trials = (start..start + count)
+    let range = start..start + count;
+    let regressions = REGRESSION_SEEDS.iter().filter(|s| !range.contains(s));
+    let trials = range
+        .clone()
+        .chain(regressions.copied())
         .map(|seed| {
             Trial::test(format!("roundtrip::seed_{seed}"), move || {
                 run_case(seed).map_err(|e| format!("seed {seed}: {e:#}").into())
@@ -177,14 +186,34 @@ fn report(t: &Tally, elapsed: std::time::Duration) {
 
 fn run_case(seed: u64) -> Result<()> {
     tally(|t| t.cases += 1);
-    let worlds = match smith_world::derive(seed, features(seed), Keep::default())? {
+    derive_and_run(seed).inspect_err(|_| tally(|t| t.failed += 1))
+}
+
+/// A failure to derive the worlds: its first line, and all of it (with the
+/// WIT) in the case's failure directory.
+fn derivation_failed(seed: u64, err: anyhow::Error) -> anyhow::Error {
+    let dir = failure_dir(seed);
+    let kept = std::fs::create_dir_all(&dir)
+        .and_then(|()| std::fs::write(dir.join("error.txt"), format!("{err:#}")));
+    let place = match kept {
+        Ok(()) => format!("details and WIT in {}", dir.display()),
+        Err(e) => format!("(could not keep the details: {e})"),
+    };
+    anyhow::anyhow!("{}; {place}", first_line(&format!("{err:#}")))
+}
+
+fn derive_and_run(seed: u64) -> Result<()> {
+    let derive = |keep| {
+        smith_world::derive(seed, features(seed), keep).map_err(|e| derivation_failed(seed, e))
+    };
+    let worlds = match derive(Keep::default())? {
         // With a Lua side, the world loses what Lua's mapping cannot carry.
         Ok(worlds) if plan(seed, worlds.is_async).lua() => {
             let keep = Keep {
                 lua: true,
                 ..Keep::default()
             };
-            match smith_world::derive(seed, features(seed), keep)? {
+            match derive(keep)? {
                 Ok(worlds) => worlds,
                 Err(_) => {
                     tally(|t| t.no_functions += 1);
@@ -220,10 +249,7 @@ fn run_case(seed: u64) -> Result<()> {
             });
             Ok(())
         }
-        Err(err) => {
-            tally(|t| t.failed += 1);
-            Err(failure(seed, &worlds, caller, callee, err))
-        }
+        Err(err) => Err(failure(seed, &worlds, caller, callee, err)),
     }
 }
 
@@ -465,9 +491,7 @@ fn failure(
     callee: Side,
     err: anyhow::Error,
 ) -> anyhow::Error {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("roundtrip-failures")
-        .join(format!("seed-{seed}"));
+    let dir = failure_dir(seed);
     let kept = keep_artifacts(&dir, worlds, caller, callee, &err).map_or_else(
         |e| format!("(could not keep the artifacts: {e:#})"),
         |()| dir.display().to_string(),
@@ -478,6 +502,13 @@ fn failure(
          rerun: ROUNDTRIP_SEED={seed} ROUNDTRIP_CASES=1 cargo test -p wit-dylib-tests --test roundtrip\n\
          error: {err:#}"
     )
+}
+
+/// Where case `seed` keeps what it knows about its failure.
+fn failure_dir(seed: u64) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("roundtrip-failures")
+        .join(format!("seed-{seed}"))
 }
 
 fn keep_artifacts(
