@@ -24,6 +24,7 @@ pub mod compose;
 mod link;
 pub mod preinit;
 pub mod runtime;
+pub mod streams;
 mod stub;
 mod world;
 

@@ -36,7 +36,7 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 use wit_component::StringEncoding;
 use wit_parser::Resolve;
 
-use crate::runtime::{self, Host, Sandbox};
+use crate::runtime::{self, Host, Sandbox, block_on};
 
 /// The export wizer calls once the component is instantiated.
 pub const INIT_EXPORT: &str = "wizer-initialize";
@@ -114,13 +114,12 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         runtime::stub_imports(linker, component, BUILD_TIME_IMPORT)
     })?;
     let mut store = runtime::store(engine, sandbox)?;
-    let instance = linker
-        .instantiate(&mut store, &compiled)
+    let instance = block_on(linker.instantiate_async(&mut store, &compiled))
         .map_err(|e| runtime::explain(&store, e.into()))?;
     let init = instance
         .get_func(&mut store, INIT_EXPORT)
         .ok_or_else(|| anyhow!("the component does not export `{INIT_EXPORT}`"))?;
-    init.call(&mut store, &[], &mut [])
+    block_on(init.call_async(&mut store, &[], &mut []))
         .map_err(|e| runtime::explain(&store, e.into()))?;
 
     let mut state = SnapshotState {
@@ -233,7 +232,7 @@ impl SnapshotState<'_> {
             .instance
             .get_typed_func::<(), (R,)>(&mut *store, index)
             .map_err(anyhow::Error::from)?;
-        let (value,) = typed.call(&mut *store, ()).map_err(anyhow::Error::from)?;
+        let (value,) = block_on(typed.call_async(&mut *store, ())).map_err(anyhow::Error::from)?;
         Ok(value)
     }
 }

@@ -128,6 +128,9 @@ fn config() -> Config {
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
     config.wasm_component_model_fixed_length_lists(true);
+    // Async functions, futures and streams, which toy scripts serve; the toy
+    // interpreter imports the async built-ins in every world.
+    config.wasm_component_model_async(true);
     config.consume_fuel(true);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.
@@ -236,8 +239,9 @@ pub fn instantiate_in(
     let component = compile(engine, component)?;
     let linker = linker(&component, define)?;
     let mut store = store(engine, sandbox)?;
-    let instance = linker
-        .instantiate(&mut store, &component)
+    // Always the async entry points: a component with an `async func`
+    // import needs them, and they serve every other one as well.
+    let instance = block_on(linker.instantiate_async(&mut store, &component))
         .map_err(|e| explain(&store, e.into()))
         .context("instantiating the component")?;
     Ok(Running { store, instance })
@@ -251,7 +255,7 @@ impl Running {
         let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
         let fuel = self.store.data().limits.fuel;
         self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
-        func.call(&mut self.store, args, &mut results)
+        block_on(func.call_async(&mut self.store, args, &mut results))
             .map_err(|e| explain(&self.store, e.into()))
             .with_context(|| format!("calling `{name}` failed"))?;
         Ok(results)
@@ -271,7 +275,8 @@ impl Running {
             .collect())
     }
 
-    fn export(&mut self, interface: Option<&str>, name: &str) -> Result<Func> {
+    /// Export `name` of `interface` (`None`: of the world).
+    pub fn export(&mut self, interface: Option<&str>, name: &str) -> Result<Func> {
         let parent = match interface {
             Some(interface) => Some(
                 self.instance
@@ -347,15 +352,21 @@ pub fn stub_imports(
             continue;
         }
         match import.ty {
-            ComponentItem::ComponentFunc(_) => stub(&mut linker.root(), name, name, what)?,
+            ComponentItem::ComponentFunc(ty) => {
+                stub(&mut linker.root(), name, name, ty.async_(), what)?
+            }
             ComponentItem::Resource(_) => stub_resource(&mut linker.root(), name)?,
             ComponentItem::ComponentInstance(instance) => {
                 let mut scope = linker.instance(name)?;
                 for (item_name, item) in instance.exports(&engine) {
                     match item.ty {
-                        ComponentItem::ComponentFunc(_) => {
-                            stub(&mut scope, item_name, &format!("{name}#{item_name}"), what)?
-                        }
+                        ComponentItem::ComponentFunc(ty) => stub(
+                            &mut scope,
+                            item_name,
+                            &format!("{name}#{item_name}"),
+                            ty.async_(),
+                            what,
+                        )?,
                         ComponentItem::Resource(_) => stub_resource(&mut scope, item_name)?,
                         _ => {}
                     }
@@ -367,16 +378,24 @@ pub fn stub_imports(
     Ok(())
 }
 
+/// A function that fails when called; an `async func` needs a concurrent one.
 fn stub(
     scope: &mut LinkerInstance<'_, Host>,
     name: &str,
     qualified: &str,
+    is_async: bool,
     what: &str,
 ) -> wasmtime::Result<()> {
     let message = format!("import `{qualified}` was called, but {what}");
-    scope.func_new(name, move |_, _, _, _| {
-        Err(wasmtime::Error::msg(message.clone()))
-    })
+    match is_async {
+        true => scope.func_new_concurrent(name, move |_, _, _, _| {
+            let message = message.clone();
+            Box::pin(async move { Err(wasmtime::Error::msg(message)) })
+        }),
+        false => scope.func_new(name, move |_, _, _, _| {
+            Err(wasmtime::Error::msg(message.clone()))
+        }),
+    }
 }
 
 /// The host type of every stubbed resource: none is ever created.
@@ -421,5 +440,25 @@ mod deterministic {
             .secure_random(Deterministic::new(b"wit-dylib build".to_vec()))
             .insecure_random(Deterministic::new(b"insecure".to_vec()))
             .insecure_random_seed(2);
+    }
+}
+
+/// Runs a future on this thread until it completes: wasmtime's concurrent
+/// calls (async exports, streams, futures) are futures driven by the store.
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(std::sync::Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let std::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+        std::thread::park();
     }
 }

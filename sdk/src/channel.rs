@@ -6,7 +6,9 @@
 
 use std::ffi::c_void;
 
+use crate::buffer::Bytes;
 use crate::call::Call;
+use crate::metadata::Type;
 use crate::runtime::CallFrame;
 use crate::task::next_event;
 
@@ -406,6 +408,104 @@ impl crate::metadata::Stream {
             drop(guard);
             drop(buffer);
             (*frame, progress)
+        }
+    }
+
+    /// Whether the elements are bytes (`stream<u8>`): such a stream can be
+    /// read and written in bulk with [`Stream::read_bytes`] and
+    /// [`Stream::write_bytes`], without a per-element conversion.
+    pub fn is_bytes(&self) -> bool {
+        self.ty().map(Type::dealias) == Some(Type::U8)
+    }
+
+    fn expect_bytes(&self, what: &str) {
+        assert!(
+            self.is_bytes(),
+            "wit-dylib: {what} needs a stream<u8>, not {}",
+            Type::Stream(*self).describe()
+        );
+    }
+
+    /// Reads at most `max` bytes from readable end `readable` of a
+    /// `stream<u8>` straight into a `Vec`; completes as soon as some arrived
+    /// or the writer dropped its end. Dropping the future early cancels the
+    /// read (bytes it had received are discarded).
+    pub fn read_bytes(
+        &self,
+        readable: u32,
+        max: usize,
+    ) -> impl Future<Output = (Vec<u8>, Progress)> + 'static {
+        self.expect_bytes("read_bytes");
+        let raw = self.raw_ops();
+        let (read, cancel) = (
+            raw.read.expect("no stream.read"),
+            raw.cancel_read.expect("no stream.cancel-read"),
+        );
+        let mut bytes: Vec<u8> = Vec::with_capacity(max);
+        async move {
+            // SAFETY: the built-in writes at most `max` bytes to the vector's
+            // spare capacity, which stays allocated (the vector lives in this
+            // future) until the read completes or is cancelled by `guard`.
+            let code = unsafe { read(readable, bytes.as_mut_ptr().cast(), max) };
+            let mut guard = CancelOnDrop {
+                handle: readable,
+                cancel,
+                read_into: None,
+                armed: true,
+            };
+            let progress = Progress::decode(complete_copy(code, &mut guard).await);
+            // SAFETY: the canonical ABI initialised `progress.count <= max`
+            // bytes (bytes need no lifting).
+            unsafe { bytes.set_len(progress.count) };
+            (bytes, progress)
+        }
+    }
+
+    /// Writes `bytes` to writable end `writable` of a `stream<u8>` without a
+    /// per-element conversion; completes when all are written or the reader
+    /// dropped its end (`dropped`). Dropping the future early cancels it.
+    pub fn write_bytes(
+        &self,
+        writable: u32,
+        bytes: Bytes,
+    ) -> impl Future<Output = Progress> + 'static {
+        self.expect_bytes("write_bytes");
+        let raw = self.raw_ops();
+        let (write, cancel) = (
+            raw.write.expect("no stream.write"),
+            raw.cancel_write.expect("no stream.cancel-write"),
+        );
+        async move {
+            let mut written = 0;
+            let mut dropped = false;
+            while written < bytes.len() {
+                // SAFETY: the built-in reads the unwritten bytes, which `bytes`
+                // (owned by this future) keeps alive until the write completes
+                // or is cancelled by `guard`.
+                let code = unsafe {
+                    write(
+                        writable,
+                        bytes.as_ptr().add(written).cast(),
+                        bytes.len() - written,
+                    )
+                };
+                let mut guard = CancelOnDrop {
+                    handle: writable,
+                    cancel,
+                    read_into: None,
+                    armed: true,
+                };
+                let code = complete_copy(code, &mut guard).await;
+                written += Progress::decode(code).count;
+                if code & 0xf != COPY_COMPLETED {
+                    dropped = true;
+                    break;
+                }
+            }
+            Progress {
+                count: written,
+                dropped,
+            }
         }
     }
 

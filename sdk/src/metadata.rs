@@ -98,6 +98,18 @@ impl Wit {
         Resource::at(*self, index)
     }
 
+    /// Every `future<T>` type the world uses (each has its own built-ins).
+    pub fn futures(&self) -> impl ExactSizeIterator<Item = Future> + use<> {
+        let wit = *self;
+        (0..self.raw.num_futures).map(move |index| Future { wit, index })
+    }
+
+    /// Every `stream<T>` type the world uses (each has its own built-ins).
+    pub fn streams(&self) -> impl ExactSizeIterator<Item = Stream> + use<> {
+        let wit = *self;
+        (0..self.raw.num_streams).map(move |index| Stream { wit, index })
+    }
+
     /// Decodes a type word of this metadata; `None` for "no type".
     pub fn decode_type(&self, word: ffi::wit_type_t) -> Option<Type> {
         if word == u32::MAX {

@@ -1,6 +1,7 @@
 //! Figures for Lua components made by `lua-demo`: component sizes, the
-//! latency of a small export call and the throughput of a large one, each
-//! printed against its target.
+//! latency of a small export call and the throughput of a large one, and
+//! the same for an async export and a `stream<u8>` echo, each printed
+//! against its target.
 //!
 //! `cargo bench -p wit-dylib-tests --bench lua` (after `cargo xtask build-wasm`)
 
@@ -9,14 +10,21 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use lua_demo::runtime::{Running, engine, instantiate};
+use lua_demo::runtime::{Running, block_on, engine, instantiate};
+use lua_demo::streams::Collector;
 use lua_demo::{Script, componentize, load_world};
+use wasmtime::component::StreamReader;
 use wit_parser::Resolve;
 
 const SIZE_TARGET: usize = 1_200_000;
 const CALL_TARGET: Duration = Duration::from_micros(1);
 const THROUGHPUT_TARGET: f64 = 1e9;
 const ECHO_LEN: usize = 1 << 20;
+/// An async call may cost at most this many sync calls.
+const ASYNC_CALL_RATIO_TARGET: f64 = 3.0;
+/// Bytes per stream echo, and per write or read on each side.
+const STREAM_LEN: usize = 8 << 20;
+const STREAM_CHUNK: usize = 64 << 10;
 
 /// The smallest useful component, and the calls to time.
 const BENCH_WIT: &str = "package bench:lua;
@@ -24,10 +32,24 @@ world hello { export hello: func() -> string; }
 world perf {
   export inc: func(x: u32) -> u32;
   export echo-bytes: func(b: list<u8>) -> list<u8>;
+  export inc-async: async func(x: u32) -> u32;
+  export echo-stream: async func(s: stream<u8>) -> stream<u8>;
 }";
 const HELLO_LUA: &str = r#"return { hello = function() return "Hello, world!" end }"#;
-const PERF_LUA: &str =
-    "return { inc = function(x) return x + 1 end, echo_bytes = function(b) return b end }";
+const PERF_LUA: &str = r#"
+return {
+  inc = function(x) return x + 1 end,
+  echo_bytes = function(b) return b end,
+  inc_async = function(x) return x + 1 end,
+  echo_stream = function(input)
+    local output, writer = wit.stream("u8")
+    wit.spawn(function()
+      for chunk in function() return input:read() end do writer:write(chunk) end
+      writer:close()
+    end)
+    return output
+  end,
+}"#;
 
 fn main() -> Result<()> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interpreters/lua-demo/example");
@@ -41,6 +63,9 @@ fn main() -> Result<()> {
     let call = time_inc(&mut running)?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
+    let async_call = time_inc_async(&mut running)?;
+    let stream = time_echo_stream(&mut running)?;
+    let stream_throughput = STREAM_LEN as f64 / stream.as_secs_f64();
 
     println!("{:<40} {:>14} {:>14}", "figure", "measured", "target");
     for (what, size) in [
@@ -61,6 +86,17 @@ fn main() -> Result<()> {
         "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({echo:.2?} per call)",
         "echo-bytes(1 MiB list<u8>)",
         throughput / 1e9,
+        THROUGHPUT_TARGET / 1e9
+    );
+    let ratio = async_call.as_secs_f64() / call.as_secs_f64();
+    println!(
+        "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call; target {ASYNC_CALL_RATIO_TARGET:.1}x)",
+        "async inc(u32) -> u32, median call", async_call, ratio
+    );
+    println!(
+        "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({stream:.2?} per 8 MiB, 64 KiB chunks)",
+        "echo-stream(stream<u8>)",
+        stream_throughput / 1e9,
         THROUGHPUT_TARGET / 1e9
     );
     Ok(())
@@ -120,6 +156,66 @@ fn time_echo(running: &mut Running) -> Result<Duration> {
     median(200, Duration::from_secs(2), || {
         black_box(echo.call(&mut running.store, (&bytes,)).unwrap());
     })
+}
+
+/// The median wall time of a warm async `inc-async` call, each awaited in
+/// turn inside the store's event loop.
+fn time_inc_async(running: &mut Running) -> Result<Duration> {
+    let inc = running
+        .export(None, "inc-async")?
+        .typed::<(u32,), (u32,)>(&running.store)
+        .map_err(anyhow::Error::from)?;
+    running.store.set_fuel(u64::MAX)?;
+    let samples = block_on(running.store.run_concurrent(async |accessor| {
+        let mut samples = Vec::new();
+        let start = Instant::now();
+        while samples.len() < 10
+            || (samples.len() < 200_000 && start.elapsed() < Duration::from_secs(2))
+        {
+            let begin = Instant::now();
+            let (y,) = inc.call_concurrent(accessor, (black_box(7),)).await?;
+            samples.push(begin.elapsed());
+            assert_eq!(y, 8, "inc-async(7) != 8");
+        }
+        wasmtime::Result::<_>::Ok(samples)
+    }))
+    .map_err(anyhow::Error::from)?
+    .map_err(anyhow::Error::from)?;
+    Ok(median_of(samples))
+}
+
+/// The median wall time of echoing [`STREAM_LEN`] bytes through
+/// `echo-stream`: the host writes them and reads them back.
+fn time_echo_stream(running: &mut Running) -> Result<Duration> {
+    let echo = running
+        .export(None, "echo-stream")?
+        .typed::<(StreamReader<u8>,), (StreamReader<u8>,)>(&running.store)
+        .map_err(anyhow::Error::from)?;
+    let bytes: Vec<u8> = (0..STREAM_LEN).map(|i| (i * 7) as u8).collect();
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < 5 || (samples.len() < 100 && start.elapsed() < Duration::from_secs(3)) {
+        running.store.set_fuel(u64::MAX)?;
+        let input =
+            StreamReader::new(&mut running.store, bytes.clone()).map_err(anyhow::Error::from)?;
+        let output = Collector::<u8>::new(STREAM_CHUNK);
+        let begin = Instant::now();
+        let echoed = block_on(running.store.run_concurrent(async |accessor| {
+            let (stream,) = echo.call_concurrent(accessor, (input,)).await?;
+            accessor.with(|store| stream.pipe(store, output.consumer()))?;
+            wasmtime::Result::<_>::Ok(output.items().await)
+        }))
+        .map_err(anyhow::Error::from)?
+        .map_err(anyhow::Error::from)?;
+        samples.push(begin.elapsed());
+        ensure!(echoed == bytes, "echo-stream did not echo");
+    }
+    Ok(median_of(samples))
+}
+
+fn median_of(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
 }
 
 /// Runs `call` up to `max` times or for about `budget` (at least 10 times)

@@ -67,6 +67,13 @@ local function pick_float(rng)
   return rng.below(1000000) / 8.0
 end
 
+-- The bytes 0..250: a huge stream<u8> carries them over and over.
+local BYTE_PATTERN = (function()
+  local bytes = {}
+  for i = 0, 250 do bytes[#bytes + 1] = string.char(i) end
+  return table.concat(bytes)
+end)()
+
 local CHARS = { "a", "\0", "\u{fc}", "\u{20ac}", "\u{1f980}", "\u{d7ff}", "\u{e000}", "\u{10ffff}" }
 
 local function length(rng, size)
@@ -163,6 +170,21 @@ function M.value(ty, rng, size)
     return map
   elseif k == "own" or k == "borrow" then
     return { __tag = rng.next() & 0xffffffff }
+  elseif k == "future" then
+    -- Futures and streams stand for what goes through them (see `M.open`).
+    if ty.payload then return { M.value(ty.payload, rng, inner) } end
+    return {}
+  elseif k == "stream" then
+    if ty.bytes and size.huge then
+      local n = ONE_MIB + 17
+      return BYTE_PATTERN:rep(n // #BYTE_PATTERN + 1):sub(1, n)
+    end
+    local len = length(rng, size)
+    if not ty.item then return len end
+    local items = {}
+    for i = 1, len do items[i] = M.value(ty.item, rng, inner) end
+    if ty.bytes then return string.char(table.unpack(items)) end
+    return items
   end
   error("no test values for type " .. tostring(k))
 end
@@ -201,6 +223,12 @@ local function map_resources(ty, value, f)
   elseif k == "map" then
     local t = {}
     for key, v in pairs(value) do t[map_resources(ty.key, key, f)] = map_resources(ty.value, v, f) end
+    return t
+  elseif k == "future" and ty.payload then
+    return { map_resources(ty.payload, value[1], f) }
+  elseif k == "stream" and ty.item and not ty.bytes then
+    local t = {}
+    for i = 1, #value do t[i] = map_resources(ty.item, value[i], f) end
     return t
   end
   return value
@@ -268,22 +296,197 @@ function M.check(what, ty, actual, expected)
   end
 end
 
+-- Futures and streams. A generated value stands for their contents: the
+-- side that passes one creates it and writes the contents from a task of its
+-- own (`M.open`); the side that receives one reads it to the end (`M.drain`)
+-- and compares the contents. `policy` (a function's name) makes a few
+-- functions stop early or cancel, as in the val interpreter:
+-- * early-reader: the reader closes the stream after one element;
+-- * early-writer: the writer closes it after half of the elements;
+-- * cancel-read: the reader cancels a waiting read and closes the future,
+--   the writer writes only once the call returned and finds it closed;
+-- * cancel-write: the writer cancels a waiting write before anyone can read,
+--   then writes again.
+local CHUNK = 64 * 1024
+
+-- Ends this component holds, and the writes and reads in progress: when
+-- none is, no end may be open.
+local open_ends, busy = 0, 0
+
+function M.settled(where)
+  if busy == 0 and open_ends ~= 0 then
+    error(open_ends .. " future or stream ends left open at " .. where)
+  end
+end
+
+local function count_of(ty, contents)
+  if not ty.item then return contents end
+  return #contents
+end
+
+local function slice(ty, contents, from, n)
+  if ty.bytes then return contents:sub(from, from + n - 1) end
+  if not ty.item then return n end
+  return table.move(contents, from, from + n - 1, 1, {})
+end
+
+-- The contents the reader should see of `expected` under `policy`.
+function M.expected(policy, ty, actual, expected)
+  if type(ty) ~= "table" then return expected end
+  if ty.k == "stream" and policy == "early-reader" then
+    local n = count_of(ty, actual)
+    if n > 1 then error("early-reader read " .. n .. " elements") end
+    return slice(ty, expected, 1, n)
+  elseif ty.k == "stream" and policy == "early-writer" then
+    return slice(ty, expected, 1, count_of(ty, expected) // 2)
+  elseif ty.k == "future" and policy == "cancel-read" and #actual == 0 then
+    return {}
+  end
+  return expected
+end
+
+-- A new future or stream carrying `contents`, written by a task; returns
+-- the readable end. Other values are returned as they are.
+function M.open(ty, contents, policy, returned)
+  if type(ty) ~= "table" or (ty.k ~= "stream" and ty.k ~= "future") then return contents end
+  local reader, writer
+  if ty.k == "stream" then
+    reader, writer = wit.stream(ty.spelling)
+  else
+    reader, writer = wit.future(ty.spelling)
+  end
+  open_ends = open_ends + 1
+  busy = busy + 1
+  local write
+  if ty.k == "stream" then
+    local total = count_of(ty, contents)
+    if policy == "early-writer" then total = total // 2 end
+    write = function()
+      local written = 0
+      while written < total do
+        local n, why = writer:write(slice(ty, contents, written + 1, math.min(CHUNK, total - written)))
+        if why == "closed" then
+          if policy ~= "early-reader" then error("the reader of a " .. tostring(writer) .. " closed it early") end
+          break
+        end
+        written = written + n
+      end
+    end
+  else
+    local payload = nil
+    if ty.payload then payload = M.open(ty.payload, contents[1], "normal", returned) end
+    if policy == "cancel-write" then
+      -- Nobody can read yet (the readable end is still ours): the write
+      -- waits, and is cancelled.
+      local first = wit.spawn(function() return writer:write(payload) end)
+      if first:done() then error("a write to a future nobody could read completed") end
+      if not writer:cancel() then error("no write to cancel") end
+    end
+    write = function()
+      if policy == "cancel-read" then
+        while not returned.value do wit.yield() end
+      end
+      local delivered, why = writer:write(payload)
+      if delivered ~= (policy ~= "cancel-read") then
+        error("a future write ended with " .. tostring(delivered) .. ", " .. tostring(why))
+      end
+    end
+  end
+  wit.spawn(function()
+    write()
+    writer:close()
+    open_ends = open_ends - 1
+    busy = busy - 1
+  end)
+  return reader
+end
+
+local read_all
+
+-- The contents of a received future or stream, read to the end (see
+-- `M.open`); other values are returned as they are.
+function M.drain(ty, value, policy)
+  if type(ty) ~= "table" or (ty.k ~= "stream" and ty.k ~= "future") then return value end
+  busy = busy + 1
+  local contents = read_all(ty, value, policy)
+  busy = busy - 1
+  return contents
+end
+
+function read_all(ty, value, policy)
+  open_ends = open_ends + 1
+  if ty.k == "stream" then
+    local parts, count = {}, 0
+    while true do
+      local got = value:read(policy == "early-reader" and 1 or CHUNK)
+      if got == nil then break end
+      if ty.item then parts[#parts + 1] = got else count = count + got end
+      if policy == "early-reader" then break end
+    end
+    value:close()
+    open_ends = open_ends - 1
+    if ty.bytes then return table.concat(parts) end
+    if not ty.item then return count end
+    local items = {}
+    for _, part in ipairs(parts) do table.move(part, 1, #part, #items + 1, items) end
+    return items
+  end
+  if policy == "cancel-read" then
+    -- The writer waits for the call to return: the read waits, and closing
+    -- the future cancels it.
+    local read = wit.spawn(function() return value:read() end)
+    if read:done() then error("a read from a future nobody had written completed") end
+    value:close()
+    local _, why = read:join()
+    if why ~= "cancelled" then error("a cancelled read ended with " .. tostring(why)) end
+    open_ends = open_ends - 1
+    return {}
+  end
+  local got, why = value:read()
+  if why ~= nil then error("a future was dropped without a value (" .. why .. ")") end
+  open_ends = open_ends - 1
+  if ty.payload then return { M.drain(ty.payload, got, "normal") } end
+  return {}
+end
+
+-- Drops what a call lent and checks its result (the caller's side).
+function M.check_result(f, iteration, result, lent)
+  for _, handle in ipairs(lent) do handle:drop() end
+  if f.result then
+    local expected = M.value(f.result, M.rng(M.seed(f.name, iteration, true)), M.size(iteration))
+    expected = M.expected(f.policy, f.result, result, expected)
+    M.check("result of `" .. f.name .. "`", f.result, result, expected)
+  end
+end
+
 -- An export that checks its arguments against the seed of its n-th call and
--- returns the seeded result.
+-- returns the seeded result. An async one first suspends once, so that calls
+-- overlap, and reads the futures and streams it receives.
 function M.callee(f)
   local count = 0
-  return function(...)
+  local function respond(args)
     local iteration = count
     count = count + 1
     local size = M.size(iteration)
     local rng = M.rng(M.seed(f.name, iteration, false))
-    local args = table.pack(...)
     for i, ty in ipairs(f.params) do
-      M.check("argument " .. (i - 1) .. " of `" .. f.name .. "`", ty, args[i], M.value(ty, rng, size))
+      local expected = M.expected(f.policy, ty, args[i], M.value(ty, rng, size))
+      M.check("argument " .. (i - 1) .. " of `" .. f.name .. "`", ty, args[i], expected)
     end
     if f.result then
       return M.materialize(f.result, M.value(f.result, M.rng(M.seed(f.name, iteration, true)), size))
     end
+  end
+  if not f.async then
+    return function(...) return respond(table.pack(...)) end
+  end
+  return function(...)
+    M.settled("`" .. f.name .. "`")
+    local args = table.pack(...)
+    wit.yield()
+    for i, ty in ipairs(f.params) do args[i] = M.drain(ty, args[i], f.policy) end
+    local result = respond(args)
+    if f.result then return M.open(f.result, result, f.policy, { value = true }) end
   end
 end
 

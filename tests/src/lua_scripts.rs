@@ -223,30 +223,27 @@ impl<'a> Writer<'a> {
             Some(ty) => self.descriptor(ty)?,
             None => "nil".to_string(),
         };
+        // How the callee and caller treat the function's futures and
+        // streams: see `M.open` and `M.drain`.
+        let kind = FunctionKind::parse(&func.name);
+        let plain_name = match kind {
+            FunctionKind::Freestanding(name) => name,
+            _ => "",
+        };
         Ok(format!(
-            "params = {{ {} }}, result = {result}",
-            params.join(", ")
+            "params = {{ {} }}, result = {result}, async = {}, policy = {plain_name:?}",
+            params.join(", "),
+            func.kind.is_async(),
         ))
     }
 
-    /// The Lua descriptor of a type (see `M.value`).
+    /// The Lua descriptor of a type (see `M.value`): a primitive's name, or
+    /// a table.
     fn descriptor(&mut self, ty: &Type) -> Result<String> {
         Ok(match ty {
-            Type::Bool => "\"bool\"".into(),
-            Type::U8 => "\"u8\"".into(),
-            Type::U16 => "\"u16\"".into(),
-            Type::U32 => "\"u32\"".into(),
-            Type::U64 => "\"u64\"".into(),
-            Type::S8 => "\"s8\"".into(),
-            Type::S16 => "\"s16\"".into(),
-            Type::S32 => "\"s32\"".into(),
-            Type::S64 => "\"s64\"".into(),
-            Type::F32 => "\"f32\"".into(),
-            Type::F64 => "\"f64\"".into(),
-            Type::Char => "\"char\"".into(),
-            Type::String => "\"string\"".into(),
             Type::ErrorContext => bail!("error-context is not supported in the Lua matrix"),
             Type::Id(id) => self.defined(*id)?,
+            primitive => format!("{:?}", self.primitive_name(primitive)),
         })
     }
 
@@ -346,8 +343,95 @@ impl<'a> Writer<'a> {
                 format!("{{ k = \"borrow\", res = R[{}] }}", self.resource(*r)?)
             }
             TypeDefKind::Resource => format!("{{ k = \"own\", res = R[{}] }}", self.resource(id)?),
+            TypeDefKind::Future(payload) => {
+                let (descriptor, spelling) = self.payload(payload.as_ref())?;
+                format!("{{ k = \"future\", payload = {descriptor}, spelling = {spelling:?} }}")
+            }
+            TypeDefKind::Stream(item) => {
+                let (descriptor, spelling) = self.payload(item.as_ref())?;
+                let bytes = item.as_ref().is_some_and(|ty| self.is_u8(ty));
+                format!(
+                    "{{ k = \"stream\", item = {descriptor}, bytes = {bytes}, spelling = {spelling:?} }}"
+                )
+            }
             other => bail!("{} is not supported in the Lua matrix", other.as_str()),
         })
+    }
+
+    /// The descriptor and the WIT spelling (as `wit.future`/`wit.stream`
+    /// take it) of a future's or stream's payload.
+    fn payload(&mut self, ty: Option<&Type>) -> Result<(String, String)> {
+        Ok(match ty {
+            Some(ty) => (self.descriptor(ty)?, self.spelling(ty)),
+            None => ("false".into(), String::new()),
+        })
+    }
+
+    /// How WIT spells `ty`: a named type by its name.
+    fn spelling(&self, ty: &Type) -> String {
+        let Type::Id(id) = ty else {
+            return self.primitive_name(ty);
+        };
+        let def = &self.resolve.types[*id];
+        if let Some(name) = &def.name {
+            return name.clone();
+        }
+        let list = |types: Vec<String>| types.join(", ");
+        match &def.kind {
+            TypeDefKind::Handle(Handle::Own(r)) => self.spelling(&Type::Id(*r)),
+            TypeDefKind::Handle(Handle::Borrow(r)) => {
+                format!("borrow<{}>", self.spelling(&Type::Id(*r)))
+            }
+            TypeDefKind::Tuple(t) => {
+                format!(
+                    "tuple<{}>",
+                    list(t.types.iter().map(|t| self.spelling(t)).collect())
+                )
+            }
+            TypeDefKind::Option(t) => format!("option<{}>", self.spelling(t)),
+            TypeDefKind::Result(r) => match (&r.ok, &r.err) {
+                (ok, Some(err)) => format!(
+                    "result<{}, {}>",
+                    ok.as_ref().map_or("_".into(), |t| self.spelling(t)),
+                    self.spelling(err)
+                ),
+                (Some(ok), None) => format!("result<{}>", self.spelling(ok)),
+                (None, None) => "result".into(),
+            },
+            TypeDefKind::List(t) => format!("list<{}>", self.spelling(t)),
+            TypeDefKind::Map(k, v) => format!("map<{}, {}>", self.spelling(k), self.spelling(v)),
+            TypeDefKind::Future(t) => match t {
+                Some(t) => format!("future<{}>", self.spelling(t)),
+                None => "future".into(),
+            },
+            TypeDefKind::Stream(t) => match t {
+                Some(t) => format!("stream<{}>", self.spelling(t)),
+                None => "stream".into(),
+            },
+            TypeDefKind::Type(t) => self.spelling(t),
+            other => other.as_str().to_string(),
+        }
+    }
+
+    fn primitive_name(&self, ty: &Type) -> String {
+        match ty {
+            Type::Bool => "bool",
+            Type::U8 => "u8",
+            Type::U16 => "u16",
+            Type::U32 => "u32",
+            Type::U64 => "u64",
+            Type::S8 => "s8",
+            Type::S16 => "s16",
+            Type::S32 => "s32",
+            Type::S64 => "s64",
+            Type::F32 => "f32",
+            Type::F64 => "f64",
+            Type::Char => "char",
+            Type::String => "string",
+            Type::ErrorContext => "error-context",
+            Type::Id(_) => unreachable!("not a primitive"),
+        }
+        .to_string()
     }
 
     fn dealias(&self, ty: &Type) -> Option<&'a TypeDefKind> {
@@ -438,22 +522,33 @@ impl<'a> Writer<'a> {
     }
 }
 
-/// The caller's `run`.
+/// The caller's `run`: every test import once, the async ones all started
+/// first (each in a task of its own) and then awaited together.
 const CALLER: &str = r#"
 exports.run = function(iteration)
+  M.settled("run")
   local size = M.size(iteration)
+  local pending = {}
   for _, f in ipairs(F) do
     local rng = M.rng(M.seed(f.name, iteration, false))
     local lent, args = {}, {}
+    local returned = { value = not f.async }
     for i, ty in ipairs(f.params) do
-      args[i] = M.materialize(ty, M.value(ty, rng, size), lent)
+      args[i] = M.open(ty, M.materialize(ty, M.value(ty, rng, size), lent), f.policy, returned)
     end
-    local result = f.fn(table.unpack(args, 1, #f.params))
-    for _, handle in ipairs(lent) do handle:drop() end
-    if f.result then
-      local expected = M.value(f.result, M.rng(M.seed(f.name, iteration, true)), size)
-      M.check("result of `" .. f.name .. "`", f.result, result, expected)
+    if f.async then
+      local task = wit.spawn(function()
+        local result = f.fn(table.unpack(args, 1, #f.params))
+        returned.value = true
+        if f.result then return M.drain(f.result, result, f.policy) end
+      end)
+      pending[#pending + 1] = { f = f, lent = lent, task = task }
+    else
+      M.check_result(f, iteration, f.fn(table.unpack(args, 1, #f.params)), lent)
     end
+  end
+  for _, call in ipairs(pending) do
+    M.check_result(call.f, iteration, call.task:join(), call.lent)
   end
 end
 "#;

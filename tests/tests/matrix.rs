@@ -45,9 +45,8 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
     ("lua", Interpreter::Lua),
 ];
 
-/// Worlds that use the async ABI, futures or streams: only `val` can play
-/// them (the Lua and toy interpreters have no async support yet), so their
-/// trials are the val->val ones.
+/// Worlds that use the async ABI, futures or streams: `val` and `lua` play
+/// them (the toy interpreter has no async support yet).
 const ASYNC_WORLDS: &[&str] = &["async", "async-proxy", "streams", "futures"];
 
 /// Worlds with a resource type at world level (row 33). The Lua and toy
@@ -61,8 +60,13 @@ const WORLD_RESOURCE_WORLDS: &[&str] = &["world-resources"];
 const OURS_ONLY_WORLDS: &[&str] = &["fixed-lists"];
 
 fn plays(world: &str, interpreter: Interpreter) -> bool {
-    matches!(interpreter, Interpreter::Val)
-        || !(ASYNC_WORLDS.contains(&world) || WORLD_RESOURCE_WORLDS.contains(&world))
+    match interpreter {
+        Interpreter::Val => true,
+        Interpreter::Lua => !WORLD_RESOURCE_WORLDS.contains(&world),
+        Interpreter::Toy => {
+            !(ASYNC_WORLDS.contains(&world) || WORLD_RESOURCE_WORLDS.contains(&world))
+        }
+    }
 }
 
 /// The toy script of every matrix component.

@@ -171,8 +171,13 @@ pub fn generate(resolve: &Resolve, world: WorldId) -> BTreeMap<PathBuf, String> 
         write_function(&mut out, &names, "exports", func);
     }
     files.insert(PathBuf::from(EXPORTS_FILE), out);
+    files.insert(PathBuf::from(WIT_GLOBAL_FILE), WIT_GLOBAL.to_string());
     files
 }
+
+/// The `wit` global (async tools), the same for every world.
+const WIT_GLOBAL_FILE: &str = "wit.lua";
+const WIT_GLOBAL: &str = include_str!("bindings/wit.lua");
 
 /// `demo:app/host` → `demo:app/host.lua` (the language servers turn `/` and
 /// `.` of a path and of a `require` name alike into module separators).

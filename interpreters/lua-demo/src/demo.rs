@@ -9,8 +9,31 @@ use wasmtime::component::Val;
 
 const API: &str = "demo:app/api";
 
-/// Runs `script` (the bundled `example/app.lua` when `None`).
+/// Runs `script` (the bundled `example/app.lua` when `None`). A script with
+/// its own world next to it (`examples/words/words.lua` and `words.wit`)
+/// runs with the host of that example.
 pub fn run(script: Option<&Path>) -> Result<()> {
+    if let Some(path) = script {
+        let wit = path.with_extension("wit");
+        if wit.exists() {
+            let (resolve, _) = load_world(&wit, None)?;
+            let defines = |name: &str| {
+                resolve
+                    .packages
+                    .iter()
+                    .any(|(_, p)| p.name.to_string() == name)
+            };
+            if defines("demo:words") {
+                return crate::words::run(path, &wit);
+            }
+            if !defines("demo:app") {
+                bail!(
+                    "{} defines no world the demo has a host for (`demo:app` or `demo:words`)",
+                    wit.display()
+                );
+            }
+        }
+    }
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("example");
     let script = Script::read(script.unwrap_or(&example.join("app.lua")))?;
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;

@@ -6,7 +6,7 @@ use anyhow::{Result, anyhow};
 use wit_dylib_pipeline::Interpreter;
 use wit_parser::{Resolve, WorldId};
 
-pub use wit_dylib_pipeline::{Limits, Options, Script, load_world, runtime};
+pub use wit_dylib_pipeline::{Limits, Options, Script, load_world, runtime, streams};
 
 /// The Lua 5.4 interpreter. A Lua script is only checked in the sandbox:
 /// the interpreter reports syntax errors and missing exports there.
@@ -18,7 +18,7 @@ pub const LUA: Interpreter = Interpreter {
         "/lua_interpreter.so"
     )),
     check: |_| Ok(()),
-    supports_async: false,
+    supports_async: true,
 };
 
 /// The toy language's interpreter; toy scripts are parsed on the host first,

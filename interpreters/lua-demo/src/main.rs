@@ -7,6 +7,7 @@
 mod bindings;
 mod demo;
 mod invoke;
+mod words;
 
 use std::path::PathBuf;
 

@@ -218,6 +218,24 @@ return exports
 }
 
 #[test]
+fn the_async_example_checks_clean_and_misuse_of_wit_is_reported() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/words");
+    let dir = temp_dir("words");
+    let stubs = dir.join("stubs");
+    bindings(example.join("words.wit").to_str().unwrap(), None, &stubs);
+    let script = std::fs::read_to_string(example.join("words.lua")).unwrap();
+    let workspace = dir.join("script");
+    std::fs::create_dir_all(&workspace).unwrap();
+    std::fs::write(workspace.join("main.lua"), &script).unwrap();
+    let diagnostics = check(&workspace, Some(&stubs));
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+
+    let broken = script.replace("wit.spawn(function()", "wit.spawn(42, function()");
+    std::fs::write(workspace.join("main.lua"), broken).unwrap();
+    assert_one_diagnostic(&check(&workspace, Some(&stubs)), "expected `fun(...)");
+}
+
+#[test]
 fn every_kind_of_type_checks_clean() {
     let dir = temp_dir("kinds");
     let stubs = dir.join("stubs");

@@ -294,7 +294,7 @@ fn run_stops_an_export_that_loops_at_the_fuel_limit() {
 }
 
 #[test]
-fn an_async_world_is_refused_for_lua_and_toy_naming_the_function() {
+fn an_async_world_is_componentized_and_run_for_lua_and_toy() {
     let wit = temp_file(
         "async.wit",
         "package test:streaming;\n\
@@ -302,19 +302,35 @@ fn an_async_world_is_refused_for_lua_and_toy_naming_the_function() {
          world app { export api; }\n",
     );
     for (name, source) in [
-        ("fetch.lua", "return {}\n"),
-        ("fetch.toy", "(define x 1)\n"),
+        (
+            "fetch.lua",
+            "return { [\"test:streaming/api\"] = { fetch = function(url) wit.yield() return \"got \" .. url end } }\n",
+        ),
+        (
+            "fetch.toy",
+            "(export \"test:streaming/api#fetch\" (fn (url) (str \"got \" url)))\n",
+        ),
     ] {
         let script = temp_file(name, source);
-        let out = temp_file("async.wasm", "");
-        let result = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
-        assert_eq!(result.status.code(), Some(1));
-        let stderr = String::from_utf8_lossy(&result.stderr);
+        let out = temp_file(&format!("{name}.wasm"), "");
+        let built = componentize(script.to_str().unwrap(), wit.to_str().unwrap(), &[], &out);
         assert!(
-            stderr.contains("function `fetch` of interface `test:streaming/api` is async"),
-            "{stderr}"
+            built.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&built.stderr)
         );
-        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        let call = "test:streaming/api#fetch(\"x\")";
+        let ran = lua_demo(&["run", out.to_str().unwrap(), "--invoke", call]);
+        assert!(
+            ran.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&ran.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ran.stdout).trim(),
+            "\"got x\"",
+            "{name}"
+        );
     }
 }
 

@@ -3,22 +3,26 @@
 //!
 //! The script sees the world's imports as modules (`require`) and returns a
 //! table of its exports; the value mapping is in [`values`], the names in the
-//! `lua_mapping` crate, resources in [`resources`].
+//! `lua_mapping` crate, resources in [`resources`]. Async exports run as
+//! coroutines ([`tasks`]); futures and streams are in [`channels`]. The
+//! global table `wit` holds `spawn`, `yield`, `future` and `stream`.
 
 // The value stack lends Lua strings to the glue without copying; the
 // `unsafe` there says why that is sound.
 #![allow(unsafe_code)]
 
+mod channels;
 mod modules;
 mod resources;
 mod stack;
+mod tasks;
 mod values;
 
 use std::cell::Cell;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use stack::{LuaStack, check};
-use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Wit};
+use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Task, Wit};
 
 struct LuaInterpreter {
     lua: Lua,
@@ -40,6 +44,10 @@ impl Interpreter for LuaInterpreter {
             let randomseed = lua.globals().get::<Table>("math")?.get("randomseed")?;
             resources::install(&lua)?;
             modules::install(&lua, wit)?;
+            let wit_table = lua.create_table()?;
+            tasks::install(&lua, &wit_table)?;
+            channels::install(&lua, wit, &wit_table)?;
+            lua.globals().raw_set("wit", wit_table)?;
             let returned: Value = lua
                 .load(script.source)
                 .set_name(format!("@{}", script.name))
@@ -68,9 +76,7 @@ impl Interpreter for LuaInterpreter {
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {
-        if !self.seeded.replace(true) {
-            self.seed();
-        }
+        self.seed_once();
         let function = &self.exports[func.index()];
         // Small calls pass their arguments without collecting them in a
         // `Vec`, and only the first result counts: taking it as one `Value`
@@ -80,19 +86,20 @@ impl Interpreter for LuaInterpreter {
             1 => function.call::<Value>(cx.pop_value()),
             n => function.call::<Value>(MultiValue::from_vec(cx.take(n))),
         };
-        let result = match called {
-            Ok(result) => result,
-            Err(err) => panic!("lua: export `{}` failed: {err}", func.qualified_name()),
-        };
-        let Some(ty) = func.result() else { return };
-        if let Err(mismatch) = check(ty, &result) {
-            panic!(
-                "lua: export `{}` must return {}: {mismatch}",
-                func.qualified_name(),
-                ty.describe()
-            );
-        }
-        cx.push(result);
+        finish(func, called, cx);
+    }
+
+    fn export_async(&'static self, func: ExportFunction, mut cx: LuaStack) -> Task<LuaStack> {
+        self.seed_once();
+        let function = self.exports[func.index()].clone();
+        let args = MultiValue::from_vec(cx.take(func.params().len()));
+        Box::pin(async move {
+            let called = tasks::run(self.lua.clone(), function, args)
+                .await
+                .map(|results| results.into_iter().next().unwrap_or(Value::Nil));
+            finish(func, called, &mut cx);
+            cx
+        })
     }
 
     fn resource_dtor(&self, _ty: Resource, rep: usize) {
@@ -103,6 +110,12 @@ impl Interpreter for LuaInterpreter {
 }
 
 impl LuaInterpreter {
+    fn seed_once(&self) {
+        if !self.seeded.replace(true) {
+            self.seed();
+        }
+    }
+
     /// Seeds `math.random` from `wasi:random`, once per instance, at its
     /// first call: a pre-initialised component starts from a snapshot in
     /// which Lua's own seed is the same for every instance. Without an
@@ -117,6 +130,24 @@ impl LuaInterpreter {
             panic!("lua: seeding math.random failed: {err}");
         }
     }
+}
+
+/// Pushes the result of export `func` onto `cx`, trapping with the Lua
+/// error (and its traceback) if the call failed or the result does not fit.
+fn finish(func: ExportFunction, called: mlua::Result<Value>, cx: &mut LuaStack) {
+    let result = match called {
+        Ok(result) => result,
+        Err(err) => panic!("lua: export `{}` failed: {err}", func.qualified_name()),
+    };
+    let Some(ty) = func.result() else { return };
+    if let Err(mismatch) = check(ty, &result) {
+        panic!(
+            "lua: export `{}` must return {}: {mismatch}",
+            func.qualified_name(),
+            ty.describe()
+        );
+    }
+    cx.push(result);
 }
 
 /// The script's function for every export, in export order; fails naming
@@ -161,4 +192,4 @@ fn find_exports(exports: &Table, wit: Wit) -> mlua::Result<Vec<Function>> {
     }
 }
 
-wit_dylib_sdk::export!(LuaInterpreter);
+wit_dylib_sdk::export!(LuaInterpreter, async);

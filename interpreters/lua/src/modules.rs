@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use lua_mapping::{FunctionKind, WORLD_MODULE, lua_name};
 use mlua::{Function, Lua, MultiValue, Table, Value};
-use wit_dylib_sdk::{CallFrame, Callee, ImportFunction, Type, Wit};
+use wit_dylib_sdk::{CallFrame, Callee, ImportFunction, Wit};
 
 use crate::resources;
 use crate::stack::{LuaStack, check};
+use crate::tasks::require_task;
 
 /// Registers every import module in `package.preload`.
 pub fn install(lua: &Lua, wit: Wit) -> mlua::Result<()> {
@@ -77,35 +78,59 @@ fn class(lua: &Lua, module: &Table, resource: &str) -> mlua::Result<Table> {
 
 /// A Lua function that calls `func`: arguments are checked against the
 /// parameter types (a mismatch is a Lua error), pushed, and the result popped.
+/// An async import waits for its result, suspending the calling coroutine
+/// (see [`crate::tasks`]).
 fn import_function(lua: &Lua, func: ImportFunction) -> mlua::Result<Function> {
-    let params: Vec<Type> = func.params().collect();
+    if func.is_async() {
+        return lua.create_async_function(move |lua, args: MultiValue| async move {
+            require_task(&lua, &format!("async import `{}`", func.qualified_name()))?;
+            let frame = arguments(&lua, func, args)?;
+            let mut frame = func.call_async(frame).await;
+            Ok(result(func, &mut frame))
+        });
+    }
     lua.create_function(move |lua, args: MultiValue| {
-        if args.len() != params.len() {
-            return Err(mlua::Error::runtime(format!(
-                "`{}` takes {} arguments, got {}",
-                func.qualified_name(),
-                params.len(),
-                args.len()
-            )));
-        }
-        for (i, (ty, arg)) in params.iter().zip(args.iter()).enumerate() {
-            check(*ty, arg).map_err(|e| {
-                mlua::Error::runtime(format!(
-                    "argument {} of `{}`: {e}",
-                    i + 1,
-                    func.qualified_name()
-                ))
-            })?;
-        }
-        let mut frame = CallFrame::new(LuaStack::new(lua.clone(), Callee::Import(func)));
-        // The import's glue pops the first argument first.
-        for arg in args.into_iter().rev() {
-            frame.stack().push(arg);
-        }
+        let mut frame = arguments(lua, func, args)?;
         func.call(&mut frame);
-        Ok(match func.result() {
-            Some(_) => frame.stack().pop_value(),
-            None => Value::Nil,
-        })
+        Ok(result(func, &mut frame))
     })
+}
+
+/// A frame holding the arguments of a call of `func`, checked.
+fn arguments(
+    lua: &Lua,
+    func: ImportFunction,
+    args: MultiValue,
+) -> mlua::Result<CallFrame<LuaStack>> {
+    let params = func.params();
+    if args.len() != params.len() {
+        return Err(mlua::Error::runtime(format!(
+            "`{}` takes {} arguments, got {}",
+            func.qualified_name(),
+            params.len(),
+            args.len()
+        )));
+    }
+    for (i, (ty, arg)) in params.zip(args.iter()).enumerate() {
+        check(ty, arg).map_err(|e| {
+            mlua::Error::runtime(format!(
+                "argument {} of `{}`: {e}",
+                i + 1,
+                func.qualified_name()
+            ))
+        })?;
+    }
+    let mut frame = CallFrame::new(LuaStack::new(lua.clone(), Callee::Import(func)));
+    // The import's glue pops the first argument first.
+    for arg in args.into_iter().rev() {
+        frame.stack().push(arg);
+    }
+    Ok(frame)
+}
+
+fn result(func: ImportFunction, frame: &mut CallFrame<LuaStack>) -> Value {
+    match func.result() {
+        Some(_) => frame.stack().pop_value(),
+        None => Value::Nil,
+    }
 }

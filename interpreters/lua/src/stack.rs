@@ -7,10 +7,11 @@
 
 use mlua::{Lua, Table, Value};
 use wit_dylib_sdk::{
-    Bytes, Call, Callee, CanonicalList, Enum, Flags, List, ListLowering, Map, Record, Resource,
-    Tuple, Type, Variant, WitOption, WitResult,
+    Bytes, Call, Callee, CanonicalList, Enum, Flags, Future, List, ListLowering, Map, Record,
+    Resource, Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
 
+use crate::channels::{self, Kind};
 use crate::resources;
 use crate::values::{self, Mismatch};
 
@@ -29,7 +30,24 @@ pub struct LuaStack {
     /// included) before it is appended.
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
-    context: Callee,
+    context: Site,
+}
+
+/// What a value stack belongs to, for error messages.
+#[derive(Copy, Clone)]
+pub enum Site {
+    Call(Callee),
+    /// A read or write of a future or stream of this type.
+    Channel(Type),
+}
+
+impl std::fmt::Display for Site {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Site::Call(callee) => write!(f, "{callee}"),
+            Site::Channel(ty) => write!(f, "{}", crate::channels::spelling(*ty)),
+        }
+    }
 }
 
 /// Unwraps a conversion, trapping with the call's name on a mismatch.
@@ -55,14 +73,20 @@ macro_rules! integers {
     )*};
 }
 
+impl From<Callee> for Site {
+    fn from(callee: Callee) -> Site {
+        Site::Call(callee)
+    }
+}
+
 impl LuaStack {
-    pub fn new(lua: Lua, context: Callee) -> LuaStack {
+    pub fn new(lua: Lua, context: impl Into<Site>) -> LuaStack {
         LuaStack {
             lua,
             stack: Vec::new(),
             iters: Vec::new(),
             list_lens: Vec::new(),
-            context,
+            context: context.into(),
         }
     }
 
@@ -306,6 +330,28 @@ impl Call for LuaStack {
 
     fn pop_map_iter(&mut self, _ty: Map) {
         self.iters.pop();
+    }
+
+    fn pop_future(&mut self, ty: Future) -> u32 {
+        let value = self.pop_value();
+        or_trap!(self, channels::take(&value, Kind::Future(ty)))
+    }
+
+    fn pop_stream(&mut self, ty: Stream) -> u32 {
+        let value = self.pop_value();
+        or_trap!(self, channels::take(&value, Kind::Stream(ty)))
+    }
+
+    fn push_future(&mut self, ty: Future, handle: u32) {
+        let end = channels::lift(&self.lua, Kind::Future(ty), handle)
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(end);
+    }
+
+    fn push_stream(&mut self, ty: Stream, handle: u32) {
+        let end = channels::lift(&self.lua, Kind::Stream(ty), handle)
+            .unwrap_or_else(|e| self.lua_error(e));
+        self.stack.push(end);
     }
 
     fn push_bool(&mut self, value: bool) {
@@ -598,7 +644,9 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             }
             Ok(())
         }
-        Type::ErrorContext | Type::Future(_) | Type::Stream(_) => Err(format!(
+        Type::Future(f) => channels::check(value, Kind::Future(f)),
+        Type::Stream(s) => channels::check(value, Kind::Stream(s)),
+        Type::ErrorContext => Err(format!(
             "{} is not supported by the Lua interpreter yet",
             describe()
         )),

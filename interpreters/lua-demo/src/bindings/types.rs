@@ -174,11 +174,8 @@ impl<'a> Names<'a> {
                     .iter()
                     .map(|c| self.variant_case(&c.name, c.ty.as_ref())),
             ),
-            TypeDefKind::Flags(_)
-            | TypeDefKind::Resource
-            | TypeDefKind::Future(_)
-            | TypeDefKind::Stream(_)
-            | TypeDefKind::Unknown => "table".into(),
+            TypeDefKind::Future(_) | TypeDefKind::Stream(_) => "wit.End".into(),
+            TypeDefKind::Flags(_) | TypeDefKind::Resource | TypeDefKind::Unknown => "table".into(),
         }
     }
 

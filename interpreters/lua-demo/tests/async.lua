@@ -1,0 +1,72 @@
+-- The script of the Lua async tests (`async.rs`).
+local host = require("test:lua-async/host")
+
+local journal, outcome = {}, "none"
+
+return {
+  ["test:lua-async/api"] = {
+    -- Copies every chunk of `input` to the returned stream.
+    echo = function(input)
+      local output, writer = wit.stream("stream<u8>")
+      wit.spawn(function()
+        for chunk in function() return input:read() end do
+          writer:write(chunk)
+        end
+        writer:close()
+      end)
+      return output
+    end,
+    -- Notes each step in the journal, pausing between steps.
+    work = function(tag, steps)
+      for i = 1, steps do
+        journal[#journal + 1] = tag .. i
+        host.pause()
+      end
+    end,
+    journal = function() return journal end,
+    -- Streams 1..n one at a time; records how far it got.
+    numbers = function(n)
+      local reader, writer = wit.stream("u32")
+      wit.spawn(function()
+        for i = 1, n do
+          local written, why = writer:write({ i })
+          if why == "closed" then
+            outcome = "closed after " .. (i - 1 + written)
+            return
+          end
+        end
+        outcome = "all written"
+        writer:close()
+      end)
+      return reader
+    end,
+    outcome = function() return outcome end,
+    heap_kib = function()
+      collectgarbage()
+      collectgarbage()
+      return math.floor(collectgarbage("count"))
+    end,
+    fail_later = function()
+      host.pause()
+      error("boom after pausing")
+    end,
+    bad_stream = function()
+      local reader, writer = wit.stream("u32")
+      wit.spawn(function() writer:write({ 1, "two", 3 }) end)
+      return reader
+    end,
+    bad_future = function()
+      local reader, writer = wit.future("string")
+      wit.spawn(function() writer:write(42) end)
+      return reader
+    end,
+    unknown_stream = function()
+      local _, err = pcall(wit.stream, "u64")
+      return tostring(err)
+    end,
+    sync_calls_async = function()
+      local _, err = pcall(host.pause)
+      return tostring(err)
+    end,
+  },
+}
