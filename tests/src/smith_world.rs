@@ -53,6 +53,9 @@ pub struct SmithWorlds {
     pub skipped: Vec<(String, &'static str)>,
     /// Whether any function is async or passes a future or stream.
     pub is_async: bool,
+    /// Why Lua cannot play these worlds even with `Keep::lua`: a function
+    /// added by `keep_payload_types` passes what Lua's side cannot.
+    pub lua_blocked: Option<&'static str>,
 }
 
 /// Why wit-smith produced nothing usable for a seed.
@@ -111,6 +114,10 @@ pub fn derive(
         add_tag_convention(&mut resolve, iface);
     }
     keep_payload_types(&mut resolve, &interfaces);
+    let lua_blocked = interfaces
+        .iter()
+        .flat_map(|&iface| resolve.interfaces[iface].functions.values())
+        .find_map(|func| unplayable(&resolve, func, true));
 
     let mut functions = Vec::new();
     let mut is_async = false;
@@ -147,6 +154,7 @@ pub fn derive(
         functions,
         skipped,
         is_async,
+        lua_blocked,
     }))
 }
 
@@ -218,11 +226,54 @@ fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static 
     if !func.kind.is_async() && !func.find_futures_and_streams(resolve).is_empty() {
         return Some("val passes futures and streams through async functions only");
     }
-    let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
-    if lua && types.any(|t| lua_loses_none(resolve, &t, &mut HashSet::new())) {
+    let types: Vec<Type> = func
+        .params
+        .iter()
+        .map(|p| p.ty)
+        .chain(func.result)
+        .collect();
+    if lua
+        && types
+            .iter()
+            .any(|t| lua_loses_none(resolve, t, &mut HashSet::new()))
+    {
         return Some("Lua's mapping loses `none` in a list element, result payload or map value");
     }
+    if lua && types.iter().any(|t| nested_channel(resolve, t)) {
+        return Some("the Lua matrix script passes futures and streams at the top level only");
+    }
     None
+}
+
+/// Whether `ty` holds a future or stream anywhere but at its top (a
+/// parameter or result that is one, with a payload that holds none).
+fn nested_channel(resolve: &Resolve, ty: &Type) -> bool {
+    let payload = match dealias(resolve, *ty) {
+        Some(TypeDefKind::Future(t) | TypeDefKind::Stream(t)) => *t,
+        _ => Some(*ty),
+    };
+    payload.is_some_and(|t| holds_channel(resolve, &t, &mut HashSet::new()))
+}
+
+fn holds_channel(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
+    let Type::Id(id) = ty else { return false };
+    if !seen.insert(*id) {
+        return false;
+    }
+    let parts: Vec<Type> = match &resolve.types[*id].kind {
+        TypeDefKind::Future(_) | TypeDefKind::Stream(_) => return true,
+        TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
+        TypeDefKind::Tuple(t) => t.types.clone(),
+        TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty).collect(),
+        TypeDefKind::Option(t)
+        | TypeDefKind::List(t)
+        | TypeDefKind::Type(t)
+        | TypeDefKind::FixedLengthList(t, _) => vec![*t],
+        TypeDefKind::Result(r) => r.ok.into_iter().chain(r.err).collect(),
+        TypeDefKind::Map(k, v) => vec![*k, *v],
+        _ => Vec::new(),
+    };
+    parts.iter().any(|t| holds_channel(resolve, t, seen))
 }
 
 /// Whether `ty` holds an `option` where Lua's mapping turns `none` into a

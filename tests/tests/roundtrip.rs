@@ -39,10 +39,10 @@ const REGRESSION_SEEDS: &[u64] = &[1029, 10370];
 /// function once with fresh values.
 const ROUNDS: u32 = 3;
 
-/// Whether Lua and toy may play worlds with async functions, futures or
-/// streams. Off until those interpreters serve async worlds; then turn it
-/// on and nothing else changes.
-const SCRIPTED_ASYNC: bool = false;
+/// The scripted interpreters that play worlds with async functions,
+/// futures or streams; the others play only sync worlds. Add toy here once
+/// it serves async worlds; nothing else changes.
+const ASYNC_SCRIPTED: &[Interpreter] = &[Interpreter::Lua];
 
 /// Every WIT feature the random worlds may use. Error-context stays off:
 /// `wit_dylib.h` has no way to pass its values, so both generators refuse
@@ -57,7 +57,8 @@ const FEATURES: Features = Features {
 };
 
 /// Every [`SYNC_EVERY`]th seed gets a world without async functions,
-/// futures or streams, which Lua and toy can play (see [`SCRIPTED_ASYNC`]).
+/// futures or streams, which every scripted interpreter can play (see
+/// [`ASYNC_SCRIPTED`]).
 const SYNC_EVERY: u64 = 3;
 
 /// The features of seed `seed`'s world. Odd seeds have no fixed-length
@@ -275,12 +276,12 @@ fn plan(seed: u64, is_async: bool) -> Plan {
         bits /= n;
         value
     };
-    let scripted = !is_async || SCRIPTED_ASYNC;
+    let plays = |i: Interpreter| !is_async || ASYNC_SCRIPTED.contains(&i);
     let side = |take: &mut dyn FnMut(u64) -> u64| Side {
         generator: [Generator::Ours, Generator::Upstream][take(2) as usize],
         interpreter: match take(6) {
-            4 if scripted => Interpreter::Lua,
-            5 if scripted => Interpreter::Toy,
+            4 if plays(Interpreter::Lua) => Interpreter::Lua,
+            5 if plays(Interpreter::Toy) => Interpreter::Toy,
             _ => Interpreter::Val,
         },
     };
@@ -350,6 +351,12 @@ fn build(worlds: &SmithWorlds, world: wit_parser::WorldId, side: Side) -> Result
     };
     let script = match side.interpreter {
         Interpreter::Val => None,
+        Interpreter::Lua if worlds.lua_blocked.is_some() => {
+            let reason = format!("lua: {}", worlds.lua_blocked.unwrap_or_default());
+            tally(|t| *t.script_refused.entry(reason).or_default() += 1);
+            side.interpreter = Interpreter::Val;
+            None
+        }
         Interpreter::Lua => match lua_scripts::script(&world.resolve, world.world) {
             Ok(source) => Some(("roundtrip.lua", source)),
             Err(err) => {
