@@ -140,8 +140,8 @@ impl Instance {
             ..runtime::Sandbox::default()
         };
         let mut store = runtime::store(engine, &sandbox)?;
-        let provider = linker
-            .instantiate(&mut store, &callee)
+        // The async entry points, as `runtime::instantiate_in` uses.
+        let provider = block_on(linker.instantiate_async(&mut store, &callee))
             .map_err(|e| runtime::explain(&store, e.into()))
             .context("instantiating the callee")?;
         for (name, item) in caller.component_type().imports(engine) {
@@ -155,23 +155,24 @@ impl Instance {
             };
             linker
                 .root()
-                .func_new(name, move |mut store, _ty, params, results| {
-                    func.call(&mut store, params, results)?;
-                    // The borrows the caller lent to this forwarding call
-                    // end with it (the callee's own loans ended already).
-                    for param in params {
-                        if let Val::Resource(handle) = param
-                            && !handle.owned()
-                        {
-                            handle.resource_drop(&mut store)?;
+                .func_new_async(name, move |mut store, _ty, params, results| {
+                    Box::new(async move {
+                        func.call_async(&mut store, params, results).await?;
+                        // The borrows the caller lent to this forwarding
+                        // call end with it (the callee's ended already).
+                        for param in params {
+                            if let Val::Resource(handle) = param
+                                && !handle.owned()
+                            {
+                                handle.resource_drop_async(&mut store).await?;
+                            }
                         }
-                    }
-                    Ok(())
+                        Ok(())
+                    })
                 })
                 .map_err(anyhow::Error::from)?;
         }
-        let instance = linker
-            .instantiate(&mut store, &caller)
+        let instance = block_on(linker.instantiate_async(&mut store, &caller))
             .map_err(|e| runtime::explain(&store, e.into()))
             .context("instantiating the caller")?;
         Ok(Instance {

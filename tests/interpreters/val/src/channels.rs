@@ -14,8 +14,15 @@ use wit_dylib_sdk::{
     Callee, Type, Val, read_future, read_stream, spawn, write_future, write_stream, yield_now,
 };
 
-/// Elements per stream read or write (64 KiB of a `stream<u8>`).
+/// Bytes per stream read or write (64 KiB: 64 Ki elements of a `stream<u8>`).
 const CHUNK: usize = 64 << 10;
+
+/// Elements per read or write of a stream of `ty`: [`CHUNK`] bytes' worth
+/// (at least one), so that a buffer stays small whatever the element size.
+fn chunk(ty: Option<Type>) -> usize {
+    let size = ty.map_or(0, |t| wit_dylib_sdk::size_align(t).0);
+    (CHUNK / size.max(1)).max(1)
+}
 
 thread_local! {
     /// Future and stream ends this component holds.
@@ -105,7 +112,7 @@ pub fn open(
             }
             spawn(async move {
                 while !items.is_empty() {
-                    let rest = items.split_off(items.len().min(CHUNK));
+                    let rest = items.split_off(items.len().min(chunk(s.ty())));
                     let chunk = std::mem::replace(&mut items, rest);
                     let progress = write_stream(s, writable, chunk, context).await;
                     if progress.dropped {
@@ -180,7 +187,7 @@ pub async fn drain(ty: Type, value: Val, context: Callee, policy: Policy) -> Val
             loop {
                 let max = match policy {
                     Policy::EarlyReader => 1,
-                    _ => CHUNK,
+                    _ => chunk(s.ty()),
                 };
                 let (mut got, progress) = read_stream(s, readable, max, context).await;
                 items.append(&mut got);
