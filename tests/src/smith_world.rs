@@ -159,10 +159,20 @@ pub fn derive(
 }
 
 /// wit-smith 0.263 writes no maps, so some lists become maps: every
-/// `list<tuple<K, V>>` whose `K` can key a map becomes `map<K, V>`, and
-/// every other `list<K>` of such a `K` becomes `map<K, K>`.
+/// `list<tuple<K, V>>` whose `K` can key a map and whose `V` holds no
+/// handle (the component model forbids them in map values) becomes
+/// `map<K, V>`, and every other `list<K>` of such a `K` becomes `map<K, K>`.
 fn pair_lists_to_maps(resolve: &mut Resolve) {
     let is_key = |t: Type| !matches!(t, Type::Id(_) | Type::F32 | Type::F64 | Type::ErrorContext);
+    let is_handle = |k: &TypeDefKind| {
+        matches!(
+            k,
+            TypeDefKind::Handle(_)
+                | TypeDefKind::Resource
+                | TypeDefKind::Future(_)
+                | TypeDefKind::Stream(_)
+        )
+    };
     let ids: Vec<TypeId> = resolve.types.iter().map(|(id, _)| id).collect();
     for id in ids {
         let TypeDefKind::List(element) = resolve.types[id].kind else {
@@ -170,7 +180,11 @@ fn pair_lists_to_maps(resolve: &mut Resolve) {
         };
         let map = match element {
             Type::Id(pair) => match &resolve.types[pair].kind {
-                TypeDefKind::Tuple(t) if t.types.len() == 2 && is_key(t.types[0]) => {
+                TypeDefKind::Tuple(t)
+                    if t.types.len() == 2
+                        && is_key(t.types[0])
+                        && !holds(resolve, &t.types[1], &is_handle, &mut HashSet::new()) =>
+                {
                     TypeDefKind::Map(t.types[0], t.types[1])
                 }
                 _ => continue,
@@ -252,16 +266,27 @@ fn nested_channel(resolve: &Resolve, ty: &Type) -> bool {
         Some(TypeDefKind::Future(t) | TypeDefKind::Stream(t)) => *t,
         _ => Some(*ty),
     };
-    payload.is_some_and(|t| holds_channel(resolve, &t, &mut HashSet::new()))
+    let is_channel = |k: &TypeDefKind| matches!(k, TypeDefKind::Future(_) | TypeDefKind::Stream(_));
+    payload.is_some_and(|t| holds(resolve, &t, &is_channel, &mut HashSet::new()))
 }
 
-fn holds_channel(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
+/// Whether `ty` holds a type whose kind `is` accepts, at any depth.
+fn holds(
+    resolve: &Resolve,
+    ty: &Type,
+    is: &dyn Fn(&TypeDefKind) -> bool,
+    seen: &mut HashSet<TypeId>,
+) -> bool {
     let Type::Id(id) = ty else { return false };
     if !seen.insert(*id) {
         return false;
     }
-    let parts: Vec<Type> = match &resolve.types[*id].kind {
-        TypeDefKind::Future(_) | TypeDefKind::Stream(_) => return true,
+    let kind = &resolve.types[*id].kind;
+    if is(kind) {
+        return true;
+    }
+    let parts: Vec<Type> = match kind {
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.iter().copied().collect(),
         TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
         TypeDefKind::Tuple(t) => t.types.clone(),
         TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty).collect(),
@@ -273,7 +298,7 @@ fn holds_channel(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bo
         TypeDefKind::Map(k, v) => vec![*k, *v],
         _ => Vec::new(),
     };
-    parts.iter().any(|t| holds_channel(resolve, t, seen))
+    parts.iter().any(|t| holds(resolve, t, is, seen))
 }
 
 /// Whether `ty` holds an `option` where Lua's mapping turns `none` into a
