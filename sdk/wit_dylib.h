@@ -244,7 +244,10 @@ typedef struct wit_map {
     wit_type_t value_type;
 } wit_map_t;
 
-/// Described only: the generator emits no glue for values of this type.
+/// `list<T, N>`. No function below takes one: its values cross as a tuple of
+/// `size` elements of `ty`, through `push_tuple`/`pop_tuple` with a tuple
+/// entry (unnamed) that the world library adds for it. wasm-tools' generator
+/// describes the type but cannot pass its values.
 typedef struct wit_fixed_length_list {
     const char *interface;
     /// NULL unless named.

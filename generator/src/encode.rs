@@ -285,9 +285,12 @@ pub fn encode(metadata: &Metadata) -> Encoded {
             w.ty(map.key);
             w.ty(map.value);
         }),
-        // Fixed-length lists are rejected before generation, so their table
-        // is always empty.
-        w.table::<()>(&[], |_, _, _| {}),
+        w.table(&m.fixed_length_lists, |w, l, _| {
+            w.opt_string(l.interface.as_deref());
+            w.opt_string(l.name.as_deref());
+            w.u32(l.len);
+            w.ty(l.ty);
+        }),
         w.table(&m.futures, |w, p, _| payload(w, p)),
         w.table(&m.streams, |w, p, _| payload(w, p)),
         w.table(&m.aliases, |w, a, _| {

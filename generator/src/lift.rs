@@ -193,6 +193,9 @@ impl FuncBuilder<'_> {
             }
             (TypeDefKind::List(t), TypeRef::List(i)) => self.lift_list(i, t, src),
             (TypeDefKind::Map(k, v), TypeRef::Map(i)) => self.lift_map(i, k, v, src),
+            (TypeDefKind::FixedLengthList(t, len), TypeRef::FixedLengthList { tuple, .. }) => {
+                self.lift_fields(Env::PushTuple, tuple, &vec![*t; *len as usize], src);
+            }
             _ => {
                 self.ins().unreachable();
             }

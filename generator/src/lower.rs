@@ -166,8 +166,10 @@ impl FuncBuilder<'_> {
             }
             (TypeDefKind::List(t), TypeRef::List(i)) => self.lower_list(i, t, dst),
             (TypeDefKind::Map(k, v), TypeRef::Map(i)) => self.lower_map(i, k, v, dst),
-            // Fixed-length lists are rejected before generation and bare
-            // resources are never values; nothing else can reach here.
+            (TypeDefKind::FixedLengthList(t, len), TypeRef::FixedLengthList { tuple, .. }) => {
+                self.lower_fields(Env::PopTuple, tuple, &vec![*t; *len as usize], dst);
+            }
+            // Bare resources are never values; nothing else can reach here.
             _ => {
                 self.ins().unreachable();
             }

@@ -30,6 +30,7 @@ pub struct Metadata {
     pub results: Vec<WitResult>,
     pub lists: Vec<Wrapper>,
     pub maps: Vec<Map>,
+    pub fixed_length_lists: Vec<FixedLengthList>,
     /// `future<T>` and `stream<T>` types; a type registered in both passes
     /// (an interface both imported and exported) has two entries sharing its
     /// built-ins.
@@ -68,6 +69,12 @@ pub enum TypeRef {
     Result(usize),
     List(usize),
     Map(usize),
+    /// `index` in [`Metadata::fixed_length_lists`]; the values cross the
+    /// ABI as the tuple of N elements at `tuple` in [`Metadata::tuples`].
+    FixedLengthList {
+        index: usize,
+        tuple: usize,
+    },
     Future(usize),
     Stream(usize),
     Alias(usize),
@@ -102,6 +109,7 @@ impl TypeRef {
             TypeRef::Result(i) => (22, i),
             TypeRef::List(i) => (23, i),
             TypeRef::Map(i) => (24, i),
+            TypeRef::FixedLengthList { index, .. } => (25, index),
             TypeRef::Future(i) => (26, i),
             TypeRef::Stream(i) => (27, i),
             TypeRef::Alias(i) => (28, i),
@@ -193,6 +201,15 @@ pub struct Tuple {
     pub interface: Option<String>,
     pub name: Option<String>,
     pub types: Vec<TypeRef>,
+}
+
+/// A `list<T, N>` (`wit_fixed_length_list_t`).
+#[derive(Debug, Clone)]
+pub struct FixedLengthList {
+    pub interface: Option<String>,
+    pub name: Option<String>,
+    pub len: u32,
+    pub ty: TypeRef,
 }
 
 #[derive(Debug, Clone)]

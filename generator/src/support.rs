@@ -1,6 +1,7 @@
 //! Rejects, with an error naming the item, what this generator does not
-//! support: error-context values crossing the ABI, fixed-length lists, flags
-//! with more than 32 members, and futures or streams that no function of the
+//! support: error-context values crossing the ABI, fixed-length lists longer
+//! than [`MAX_FIXED_LENGTH`], flags with more than 32 members, and futures
+//! or streams that no function of the
 //! world passes (their canonical built-ins are named after such a function,
 //! so there is nothing to import for them).
 //!
@@ -125,9 +126,13 @@ const ERROR_CONTEXT: Feature = Feature {
     article: "an error-context",
     why: "error-context values are not supported yet (wit_dylib.h has no way to pass them)",
 };
-const FIXED_LENGTH_LIST: Feature = Feature {
-    article: "a fixed-length list",
-    why: "fixed-length lists are not supported yet",
+/// The longest fixed-length list: their glue handles each element in
+/// turn, unrolled, like a tuple's.
+pub const MAX_FIXED_LENGTH: u32 = 4096;
+
+const LONG_FIXED_LENGTH_LIST: Feature = Feature {
+    article: "a fixed-length list of more than 4096 elements",
+    why: "such lists are not supported (their glue is unrolled)",
 };
 const WIDE_FLAGS: Feature = Feature {
     article: "flags with more than 32 members",
@@ -159,14 +164,17 @@ impl Scan<'_> {
                 Some(UNUSED_STREAM)
             }
             TypeDefKind::Future(t) | TypeDefKind::Stream(t) => self.any(*t),
-            TypeDefKind::FixedLengthList(..) => Some(FIXED_LENGTH_LIST),
+            TypeDefKind::FixedLengthList(_, len) if *len > MAX_FIXED_LENGTH => {
+                Some(LONG_FIXED_LENGTH_LIST)
+            }
             TypeDefKind::Flags(f) if f.flags.len() > 32 => Some(WIDE_FLAGS),
             TypeDefKind::Record(r) => self.any(r.fields.iter().map(|f| f.ty)),
             TypeDefKind::Tuple(t) => self.any(t.types.iter().copied()),
             TypeDefKind::Variant(v) => self.any(v.cases.iter().filter_map(|c| c.ty)),
-            TypeDefKind::Option(t) | TypeDefKind::List(t) | TypeDefKind::Type(t) => {
-                self.unsupported(t)
-            }
+            TypeDefKind::Option(t)
+            | TypeDefKind::List(t)
+            | TypeDefKind::Type(t)
+            | TypeDefKind::FixedLengthList(t, _) => self.unsupported(t),
             TypeDefKind::Result(r) => self.any(r.ok.into_iter().chain(r.err)),
             TypeDefKind::Map(k, v) => self.any([*k, *v]),
             TypeDefKind::Flags(_)

@@ -586,7 +586,30 @@ impl<'a> WorldGen<'a> {
                 self.metadata.streams.push(entry);
                 TypeRef::Stream(self.metadata.streams.len() - 1)
             }
-            TypeDefKind::FixedLengthList(..) | TypeDefKind::Unknown => bail!(
+            TypeDefKind::FixedLengthList(t, len) => {
+                // The values cross the ABI as a tuple of `len` elements (no
+                // intrinsic of `wit_dylib.h` takes a fixed-length list): an
+                // anonymous tuple entry describes it.
+                let ty = self.lookup(t)?;
+                let tuple = m.tuples.len();
+                self.metadata.tuples.push(metadata::Tuple {
+                    id,
+                    interface: None,
+                    name: None,
+                    types: vec![ty; *len as usize],
+                });
+                let index = self.metadata.fixed_length_lists.len();
+                self.metadata
+                    .fixed_length_lists
+                    .push(metadata::FixedLengthList {
+                        interface,
+                        name,
+                        len: *len,
+                        ty,
+                    });
+                TypeRef::FixedLengthList { index, tuple }
+            }
+            TypeDefKind::Unknown => bail!(
                 "type `{}` is a {}, which is not supported yet",
                 named(),
                 ty.kind.as_str()
@@ -605,7 +628,8 @@ impl<'a> WorldGen<'a> {
         | TypeRef::Stream(i)
         | TypeRef::Alias(i)
         | TypeRef::Own(i)
-        | TypeRef::Borrow(i) = tref
+        | TypeRef::Borrow(i)
+        | TypeRef::FixedLengthList { tuple: i, .. } = tref
             && i > MAX_TYPE_INDEX
         {
             bail!("too many types: a type table exceeds {MAX_TYPE_INDEX} entries");

@@ -5,7 +5,8 @@
 //! and for the `wasi:cli` 0.3.0 worlds (vendored in `wasi-wit/p3/`), our
 //! library must validate and match upstream's import and export names and
 //! core types, its `dylink.0` section and its metadata data segment byte for
-//! byte.
+//! byte. Worlds with fixed-length lists, which upstream cannot generate (it
+//! panics, `todo!`), only have to validate.
 //!
 //! One trial per world, named `{file}::{world}`.
 
@@ -16,7 +17,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use libtest_mimic::{Arguments, Trial};
 use wasmparser::{Validator, WasmFeatures};
-use wit_parser::{Resolve, WorldId};
+use wit_parser::{Resolve, TypeDef, TypeDefKind, WorldId};
 
 use common::Summary;
 
@@ -70,10 +71,14 @@ fn compare_file(path: &Path, world: &str) -> Result<()> {
 
 fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
     let ours = wit_dylib_generator::generate(resolve, world, &Default::default())?;
-    let theirs = wit_dylib::create(resolve, world, None)?;
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(&ours)
         .context("our module does not validate")?;
+    let fixed_length = |(_, t): (_, &TypeDef)| matches!(t.kind, TypeDefKind::FixedLengthList(..));
+    if resolve.types.iter().any(fixed_length) {
+        return Ok(());
+    }
+    let theirs = wit_dylib::create(resolve, world, None)?;
     let ours = Summary::of(&ours)?;
     let theirs = Summary::of(&theirs)?;
     ensure!(

@@ -156,6 +156,7 @@ fn config() -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
+    config.wasm_component_model_fixed_length_lists(true);
     // Async functions, futures and streams, which toy scripts serve; the toy
     // interpreter imports the async built-ins in every world.
     config.wasm_component_model_async(true);

@@ -425,7 +425,9 @@ handle!(
     Map => wit_map_t, maps, num_maps
 );
 handle!(
-    /// A `list<T, N>` type (fixed length).
+    /// A `list<T, N>` type (fixed length). Its values cross the ABI as
+    /// tuples of `len()` elements: `push_tuple`/`pop_tuple` with an unnamed
+    /// tuple type, and `Val::Tuple` in the `Val` layer.
     FixedLengthList => wit_fixed_length_list_t, fixed_length_lists, num_fixed_length_lists
 );
 handle!(

@@ -149,10 +149,10 @@ function M.value(ty, rng, size)
     if ty.wrapped then return { some = value } end
     return value
   elseif k == "result" then
-    if rng.below(2) == 0 then
-      return { ok = ty.ok and M.value(ty.ok, rng, inner) or true }
-    end
-    return { err = ty.err and M.value(ty.err, rng, inner) or true }
+    -- Not `ty.ok and value or true`: a `false` payload would become `true`.
+    local side = rng.below(2) == 0 and "ok" or "err"
+    if not ty[side] then return { [side] = true } end
+    return { [side] = M.value(ty[side], rng, inner) }
   elseif k == "list" then
     local len = length(rng, size)
     local items = {}

@@ -2,18 +2,22 @@
 //! trap errors) plus what the tests provide on top: root-level host
 //! functions and the matrix convention's resources.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use lua_demo::runtime::{self, Host, Running};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
     Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceType, Val,
 };
-use wasmtime::{Config, Engine};
+use wasmtime::{CacheStore, Config, Engine};
 
 /// One engine for every test, so that the configuration is the same everywhere:
-/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps, fuel) plus
+/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps,
+/// fixed-length lists, fuel) plus
 /// the component model's async ABI, futures and streams, which the async
 /// matrix worlds use and the `val` interpreter's async support imports.
 pub fn engine() -> &'static Engine {
@@ -22,11 +26,44 @@ pub fn engine() -> &'static Engine {
         let mut config = Config::new();
         config.wasm_exceptions(true);
         config.wasm_component_model_map(true);
+        config.wasm_component_model_fixed_length_lists(true);
         config.consume_fuel(true);
         config.wasm_backtrace_max_frames(None);
         config.wasm_component_model_async(true);
+        config
+            .enable_incremental_compilation(Arc::new(CompileCache::default()))
+            .expect("cranelift is enabled");
         Engine::new(&config).expect("a valid wasmtime configuration")
     })
+}
+
+/// Cranelift's incremental cache, in memory: every test component holds the
+/// same interpreter and libc, whose functions are then compiled only once
+/// per test process. Bounded, so that long runs do not grow without end.
+#[derive(Debug, Default)]
+struct CompileCache {
+    entries: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
+    bytes: AtomicUsize,
+}
+
+/// What the cache may hold; later entries are not kept.
+const COMPILE_CACHE_BYTES: usize = 512 << 20;
+
+impl CacheStore for CompileCache {
+    fn get(&self, key: &[u8]) -> Option<Cow<'_, [u8]>> {
+        let entries = self.entries.lock().unwrap();
+        entries.get(key).map(|value| Cow::Owned(value.clone()))
+    }
+
+    fn insert(&self, key: &[u8], value: Vec<u8>) -> bool {
+        let size = key.len() + value.len();
+        if self.bytes.fetch_add(size, Ordering::Relaxed) + size > COMPILE_CACHE_BYTES {
+            self.bytes.fetch_sub(size, Ordering::Relaxed);
+            return false;
+        }
+        self.entries.lock().unwrap().insert(key.to_vec(), value);
+        true
+    }
 }
 
 pub use runtime::block_on;
@@ -64,6 +101,63 @@ impl Instance {
             provide_tag_resources(linker, component)
         })?;
         Ok(Instance { running })
+    }
+
+    /// Instantiates `callee`, then `caller` with the callee's world-level
+    /// function exports as its imports of the same names: a composition of
+    /// the two done by wasmtime itself, for worlds with world-level resource
+    /// types, which wac-graph 0.12 cannot compose (its encoder panics on a
+    /// `borrow` in a world-level function type). Both get WASI and the
+    /// matrix convention's resources from one linker, so a world-level
+    /// resource is the same host resource on both sides.
+    pub fn pair(callee: &[u8], caller: &[u8]) -> Result<Instance> {
+        let engine = engine();
+        let callee = runtime::compile(engine, callee).context("the callee")?;
+        let caller = runtime::compile(engine, caller).context("the caller")?;
+        let mut linker = runtime::linker(&callee, provide_tag_resources)?;
+        let sandbox = runtime::Sandbox {
+            inherit_stdout: true,
+            ..runtime::Sandbox::default()
+        };
+        let mut store = runtime::store(engine, &sandbox)?;
+        // The async entry points, as `runtime::instantiate_in` uses.
+        let provider = block_on(linker.instantiate_async(&mut store, &callee))
+            .map_err(|e| runtime::explain(&store, e.into()))
+            .context("instantiating the callee")?;
+        for (name, item) in caller.component_type().imports(engine) {
+            // Functions the callee does not export (a world-level
+            // resource's) are the host's, already in the linker.
+            if !matches!(item.ty, ComponentItem::ComponentFunc(_)) {
+                continue;
+            }
+            let Some(func) = provider.get_func(&mut store, name) else {
+                continue;
+            };
+            linker
+                .root()
+                .func_new_async(name, move |mut store, _ty, params, results| {
+                    Box::new(async move {
+                        func.call_async(&mut store, params, results).await?;
+                        // The borrows the caller lent to this forwarding
+                        // call end with it (the callee's ended already).
+                        for param in params {
+                            if let Val::Resource(handle) = param
+                                && !handle.owned()
+                            {
+                                handle.resource_drop_async(&mut store).await?;
+                            }
+                        }
+                        Ok(())
+                    })
+                })
+                .map_err(anyhow::Error::from)?;
+        }
+        let instance = block_on(linker.instantiate_async(&mut store, &caller))
+            .map_err(|e| runtime::explain(&store, e.into()))
+            .context("instantiating the caller")?;
+        Ok(Instance {
+            running: Running { store, instance },
+        })
     }
 
     /// Calls export `name` at the world's root; a trap's error includes what

@@ -274,6 +274,12 @@ impl<'a> Writer<'a> {
                 }
                 format!("{{ k = \"tuple\", items = {{ {} }} }}", items.join(", "))
             }
+            // Played as the tuple of its elements, which is how it crosses.
+            TypeDefKind::FixedLengthList(ty, len) => {
+                let item = self.descriptor(ty)?;
+                let items = vec![item; *len as usize].join(", ");
+                format!("{{ k = \"tuple\", items = {{ {items} }} }}")
+            }
             TypeDefKind::Flags(f) => {
                 format!(
                     "{{ k = \"flags\", names = {{ {} }} }}",

@@ -45,6 +45,28 @@ const INTERPRETERS: &[(&str, Interpreter)] = &[
     ("lua", Interpreter::Lua),
 ];
 
+/// Worlds only `val` plays: `world-resources` (the Lua and toy matrix
+/// scripts find a resource's functions through its interface) and
+/// `big-elements` (the Lua and toy matrix scripts cannot create a stream of
+/// fixed-length lists).
+const VAL_ONLY_WORLDS: &[&str] = &["world-resources", "big-elements"];
+
+/// Worlds with a resource type at world level (row 33): wac-graph cannot
+/// compose them, so the harness instantiates the two sides itself
+/// ([`Instance::pair`]).
+const PAIRED_WORLDS: &[&str] = &["world-resources"];
+
+/// Worlds upstream wit-dylib 0.263 cannot generate (it panics on
+/// fixed-length lists): only our generator builds them.
+const OURS_ONLY_WORLDS: &[&str] = &["fixed-lists", "big-elements"];
+
+fn plays(world: &str, interpreter: Interpreter) -> bool {
+    match interpreter {
+        Interpreter::Val => true,
+        Interpreter::Lua | Interpreter::Toy => !VAL_ONLY_WORLDS.contains(&world),
+    }
+}
+
 /// The toy script of every matrix component.
 const TOY_SCRIPT: &str = include_str!("../toy/matrix.toy");
 
@@ -78,6 +100,11 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
         let world = wit.file_stem().unwrap().to_string_lossy().into_owned();
         for &caller_generator in GENERATORS {
             for &callee_generator in GENERATORS {
+                if OURS_ONLY_WORLDS.contains(&world.as_str())
+                    && [caller_generator, callee_generator] != ["ours", "ours"]
+                {
+                    continue;
+                }
                 let generator = if caller_generator == callee_generator {
                     caller_generator.to_string()
                 } else {
@@ -85,6 +112,9 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
                 };
                 for &(caller_name, caller) in INTERPRETERS {
                     for &(callee_name, callee) in INTERPRETERS {
+                        if !plays(&world, caller) || !plays(&world, callee) {
+                            continue;
+                        }
                         let name = format!("{world}::{generator}::{caller_name}->{callee_name}");
                         let case = Case {
                             wit: wit.clone(),
@@ -121,6 +151,16 @@ fn failed(err: anyhow::Error) -> Failed {
     format!("{err:?}").into()
 }
 
+/// Calls `run(0)` to `run(ITERATIONS - 1)`.
+fn run_iterations(mut instance: Instance) -> Result<()> {
+    for iteration in 0..ITERATIONS {
+        instance
+            .call("run", &[Val::U32(iteration)])
+            .with_context(|| format!("iteration {iteration}"))?;
+    }
+    Ok(())
+}
+
 /// How one side of a trial is built.
 #[derive(Copy, Clone)]
 struct Side {
@@ -138,6 +178,10 @@ impl Case {
     fn run(&self) -> Result<()> {
         let callee = self.build("callee", self.callee)?;
         let caller = self.build("caller", self.caller)?;
+        let world = self.wit.file_stem().unwrap_or_default().to_string_lossy();
+        if PAIRED_WORLDS.contains(&world.as_ref()) {
+            return run_iterations(Instance::pair(&callee, &caller)?);
+        }
         let proxy = match self.has_world("proxy")? {
             // The proxy stands in for the callee, so it is built like it.
             true => Some(self.build("proxy", self.callee)?),
@@ -149,14 +193,7 @@ impl Case {
         }
         chain.push(("caller", &caller));
         let composed = compose::chain(&chain, &["run"])?;
-
-        let mut instance = Instance::new(&composed, vec![])?;
-        for iteration in 0..ITERATIONS {
-            instance
-                .call("run", &[Val::U32(iteration)])
-                .with_context(|| format!("iteration {iteration}"))?;
-        }
-        Ok(())
+        run_iterations(Instance::new(&composed, vec![])?)
     }
 
     fn has_world(&self, name: &str) -> Result<bool> {

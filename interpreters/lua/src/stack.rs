@@ -626,9 +626,27 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             Ok(())
         }
         Type::Alias(a) => check(a.ty(), value),
+        // A sequence of `len` elements, read by index like a tuple's, so
+        // that `nil` (a `none`) may stand anywhere; more is an error.
+        Type::FixedLengthList(l) => {
+            let items = values::table(value, &describe())?;
+            if items.raw_len() > l.len() {
+                let found = items.raw_len();
+                return Err(format!(
+                    "{} has {} elements, found {found}",
+                    describe(),
+                    l.len()
+                ));
+            }
+            for i in 1..=l.len() {
+                let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
+                check(l.ty(), &item).map_err(|e| format!("element {i} of {}: {e}", describe()))?;
+            }
+            Ok(())
+        }
         Type::Future(f) => channels::check(value, Kind::Future(f)),
         Type::Stream(s) => channels::check(value, Kind::Stream(s)),
-        Type::ErrorContext | Type::FixedLengthList(_) => Err(format!(
+        Type::ErrorContext => Err(format!(
             "{} is not supported by the Lua interpreter yet",
             describe()
         )),

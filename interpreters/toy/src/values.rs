@@ -39,6 +39,10 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
         (Type::Tuple(t), Val::Tuple(items)) => {
             Value::List(Rc::new(lift_all(&mut t.types(), items)))
         }
+        // A fixed-length list arrives as the tuple of its elements.
+        (Type::FixedLengthList(l), Val::Tuple(items)) => {
+            Value::List(Rc::new(lift_all(&mut std::iter::repeat(l.ty()), items)))
+        }
         (Type::Flags(f), Val::Flags(bits)) => Value::List(Rc::new(
             f.names()
                 .enumerate()
@@ -160,6 +164,15 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
                 })
                 .collect::<Result<_, _>>()?,
         ),
+        (Type::FixedLengthList(l), Value::List(items)) if items.len() == l.len() => Val::Tuple(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| {
+                    lower(l.ty(), item, resources).map_err(|e| format!("list element {i}: {e}"))
+                })
+                .collect::<Result<_, _>>()?,
+        ),
         (Type::Flags(f), Value::List(names)) => {
             let mut bits = 0u32;
             for name in names.iter() {
@@ -226,7 +239,7 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
         }
         (Type::Future(f), reader) => Val::Future(pass_reader(Channel::Future(f), reader)?),
         (Type::Stream(s), reader) => Val::Stream(pass_reader(Channel::Stream(s), reader)?),
-        (Type::ErrorContext | Type::FixedLengthList(_), _) => {
+        (Type::ErrorContext, _) => {
             return Err(format!(
                 "the toy interpreter does not support {}",
                 ty.describe()

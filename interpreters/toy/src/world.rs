@@ -176,6 +176,11 @@ fn describe_type(ty: Type) -> Value {
             ("err", optional(r.err())),
         ]),
         Type::List(l) => map([("kind", string("list")), ("type", describe_type(l.ty()))]),
+        Type::FixedLengthList(l) => map([
+            ("kind", string("fixed-length-list")),
+            ("type", describe_type(l.ty())),
+            ("length", Value::Int(l.len() as i128)),
+        ]),
         Type::Map(m) => map([
             ("kind", string("map")),
             ("key", describe_type(m.key_ty())),

@@ -244,7 +244,10 @@ pub struct wit_map {
     pub value_type: wit_type_t,
 }
 pub type wit_map_t = wit_map;
-/// Described only: the generator emits no glue for values of this type.
+/** `list<T, N>`. No function below takes one: its values cross as a tuple of
+ `size` elements of `ty`, through `push_tuple`/`pop_tuple` with a tuple
+ entry (unnamed) that the world library adds for it. wasm-tools' generator
+ describes the type but cannot pass its values.*/
 #[repr(C)]
 #[derive(Debug, Copy, Clone)]
 pub struct wit_fixed_length_list {
@@ -255,7 +258,10 @@ pub struct wit_fixed_length_list {
     pub size: usize,
     pub ty: wit_type_t,
 }
-/// Described only: the generator emits no glue for values of this type.
+/** `list<T, N>`. No function below takes one: its values cross as a tuple of
+ `size` elements of `ty`, through `push_tuple`/`pop_tuple` with a tuple
+ entry (unnamed) that the world library adds for it. wasm-tools' generator
+ describes the type but cannot pass its values.*/
 pub type wit_fixed_length_list_t = wit_fixed_length_list;
 /// Pushes one payload element, read from `buffer`, onto `cx`.
 pub type wit_lift_fn_t = ::core::option::Option<

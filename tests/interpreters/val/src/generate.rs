@@ -143,9 +143,11 @@ pub fn value(ty: Type, rng: &mut Rng, size: Size) -> Val {
             }
             None => Val::List(vec![Val::Tuple(Vec::new()); length(rng, size)]),
         },
-        Type::ErrorContext | Type::FixedLengthList(_) => {
-            panic!("val: no test values for {}", ty.describe())
+        // Fixed-length lists cross the ABI as tuples of their elements.
+        Type::FixedLengthList(l) => {
+            Val::Tuple((0..l.len()).map(|_| value(l.ty(), rng, inner)).collect())
         }
+        Type::ErrorContext => panic!("val: no test values for {}", ty.describe()),
     }
 }
 

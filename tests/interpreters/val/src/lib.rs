@@ -19,7 +19,9 @@
 //! across calls); otherwise the export traps.
 //!
 //! Functions named `fail-*` deliberately return a value of the wrong shape,
-//! for the tests of the SDK's checks.
+//! for the tests of the SDK's checks. A world-level `settle: func()`, when
+//! the caller imports it, is called after every round: the callee must then
+//! hold no resource and its heap is checked (the roundtrip test's worlds).
 //!
 //! Async: the caller's `run` may be async; it then starts every async import
 //! at once and awaits them together. An async callee suspends once before
@@ -33,82 +35,25 @@
 #![allow(unsafe_code)] // only in `allocations`, for the counting allocator
 
 mod allocations;
+mod channels;
 mod generate;
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
-use std::future::Future as _;
 use std::rc::Rc;
-use std::task::{Context, Waker};
 
+use channels::{Policy, drain, open};
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
     Callee, ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
-    call_import, call_import_async, join_all, read_future, read_stream, spawn, write_future,
-    write_stream, yield_now,
+    call_import, call_import_async, join_all, yield_now,
 };
+
+/// The world-level function the caller calls after every round.
+const SETTLE: &str = "settle";
 
 /// Calls per iteration get 1 MiB strings in their top-level values.
 const HUGE_STRING_ITERATION: u32 = 3;
-
-/// Elements per stream read or write (64 KiB of a `stream<u8>`).
-const CHUNK: usize = 64 << 10;
-
-thread_local! {
-    /// Future and stream ends this component holds.
-    static OPEN_ENDS: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count_ends(delta: i64) {
-    OPEN_ENDS.with(|n| n.set(n.get() + delta));
-}
-
-/// What a function does differently with its futures and streams.
-#[derive(Copy, Clone, PartialEq, Eq)]
-enum Policy {
-    Normal,
-    /// `early-reader`: the reader drops the stream after one element.
-    EarlyReader,
-    /// `early-writer`: the writer drops the stream after half the elements.
-    EarlyWriter,
-    /// `cancel-read`: the reader cancels a pending read and drops the
-    /// future; the writer writes only after the call and finds it gone.
-    CancelRead,
-    /// `cancel-write`: the writer cancels a pending write before anyone can
-    /// read, then writes again.
-    CancelWrite,
-}
-
-impl Policy {
-    fn of(name: &str) -> Policy {
-        match name {
-            "early-reader" => Policy::EarlyReader,
-            "early-writer" => Policy::EarlyWriter,
-            "cancel-read" => Policy::CancelRead,
-            "cancel-write" => Policy::CancelWrite,
-            _ => Policy::Normal,
-        }
-    }
-
-    /// The contents the reader should see of `expected`, given `actual`.
-    fn expected(self, actual: &Val, expected: Val) -> Val {
-        match (self, actual, expected) {
-            (Policy::EarlyReader, Val::List(read), Val::List(mut all)) => {
-                assert!(read.len() <= 1, "early-reader read more than one element");
-                all.truncate(read.len());
-                Val::List(all)
-            }
-            (Policy::EarlyWriter, _, Val::List(mut all)) => {
-                all.truncate(all.len() / 2);
-                Val::List(all)
-            }
-            (Policy::CancelRead, Val::List(read), Val::List(_)) if read.is_empty() => {
-                Val::List(Vec::new())
-            }
-            (_, _, expected) => expected,
-        }
-    }
-}
 
 struct ValInterpreter {
     wit: Wit,
@@ -120,7 +65,7 @@ struct ValInterpreter {
     reps: RefCell<BTreeMap<usize, u32>>,
     next_rep: Cell<usize>,
     /// Live bytes after the last export that returned with no resource alive.
-    settled_bytes: Cell<Option<usize>>,
+    settled_bytes: Cell<Option<(usize, ExportFunction)>>,
     /// Async export calls started and not yet finished.
     in_flight: Cell<usize>,
 }
@@ -132,6 +77,7 @@ enum Role {
     Tag,
     Proxy(ImportFunction),
     Fail,
+    Settle,
     Callee,
 }
 
@@ -192,6 +138,11 @@ impl Interpreter for ValInterpreter {
             }
             Role::Proxy(import) => call_import(import, args),
             Role::Fail => Some(wrong_value(func)),
+            Role::Settle => {
+                let live = self.reps.borrow().len();
+                assert!(live == 0, "{live} resources still alive when settling");
+                None
+            }
             Role::Callee => self.callee(func, args, Policy::Normal),
         };
         if let Some(result) = result {
@@ -232,7 +183,7 @@ impl Interpreter for ValInterpreter {
                         (_, result) => result,
                     }
                 }
-                Role::Constructor(_) | Role::Tag => {
+                Role::Constructor(_) | Role::Tag | Role::Settle => {
                     panic!("`{}` must be sync", func.qualified_name())
                 }
             };
@@ -249,7 +200,7 @@ impl Interpreter for ValInterpreter {
             self.in_flight.set(self.in_flight.get() - 1);
         }
         if self.in_flight.get() == 0 {
-            let open = OPEN_ENDS.with(Cell::get);
+            let open = channels::open_ends();
             assert!(
                 open == 0,
                 "{open} future or stream ends left open after export `{}`",
@@ -259,11 +210,11 @@ impl Interpreter for ValInterpreter {
         // Quiescent points only: no resource alive, no async call suspended.
         if self.reps.borrow().is_empty() && self.in_flight.get() == 0 {
             let live = allocations::live_bytes();
-            match self.settled_bytes.replace(Some(live)) {
-                Some(before) if before != live => panic!(
-                    "memory leak: {} bytes live after export `{}`, {before} after the previous call",
-                    live,
-                    func.qualified_name()
+            match self.settled_bytes.replace(Some((live, func))) {
+                Some((before, previous)) if before != live => panic!(
+                    "memory leak: {live} bytes live after export `{}`, {before} after `{}`",
+                    func.qualified_name(),
+                    previous.qualified_name()
                 ),
                 _ => {}
             }
@@ -271,8 +222,15 @@ impl Interpreter for ValInterpreter {
     }
 
     fn resource_dtor(&self, _ty: Resource, rep: usize) {
-        if self.reps.borrow_mut().remove(&rep).is_none() {
+        let mut reps = self.reps.borrow_mut();
+        if reps.remove(&rep).is_none() {
             panic!("resource destructor for unknown rep {rep}");
+        }
+        // An emptied BTreeMap keeps its root node (96 bytes on wasm32),
+        // which the leak check would count if no resource had been alive
+        // at the previous quiescent point.
+        if reps.is_empty() {
+            *reps = BTreeMap::new();
         }
     }
 }
@@ -280,8 +238,10 @@ impl Interpreter for ValInterpreter {
 impl ValInterpreter {
     fn role(&self, func: ExportFunction) -> Role {
         let name = func.name();
-        if func.interface().is_none() && name == "run" {
-            return Role::Run;
+        match (func.interface(), name) {
+            (None, "run") => return Role::Run,
+            (None, SETTLE) => return Role::Settle,
+            _ => {}
         }
         if let Some(resource) = name.strip_prefix("[constructor]") {
             return Role::Constructor(self.exported_resource(func.interface(), resource));
@@ -312,6 +272,7 @@ impl ValInterpreter {
             let result = call_import(func, args);
             self.check_result(func, iteration, result, lent);
         }
+        self.settle();
     }
 
     /// The caller of an async `run`: the sync imports one after the other,
@@ -343,13 +304,23 @@ impl ValInterpreter {
         for (func, result, lent) in join_all(calls).await {
             self.check_result(func, iteration, result, lent);
         }
+        self.settle();
     }
 
     fn test_imports(&self) -> Vec<ImportFunction> {
         self.wit
             .import_funcs()
-            .filter(|f| is_test_function(f.name()))
+            .filter(|f| {
+                is_test_function(f.name()) && !(f.interface().is_none() && f.name() == SETTLE)
+            })
             .collect()
+    }
+
+    /// Asks the callee to check it holds nothing, if the world has `settle`.
+    fn settle(&self) {
+        if let Some(&settle) = self.imports.get(&(None, SETTLE)) {
+            call_import(settle, Vec::new());
+        }
     }
 
     /// The arguments of `func` for `iteration`, and the handles they lend.
@@ -515,6 +486,9 @@ impl ValInterpreter {
                 Val::Record(each(&mut r.fields().map(|(_, t)| t), fields))
             }
             (Type::Tuple(t), Val::Tuple(items)) => Val::Tuple(each(&mut t.types(), items)),
+            (Type::FixedLengthList(l), Val::Tuple(items)) => {
+                Val::Tuple(each(&mut std::iter::repeat(l.ty()), items))
+            }
             (Type::List(l), Val::List(items)) => {
                 Val::List(each(&mut std::iter::repeat(l.ty()), items))
             }
@@ -601,129 +575,6 @@ impl ValInterpreter {
             .imports
             .get(&(r.interface(), name))
             .unwrap_or_else(|| panic!("the world imports no `{name}` for resource `{}`", r.name()))
-    }
-}
-
-/// Turns the contents of a future or stream of type `ty` into a new one
-/// whose readable end is returned: a background task writes the contents
-/// (in chunks, for a stream) and drops the writable end. Other values are
-/// returned as they are.
-fn open(ty: Type, value: Val, context: Callee, policy: Policy, returned: &Rc<Cell<bool>>) -> Val {
-    match (ty.dealias(), value) {
-        (Type::Stream(s), Val::List(items)) => {
-            let (readable, writable) = s.new_pair();
-            count_ends(1);
-            let mut items = items;
-            if policy == Policy::EarlyWriter {
-                items.truncate(items.len() / 2);
-            }
-            spawn(async move {
-                while !items.is_empty() {
-                    let rest = items.split_off(items.len().min(CHUNK));
-                    let chunk = std::mem::replace(&mut items, rest);
-                    let progress = write_stream(s, writable, chunk, context).await;
-                    if progress.dropped {
-                        assert!(
-                            policy == Policy::EarlyReader,
-                            "{context}: the reader of a stream dropped it early"
-                        );
-                        break;
-                    }
-                }
-                s.drop_writable(writable);
-                count_ends(-1);
-            });
-            Val::Stream(readable)
-        }
-        (Type::Future(f), Val::List(items)) => {
-            let (readable, writable) = f.new_pair();
-            count_ends(1);
-            let value = match (f.ty(), items.into_iter().next()) {
-                (Some(t), Some(v)) => open(t, v, context, Policy::Normal, returned),
-                _ => Val::Tuple(Vec::new()),
-            };
-            if policy == Policy::CancelWrite {
-                // Nobody can read yet (the readable end is still ours): the
-                // write blocks, and dropping it cancels it.
-                let mut write = Box::pin(write_future(f, writable, value.clone(), context));
-                let poll = write.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-                assert!(
-                    poll.is_pending(),
-                    "{context}: a write with no reader completed"
-                );
-                drop(write);
-            }
-            let returned = returned.clone();
-            spawn(async move {
-                if policy == Policy::CancelRead {
-                    while !returned.get() {
-                        yield_now().await;
-                    }
-                }
-                let delivered = write_future(f, writable, value, context).await;
-                assert_eq!(
-                    delivered,
-                    policy != Policy::CancelRead,
-                    "{context}: unexpected outcome of a future write"
-                );
-                f.drop_writable(writable);
-                count_ends(-1);
-            });
-            Val::Future(readable)
-        }
-        (_, value) => value,
-    }
-}
-
-/// Reads a received future or stream of type `ty` to the end and returns
-/// its contents (see [`open`]); other values are returned as they are.
-async fn drain(ty: Type, value: Val, context: Callee, policy: Policy) -> Val {
-    match (ty.dealias(), value) {
-        (Type::Stream(s), Val::Stream(readable)) => {
-            count_ends(1);
-            let mut items = Vec::new();
-            loop {
-                let max = match policy {
-                    Policy::EarlyReader => 1,
-                    _ => CHUNK,
-                };
-                let (mut got, progress) = read_stream(s, readable, max, context).await;
-                items.append(&mut got);
-                if progress.dropped || (policy == Policy::EarlyReader && !items.is_empty()) {
-                    break;
-                }
-            }
-            s.drop_readable(readable);
-            count_ends(-1);
-            Val::List(items)
-        }
-        (Type::Future(f), Val::Future(readable)) => {
-            count_ends(1);
-            if policy == Policy::CancelRead {
-                // The writer waits for the call to return: the read blocks,
-                // and dropping it cancels it.
-                let mut read = Box::pin(read_future(f, readable, context));
-                let poll = read.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-                assert!(
-                    poll.is_pending(),
-                    "{context}: a read with no writer completed"
-                );
-                drop(read);
-                f.drop_readable(readable);
-                count_ends(-1);
-                return Val::List(Vec::new());
-            }
-            let value = read_future(f, readable, context)
-                .await
-                .unwrap_or_else(|| panic!("{context}: a future was dropped without a value"));
-            f.drop_readable(readable);
-            count_ends(-1);
-            Val::List(match f.ty() {
-                Some(t) => vec![Box::pin(drain(t, value, context, Policy::Normal)).await],
-                None => Vec::new(),
-            })
-        }
-        (_, value) => value,
     }
 }
 
