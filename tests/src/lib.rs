@@ -7,3 +7,4 @@ pub mod component;
 pub use wit_dylib_pipeline::compose;
 pub mod host;
 pub mod lua_scripts;
+pub mod native;

@@ -19,6 +19,7 @@ pub const LUA: Interpreter = Interpreter {
     )),
     check: |_| Ok(()),
     supports_async: true,
+    libc: wit_dylib_pipeline::LIBC,
 };
 
 /// The toy language's interpreter; toy scripts are parsed on the host first,
@@ -32,6 +33,7 @@ pub const TOY: Interpreter = Interpreter {
     )),
     check: check_toy,
     supports_async: false,
+    libc: wit_dylib_pipeline::LIBC,
 };
 
 /// The interpreter for `script`: toy for a `.toy` file, Lua otherwise.
