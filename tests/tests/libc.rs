@@ -216,7 +216,7 @@ fn an_interpreter_can_link_the_full_libc_through_the_pipeline() -> Result<()> {
         wit_dylib_pipeline::componentize(&lua_full, &script, &resolve, world, &Options::default())?;
     let engine = lua_demo::runtime::engine()?;
     let mut running = lua_demo::runtime::instantiate(&engine, &component, |_, _| Ok(()))?;
-    let x = 3.14159;
+    let x = 12.345;
     let result = running.call(None, "format", &[Val::Float64(x)])?;
     assert_eq!(result, [Val::String(format!("{x:.2} false boom"))]);
     Ok(())
