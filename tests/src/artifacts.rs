@@ -1,5 +1,6 @@
 //! The wasm artifacts `cargo xtask build-wasm` leaves in
-//! `<target-dir>/wasm-artifacts`: interpreter dylibs and `libc.so`.
+//! `<target-dir>/wasm-artifacts`: interpreter dylibs, `libc.so` (trimmed to
+//! what they import) and `libc-full.so`.
 
 use std::path::PathBuf;
 
