@@ -1,10 +1,10 @@
-//! Finds the prebuilt wasm artifacts (this crate embeds `libc.so`):
+//! Finds the prebuilt wasm artifacts (this crate embeds both libcs):
 //! `$WIT_DYLIB_ARTIFACTS`, or `<target-dir>/wasm-artifacts` where
 //! `cargo xtask build-wasm` puts them.
 
 use std::path::PathBuf;
 
-const ARTIFACTS: &[&str] = &["libc.so"];
+const ARTIFACTS: &[&str] = &["libc.so", "libc-full.so"];
 
 fn main() {
     println!("cargo:rerun-if-env-changed=WIT_DYLIB_ARTIFACTS");

@@ -31,7 +31,7 @@ mod world;
 use anyhow::{Context, Result, bail};
 use wit_parser::{Resolve, WorldId};
 
-pub use link::{LIBC, link};
+pub use link::{LIBC, LIBC_FULL, link};
 pub use runtime::Limits;
 pub use stub::stub_wasi;
 pub use world::{load_world, require_sync, world_library};
@@ -68,6 +68,9 @@ pub struct Interpreter {
     pub check: fn(&Script) -> Result<()>,
     /// Whether it serves async functions, futures and streams.
     pub supports_async: bool,
+    /// The `libc.so` it links with: [`LIBC`], or [`LIBC_FULL`] when it
+    /// imports libc symbols that no interpreter of this workspace does.
+    pub libc: &'static [u8],
 }
 
 /// How [`componentize`] builds.

@@ -4,13 +4,19 @@ use anyhow::{Context, Result};
 
 use crate::{Interpreter, Script};
 
-/// The C library every interpreter links against (a PIC wasi-libc),
-/// prebuilt by `cargo xtask build-wasm` and embedded, so that users need no
-/// wasm toolchain.
+/// The C library components link by default: a PIC wasi-libc holding only
+/// what the workspace's interpreters and world libraries import, prebuilt by
+/// `cargo xtask build-wasm` and embedded, so that users need no wasm
+/// toolchain.
 pub const LIBC: &[u8] = include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libc.so"));
 
+/// All of wasi-libc, for an interpreter built outside this workspace that
+/// imports more than [`LIBC`] holds (see the README).
+pub const LIBC_FULL: &[u8] =
+    include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libc-full.so"));
+
 /// Links `script` with `interpreter`, a world library (with the world's
-/// component type embedded) and libc into a component, plus
+/// component type embedded) and the interpreter's libc into a component, plus
 /// `extra` (the pre-initialisation library) when given.
 pub fn link(
     interpreter: &Interpreter,
@@ -30,6 +36,6 @@ pub fn link(
     if let Some(extra) = extra {
         linker.library("preinit.so", extra, false)?;
     }
-    linker.library("libc.so", LIBC, false)?;
+    linker.library("libc.so", interpreter.libc, false)?;
     linker.encode().context("linking the component")
 }

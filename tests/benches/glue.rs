@@ -10,6 +10,10 @@
 //! chunks between two components (`pump` writes, `sink` reads; the fuel is
 //! both sides' and includes the echo interpreter building a `Val` per byte).
 //!
+//! The native floor: the same `bench` world as plain Rust (`wit-bindgen`,
+//! `tests/native/echo`, built by this benchmark), against which the echo
+//! interpreter with our glue is compared call by call.
+//!
 //! `cargo bench -p wit-dylib-tests --bench glue` (after `cargo xtask build-wasm`)
 
 use std::path::Path;
@@ -29,6 +33,11 @@ const STREAM_BYTES: u32 = 1 << 20;
 /// Wall time is sampled for about this long per call and generator.
 const WALL_BUDGET: Duration = Duration::from_millis(300);
 
+/// At most this many times the native component's fuel and wall time, on
+/// the calls named in `NATIVE_TARGET_CALLS`.
+const NATIVE_TARGET: f64 = 2.0;
+const NATIVE_TARGET_CALLS: &[&str] = &["scalar", "nested"];
+
 fn main() -> Result<()> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/bench.wit");
     let world = World::load(&path, "bench")?;
@@ -41,6 +50,8 @@ fn main() -> Result<()> {
         &engine,
         &link("echo_interpreter.so", &upstream_world_dylib(&world)?)?,
     )?;
+    let mut native = Bench::new(&engine, &wit_dylib_tests::native::build("echo")?)?;
+    let mut ours_figures = Vec::new();
     println!(
         "{:<26} {:>11} {:>11} {:>7}   {:>10} {:>10}",
         "call", "fuel ours", "fuel upstr", "ratio", "wall ours", "wall upstr"
@@ -52,11 +63,46 @@ fn main() -> Result<()> {
             "{label:<26} {ours_fuel:>11} {theirs_fuel:>11} {:>6.2}x   {ours_wall:>10.2?} {theirs_wall:>10.2?}",
             ours_fuel as f64 / theirs_fuel as f64
         );
+        ours_figures.push((label, name, arg, ours_fuel, ours_wall));
     }
     async_rows(&engine)?;
     println!("targets: fuel <= 1.00x upstream on every call, <= 0.50x on words and text");
     println!("(wall times are medians with fuel metering on)");
+    native_rows(&mut native, &ours_figures)
+}
+
+/// Ours (echo interpreter) against the native component, call by call.
+fn native_rows(native: &mut Bench, ours: &[(&str, &str, Val, u64, Duration)]) -> Result<()> {
+    println!(
+        "\n{:<26} {:>11} {:>11} {:>7}   {:>10} {:>10} {:>7}   target",
+        "call", "fuel ours", "fuel native", "ratio", "wall ours", "wall nativ", "ratio"
+    );
+    for (label, name, arg, ours_fuel, ours_wall) in ours {
+        let (native_fuel, native_wall) = native.measure(name, arg)?;
+        let fuel_ratio = *ours_fuel as f64 / native_fuel as f64;
+        let wall_ratio = ours_wall.as_secs_f64() / native_wall.as_secs_f64();
+        let target = match NATIVE_TARGET_CALLS.contains(name) {
+            true => format!("fuel {}, wall {}", verdict(fuel_ratio), verdict(wall_ratio)),
+            false => "-".into(),
+        };
+        println!(
+            "{label:<26} {ours_fuel:>11} {native_fuel:>11} {fuel_ratio:>6.2}x   {ours_wall:>10.2?} \
+             {native_wall:>10.2?} {wall_ratio:>6.2}x   {target}"
+        );
+    }
+    println!(
+        "target: ours <= {NATIVE_TARGET:.2}x native on {} (native: tests/native/echo, \
+         plain Rust with wit-bindgen)",
+        NATIVE_TARGET_CALLS.join(" and ")
+    );
     Ok(())
+}
+
+fn verdict(ratio: f64) -> &'static str {
+    match ratio <= NATIVE_TARGET {
+        true => "met",
+        false => "not met",
+    }
 }
 
 /// The async rows: one async call, and 1 MiB through a stream.

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use lua_demo::runtime::{Running, block_on, engine, instantiate};
 use lua_demo::streams::Collector;
-use lua_demo::{Script, componentize, load_world};
+use lua_demo::{Options, Script, componentize, load_world};
 use wasmtime::component::StreamReader;
+use wit_dylib_pipeline::{Interpreter, LIBC_FULL};
 use wit_parser::Resolve;
 
-const SIZE_TARGET: usize = 1_200_000;
+const SIZE_TARGET: usize = 700_000;
 const CALL_TARGET: Duration = Duration::from_micros(1);
 const THROUGHPUT_TARGET: f64 = 1e9;
 const ECHO_LEN: usize = 1 << 20;
@@ -55,8 +56,14 @@ fn main() -> Result<()> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interpreters/lua-demo/example");
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
     let demo = componentize(&Script::read(&example.join("app.lua"))?, &resolve, world)?;
-    let hello = componentize_str("hello", HELLO_LUA)?;
-    let perf = componentize_str("perf", PERF_LUA)?;
+    let hello = componentize_str("hello", HELLO_LUA, &lua_demo::LUA)?;
+    // The baseline: the same component with all of wasi-libc.
+    let lua_full_libc = Interpreter {
+        libc: LIBC_FULL,
+        ..lua_demo::LUA
+    };
+    let hello_full = componentize_str("hello", HELLO_LUA, &lua_full_libc)?;
+    let perf = componentize_str("perf", PERF_LUA, &lua_demo::LUA)?;
 
     let engine = engine()?;
     let mut running = instantiate(&engine, &perf, |_, _| Ok(()))?;
@@ -78,6 +85,13 @@ fn main() -> Result<()> {
             mb(SIZE_TARGET)
         );
     }
+    println!(
+        "{:<40} {:>12.3}MB {:>14}   (trimmed libc.so: {:.2}x its size)",
+        "hello-world with libc-full.so",
+        mb(hello_full.len()),
+        "-",
+        hello.len() as f64 / hello_full.len() as f64
+    );
     println!(
         "{:<40} {:>14.2?} {:>14.2?}",
         "inc(u32) -> u32, median call", call, CALL_TARGET
@@ -107,7 +121,7 @@ fn mb(bytes: usize) -> f64 {
 }
 
 /// Componentizes a script for world `world` of [`BENCH_WIT`].
-fn componentize_str(world: &str, source: &str) -> Result<Vec<u8>> {
+fn componentize_str(world: &str, source: &str, interpreter: &Interpreter) -> Result<Vec<u8>> {
     let mut resolve = Resolve::default();
     let package = resolve.push_str("bench.wit", BENCH_WIT)?;
     let world = resolve.select_world(&[package], Some(world))?;
@@ -115,7 +129,7 @@ fn componentize_str(world: &str, source: &str) -> Result<Vec<u8>> {
         name: format!("{world:?}.lua"),
         source: source.as_bytes().to_vec(),
     };
-    componentize(&script, &resolve, world)
+    wit_dylib_pipeline::componentize(interpreter, &script, &resolve, world, &Options::default())
 }
 
 /// The median wall time of a warm `inc` call, through a typed function (the

@@ -1,22 +1,28 @@
 //! The wasm artifacts `cargo xtask build-wasm` leaves in
-//! `<target-dir>/wasm-artifacts`: interpreter dylibs and `libc.so`.
+//! `<target-dir>/wasm-artifacts`: interpreter dylibs, `libc.so` (trimmed to
+//! what they import) and `libc-full.so`.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
-/// The artifacts directory: `$WIT_DYLIB_ARTIFACTS`, or the one next to the
-/// running test binary (`<target-dir>/<profile>/deps/<test>`).
+/// The artifacts directory: `$WIT_DYLIB_ARTIFACTS`, or the one in the
+/// target directory.
 pub fn dir() -> Result<PathBuf> {
     if let Some(dir) = std::env::var_os("WIT_DYLIB_ARTIFACTS") {
         return Ok(PathBuf::from(dir));
     }
+    Ok(target_dir()?.join("wasm-artifacts"))
+}
+
+/// The target directory the running test binary was built in
+/// (`<target-dir>/<profile>/deps/<test>`).
+pub fn target_dir() -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let target_dir = exe
-        .ancestors()
+    exe.ancestors()
         .nth(3)
-        .context("cannot find the target directory from the test binary's path")?;
-    Ok(target_dir.join("wasm-artifacts"))
+        .map(PathBuf::from)
+        .context("cannot find the target directory from the test binary's path")
 }
 
 /// Reads one artifact, saying how to build it when it is missing.

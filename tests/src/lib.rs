@@ -7,4 +7,5 @@ pub mod component;
 pub use wit_dylib_pipeline::compose;
 pub mod host;
 pub mod lua_scripts;
+pub mod native;
 pub mod smith_world;

@@ -6,6 +6,7 @@
 //! linker and flags, and then running the demo or the test suite.
 
 mod command;
+mod libc_symbols;
 mod toolchain;
 mod tools;
 mod wasm_build;

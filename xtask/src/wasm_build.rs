@@ -1,11 +1,16 @@
 //! Building the wasm32-wasip2 dylibs (interpreters) in one place with one set
-//! of flags, and collecting them with `libc.so` in the artifacts directory
-//! that the tests and tools read.
+//! of flags, and collecting them in the artifacts directory that the tests
+//! and tools read, with two libcs: `libc.so`, trimmed to what these
+//! interpreters and world libraries import, which components link, and
+//! `libc-full.so`, all of wasi-libc, for interpreters built elsewhere.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 use crate::command;
-use crate::toolchain::{Toolchain, WASM_TARGET};
+use crate::libc_symbols;
+use crate::toolchain::{Toolchain, WASM_TARGET, shared_libs};
 use crate::workspace::Workspace;
 
 /// A workspace package that is built only for wasm32-wasip2.
@@ -68,15 +73,20 @@ pub fn build_all(workspace: &Workspace, toolchain: &Toolchain) -> Result<()> {
     let built = workspace.target_dir.join(WASM_TARGET).join(PROFILE);
     let artifacts = workspace.artifacts_dir();
     std::fs::create_dir_all(&artifacts)?;
+    let mut dylibs = Vec::new();
     for package in WASM_PACKAGES {
-        let so_name = package.dylib.replace(".wasm", ".so");
-        copy_if_changed(&built.join(package.dylib), &artifacts.join(so_name))?;
+        let so = artifacts.join(package.dylib.replace(".wasm", ".so"));
+        copy_if_changed(&built.join(package.dylib), &so)?;
+        dylibs.push(so);
     }
-    copy_if_changed(&toolchain.libc_so, &artifacts.join("libc.so"))?;
-    Ok(())
+    let full_libc = artifacts.join("libc-full.so");
+    copy_if_changed(&toolchain.libc_so, &full_libc)?;
+    let dylibs: Vec<&Path> = dylibs.iter().map(PathBuf::as_path).collect();
+    let symbols = libc_symbols::needed(&full_libc, &dylibs)?;
+    shared_libs::build_trimmed_libc(toolchain, &symbols, &artifacts.join("libc.so"))
 }
 
-fn copy_if_changed(from: &std::path::Path, to: &std::path::Path) -> Result<()> {
+fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
     let new = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
     if std::fs::read(to).is_ok_and(|old| old == new) {
         return Ok(());

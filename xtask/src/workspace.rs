@@ -41,7 +41,7 @@ impl Workspace {
     }
 
     /// The directory holding the wasm artifacts the tests and tools link:
-    /// interpreter dylibs and `libc.so`.
+    /// interpreter dylibs, `libc.so` (trimmed) and `libc-full.so`.
     pub fn artifacts_dir(&self) -> PathBuf {
         self.target_dir.join("wasm-artifacts")
     }

@@ -21,6 +21,7 @@ pub const LUA: Interpreter = Interpreter {
     )),
     check: |_| Ok(()),
     supports_async: true,
+    libc: wit_dylib_pipeline::LIBC,
 };
 
 /// The toy language's interpreter; toy scripts are parsed on the host first,
@@ -34,6 +35,7 @@ pub const TOY: Interpreter = Interpreter {
     )),
     check: check_toy,
     supports_async: true,
+    libc: wit_dylib_pipeline::LIBC,
 };
 
 /// The interpreter for `script`: toy for a `.toy` file, Lua otherwise.

@@ -12,7 +12,7 @@
 //! Every step checks its output first, so a second run does no work.
 
 mod host_packages;
-mod shared_libs;
+pub mod shared_libs;
 mod wasi_libc;
 
 use std::path::{Path, PathBuf};
@@ -35,7 +35,10 @@ pub struct Toolchain {
     pub clang: PathBuf,
     /// An `ar` that writes wasm symbol indexes.
     pub ar: PathBuf,
-    /// The PIC libc every component links.
+    /// `wasm-ld`, for linking the libcs.
+    pub wasm_ld: PathBuf,
+    /// The full PIC libc (all of wasi-libc); components link a trimmed one
+    /// made from it (see `wasm_build`).
     pub libc_so: PathBuf,
     /// The directory holding our `libsetjmp.a`, searched before the sysroot
     /// so that `-lsetjmp` (Lua's build asks for it) links it statically.
@@ -76,7 +79,7 @@ fn use_wasi_sdk(workspace: &Workspace, root: &Path) -> Result<Toolchain> {
         .join("share/wasi-sysroot/lib")
         .join(WASM_TARGET)
         .join("libc.so");
-    for needed in [&clang, &ar, &libc_so] {
+    for needed in [&clang, &ar, &root.join("bin/wasm-ld"), &libc_so] {
         if !needed.exists() {
             bail!(
                 "WASI_SDK_PATH={} has no {}; use a wasi-sdk with wasm32-wasip2 shared \
@@ -91,6 +94,7 @@ fn use_wasi_sdk(workspace: &Workspace, root: &Path) -> Result<Toolchain> {
         root: root.to_path_buf(),
         clang,
         ar,
+        wasm_ld: root.join("bin/wasm-ld"),
         libc_so,
         libsetjmp_dir: PathBuf::new(),
     };
@@ -121,10 +125,11 @@ fn assemble(workspace: &Workspace) -> Result<Toolchain> {
         root,
         clang,
         ar,
+        wasm_ld: PathBuf::from("wasm-ld-22"),
         libc_so: lib_dir.join("libc.so"),
         libsetjmp_dir: PathBuf::new(),
     };
-    shared_libs::build_libc(&toolchain.libc_so)?;
+    shared_libs::build_libc(&toolchain, &toolchain.libc_so)?;
     // Earlier versions put a shared libsetjmp here, which `-lsetjmp` would
     // prefer to our static one.
     let _ = std::fs::remove_file(lib_dir.join("libsetjmp.so"));

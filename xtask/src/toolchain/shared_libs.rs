@@ -1,7 +1,9 @@
-//! `libc.so`, the shared C library every component links next to the
-//! interpreter and the world dylib, and `libsetjmp.a`, the setjmp/longjmp
-//! runtime linked statically into interpreters whose C code needs it (Lua).
+//! The shared C libraries components link next to the interpreter and the
+//! world dylib (all of wasi-libc, or only what the interpreters import), and
+//! `libsetjmp.a`, the setjmp/longjmp runtime linked statically into
+//! interpreters whose C code needs it (Lua).
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,38 +17,80 @@ const SETJMP_C: &str = include_str!("../../csrc/setjmp.c");
 const LONGJMP_TAG_S: &str = include_str!("../../csrc/c_longjmp_tag.s");
 
 /// Links Rust's self-contained `libc.a` (wasi-libc, built PIC for this
-/// target) into a shared library. Symbols it does not define, such as
+/// target) whole into a shared library: the full libc, for interpreters
+/// built outside this workspace. Symbols it does not define, such as
 /// `__heap_base`, stay imports for the component linker to provide.
-pub fn build_libc(output: &Path) -> Result<()> {
-    let libc_a = rust_sysroot()?
-        .join("lib/rustlib")
-        .join(WASM_TARGET)
-        .join("lib/self-contained/libc.a");
-    let builtins = Path::new(&command::stdout(
-        Command::new("clang-22")
-            .arg(format!("--target={WASM_TARGET}"))
-            .arg("-print-libgcc-file-name"),
-    )?)
-    .to_path_buf();
-    let mut link = Command::new("wasm-ld-22");
-    link.arg("-shared")
-        .arg("--whole-archive")
-        .arg(&libc_a)
+pub fn build_libc(toolchain: &Toolchain, output: &Path) -> Result<()> {
+    let mut link = libc_link(toolchain, output);
+    link.arg("--whole-archive")
+        .arg(rust_libc_a()?)
         .arg("--no-whole-archive")
-        .arg(&builtins)
-        .args([
-            "--unresolved-symbols=import-dynamic",
-            "--export-all",
-            "--strip-all",
-            "-o",
-        ])
-        .arg(output);
-    let inputs = format!("{}\n{}\n", command::show(&link), file_identity(&libc_a)?);
+        .arg(builtins(toolchain)?)
+        .arg("--export-all");
+    run_libc_link(link, output).context("could not link libc.so")
+}
+
+/// Links only the members of Rust's `libc.a` that define `symbols` (and what
+/// they need in turn) into a shared library exporting just `symbols`. Fails,
+/// naming the symbol, if one of them is not in the archive.
+pub fn build_trimmed_libc(
+    toolchain: &Toolchain,
+    symbols: &BTreeSet<String>,
+    output: &Path,
+) -> Result<()> {
+    let mut link = libc_link(toolchain, output);
+    // `--export` makes wasm-ld pull the defining archive member in.
+    link.args(symbols.iter().map(|symbol| format!("--export={symbol}")))
+        .arg(rust_libc_a()?)
+        .arg(builtins(toolchain)?);
+    run_libc_link(link, output).context("could not link the trimmed libc.so")
+}
+
+/// The wasm-ld command both libcs share: a PIC shared library whose
+/// undefined symbols become imports, without names.
+fn libc_link(toolchain: &Toolchain, output: &Path) -> Command {
+    let mut link = Command::new(&toolchain.wasm_ld);
+    link.args([
+        "-shared",
+        "--unresolved-symbols=import-dynamic",
+        "--strip-all",
+        "-o",
+    ])
+    .arg(output);
+    link
+}
+
+/// Runs `link` unless `output` was linked by the same command from the same
+/// `libc.a`.
+fn run_libc_link(mut link: Command, output: &Path) -> Result<()> {
+    let inputs = format!(
+        "{}\n{}\n",
+        command::show(&link),
+        file_identity(&rust_libc_a()?)?
+    );
     build_once(output, &inputs, || {
         eprintln!("linking {}", output.display());
         command::output(&mut link).map(drop)
     })
-    .context("could not link libc.so")
+}
+
+/// Rust's PIC wasi-libc archive for wasm32-wasip2. Also used with a
+/// wasi-sdk, whose static `libc.a` is not PIC.
+fn rust_libc_a() -> Result<PathBuf> {
+    Ok(rust_sysroot()?
+        .join("lib/rustlib")
+        .join(WASM_TARGET)
+        .join("lib/self-contained/libc.a"))
+}
+
+/// compiler-rt's builtins (128-bit arithmetic that Rust code imports).
+fn builtins(toolchain: &Toolchain) -> Result<PathBuf> {
+    Ok(PathBuf::from(command::stdout(
+        toolchain
+            .clang()
+            .arg(format!("--target={WASM_TARGET}"))
+            .arg("-print-libgcc-file-name"),
+    )?))
 }
 
 /// Builds `libsetjmp.a` from our C and assembly sources into `dir`.

@@ -1,0 +1,34 @@
+//! The glue benchmark's native floor (`tests/benches/glue.rs`): every export
+//! of the `bench` world returns its argument, as plain Rust with
+//! `wit-bindgen`'s generated bindings, so that a call costs only lifting
+//! and lowering in code compiled for this world.
+
+// The generated export glue of `nested` takes the flattened record.
+#![allow(clippy::too_many_arguments)]
+
+wit_bindgen::generate!({
+    path: "../../worlds/bench.wit",
+    world: "bench",
+});
+
+struct Echo;
+
+impl Guest for Echo {
+    fn scalar(a: u32) -> u32 {
+        a
+    }
+
+    fn words(l: Vec<u32>) -> Vec<u32> {
+        l
+    }
+
+    fn text(s: String) -> String {
+        s
+    }
+
+    fn nested(r: Rec) -> Rec {
+        r
+    }
+}
+
+export!(Echo);
