@@ -95,10 +95,10 @@ impl Interpreter for ValInterpreter {
             .export_funcs()
             .map(|f| (f.qualified_name(), 0))
             .collect();
-        // The map of reps too: a `BTreeMap` keeps its root node once it has
-        // one, so the first resource would look like a leak.
-        let reps = RefCell::new(BTreeMap::from([(0, 0)]));
-        reps.borrow_mut().remove(&0);
+        // The map of reps starts empty and is replaced by an empty one
+        // whenever it empties (see `resource_dtor`), so it holds no node at
+        // a quiescent point.
+        let reps = RefCell::new(BTreeMap::new());
         ValInterpreter {
             wit,
             imports,
