@@ -22,12 +22,11 @@ local function count(text)
     pending = pending .. chunk
     -- A word is complete once whitespace follows it; the rest waits for
     -- the next chunk.
-    local rest = 1
-    for word, after in pending:gmatch("(%S+)()%s") do
-      add(word)
-      rest = after
+    local complete, partial = pending:match("^(.*%s)(%S*)$")
+    if complete then
+      for word in complete:gmatch("%S+") do add(word) end
+      pending = partial or ""
     end
-    pending = pending:sub(rest)
   end
   for word in pending:gmatch("%S+") do add(word) end
   return counts, order
