@@ -4,10 +4,12 @@
 //! copy does (see [`crate::task`] for the model); the SDK owns each element
 //! buffer until then, and dropping such a future early cancels the copy.
 
+use std::cell::Cell;
 use std::ffi::c_void;
 
 use crate::buffer::Bytes;
 use crate::call::Call;
+use crate::dispose::{drop_handles, holds_handles};
 use crate::metadata::Type;
 use crate::runtime::CallFrame;
 use crate::task::next_event;
@@ -76,6 +78,7 @@ impl Drop for Buffer {
 /// The glue's per-element conversions of a payload type.
 #[derive(Copy, Clone)]
 struct Payload {
+    ty: Option<Type>,
     size: usize,
     lift: Option<unsafe extern "C" fn(*mut c_void, *const c_void)>,
     lower: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
@@ -98,13 +101,127 @@ impl Payload {
     }
 }
 
-/// Cancels a blocked copy if dropped before it completed, lifting whatever
-/// it read meanwhile (so that its strings, lists and handles are released).
+/// The lowered elements of a write. Those the reader did not take (it
+/// dropped its end, or the write was cancelled) still hold this component's
+/// handles: dropping the buffer drops those handles (see [`crate::dispose`]).
+struct Outgoing {
+    buffer: Buffer,
+    payload: Payload,
+    count: usize,
+    /// Elements the reader took so far.
+    taken: Cell<usize>,
+}
+
+impl Outgoing {
+    /// Lowers `count` elements popped from `frame` (the first on top).
+    fn lower<C: Call + 'static>(
+        payload: Payload,
+        align: usize,
+        count: usize,
+        frame: &mut CallFrame<C>,
+    ) -> Outgoing {
+        let outgoing = Outgoing {
+            buffer: Buffer::new(payload.size, align, count),
+            payload,
+            count,
+            // Until lowered, no element holds anything to drop.
+            taken: Cell::new(count),
+        };
+        if let Some(lower) = payload.lower {
+            for i in 0..count {
+                // SAFETY: the glue's lowering pops one element from the frame
+                // (of the interpreter's `CallCx`, which the callers check)
+                // into element `i` of the buffer, which has the payload's
+                // size and alignment.
+                unsafe { lower((frame as *mut CallFrame<C>).cast(), outgoing.at(i).cast()) };
+            }
+        }
+        outgoing.taken.set(0);
+        outgoing
+    }
+
+    fn at(&self, index: usize) -> *mut u8 {
+        self.buffer.at(index * self.payload.size)
+    }
+}
+
+/// A stream's copy built-in and its cancellation.
+struct CopyOps {
+    copy: unsafe extern "C" fn(u32, *const c_void, usize) -> u32,
+    cancel: unsafe extern "C" fn(u32) -> u32,
+}
+
+/// Writes `count` elements of `size` bytes from `base` to stream end
+/// `writable` until the reader took them all or dropped its end; `taken`
+/// counts the elements it took, also when the write is cancelled.
+///
+/// # Safety
+/// The elements must stay alive and unchanged until the returned future
+/// completes or is dropped.
+async unsafe fn write_all(
+    ops: CopyOps,
+    writable: u32,
+    base: *const u8,
+    size: usize,
+    count: usize,
+    taken: &Cell<usize>,
+) -> Progress {
+    while taken.get() < count {
+        let written = taken.get();
+        // SAFETY: the built-in reads the untaken elements, kept alive by the
+        // caller until the copy completes or is cancelled by `guard`.
+        let code = unsafe { (ops.copy)(writable, base.add(written * size).cast(), count - written) };
+        let mut guard = CancelOnDrop {
+            handle: writable,
+            cancel: ops.cancel,
+            copying: Copying::Write(taken),
+            armed: true,
+        };
+        let code = complete_copy(code, &mut guard).await;
+        taken.set(written + Progress::decode(code).count);
+        if code & 0xf != COPY_COMPLETED {
+            return Progress {
+                count: taken.get(),
+                dropped: true,
+            };
+        }
+    }
+    Progress {
+        count: taken.get(),
+        dropped: false,
+    }
+}
+
+impl Drop for Outgoing {
+    fn drop(&mut self) {
+        let Some(ty) = self.payload.ty.filter(|t| holds_handles(*t)) else {
+            return;
+        };
+        for i in self.taken.get()..self.count {
+            // SAFETY: element `i` was lowered by this write and not taken.
+            unsafe { drop_handles(ty, self.at(i)) }
+        }
+    }
+}
+
+/// What becomes of the elements a cancelled copy moved.
+enum Copying {
+    /// A read: they are lifted onto the frame.
+    Read(Payload, *mut c_void, *const Buffer),
+    /// A read of bytes: nothing to lift.
+    ReadBytes,
+    /// A write: they are counted as taken.
+    Write(*const Cell<usize>),
+}
+
+/// Cancels a blocked copy if dropped before it completed. A read lifts
+/// whatever it got meanwhile (so that its strings, lists and handles are
+/// released); a write counts what the reader took, so that the rest is
+/// disposed of.
 struct CancelOnDrop {
     handle: u32,
     cancel: unsafe extern "C" fn(u32) -> u32,
-    /// For reads: where the elements went.
-    read_into: Option<(Payload, *mut c_void, *const Buffer)>,
+    copying: Copying,
     armed: bool,
 }
 
@@ -117,12 +234,17 @@ impl Drop for CancelOnDrop {
         // `stream.cancel-*`/`future.cancel-*` built-in for this handle, which
         // has a copy in progress; it returns when the copy has stopped.
         let code = unsafe { (self.cancel)(self.handle) };
-        if let Some((payload, cx, buffer)) = self.read_into {
-            let count = (code >> 4) as usize;
-            // SAFETY: the frame and the buffer are declared before this guard
-            // in the read's future, so they are still alive; the canonical
-            // ABI wrote `count` elements.
-            unsafe { payload.lift(cx, &*buffer, count) };
+        let count = (code >> 4) as usize;
+        // SAFETY (both arms): the frame and the buffers are declared before
+        // this guard in the copy's future, so they are still alive.
+        match self.copying {
+            // The canonical ABI wrote `count` elements.
+            Copying::Read(payload, cx, buffer) => unsafe { payload.lift(cx, &*buffer, count) },
+            Copying::ReadBytes => {}
+            Copying::Write(taken) => {
+                let taken = unsafe { &*taken };
+                taken.set(taken.get() + count);
+            }
         }
     }
 }
@@ -149,6 +271,7 @@ impl crate::metadata::Future {
     fn payload(&self) -> Payload {
         let raw = self.raw_ops();
         Payload {
+            ty: self.ty(),
             size: raw.abi_payload_size,
             lift: raw.lift,
             lower: raw.lower,
@@ -163,8 +286,9 @@ impl crate::metadata::Future {
     /// Writes the value on top of `frame`'s stack (nothing for `future`) to
     /// writable end `writable`. Completes once a reader took it
     /// (`count == 1`) or dropped its end (`dropped`; the value is then
-    /// dropped, and resource handles in it stay with this component). Drop
-    /// the future before completion to cancel the write.
+    /// dropped, the owned resources and future or stream ends in it too).
+    /// Drop the future before completion to cancel the write, which drops
+    /// the value in the same way.
     pub fn write<C: Call + 'static>(
         &self,
         writable: u32,
@@ -178,33 +302,23 @@ impl crate::metadata::Future {
             raw.cancel_write.expect("no future.cancel-write"),
         );
         let mut frame = Box::new(frame);
-        let buffer = Buffer::new(payload.size, raw.abi_payload_align, 1);
-        if let Some(lower) = payload.lower {
-            // SAFETY: the glue's lowering pops one element from the frame (of
-            // the interpreter's `CallCx`, checked above) into the buffer,
-            // which has the payload's size and alignment.
-            unsafe {
-                lower(
-                    (&mut *frame as *mut CallFrame<C>).cast(),
-                    buffer.at(0).cast(),
-                )
-            };
-        }
+        let outgoing = Outgoing::lower(payload, raw.abi_payload_align, 1, &mut frame);
         async move {
-            let buffer = buffer;
+            let outgoing = outgoing;
             // SAFETY: the built-in reads one element from the buffer, which
             // stays alive (with the frame owning what it points to) until the
             // write completes or is cancelled by `guard`.
-            let code = unsafe { write(writable, buffer.at(0).cast()) };
+            let code = unsafe { write(writable, outgoing.at(0).cast()) };
             let mut guard = CancelOnDrop {
                 handle: writable,
                 cancel,
-                read_into: None,
+                copying: Copying::Write(&outgoing.taken),
                 armed: true,
             };
             let code = complete_copy(code, &mut guard).await;
-            drop(buffer);
             let done = code & 0xf == COPY_COMPLETED;
+            outgoing.taken.set(done as usize);
+            drop(outgoing);
             (
                 *frame,
                 Progress {
@@ -241,7 +355,7 @@ impl crate::metadata::Future {
             let mut guard = CancelOnDrop {
                 handle: readable,
                 cancel,
-                read_into: Some((payload, cx, &*buffer)),
+                copying: Copying::Read(payload, cx, &*buffer),
                 armed: true,
             };
             let code = complete_copy(code, &mut guard).await;
@@ -287,6 +401,7 @@ impl crate::metadata::Stream {
     fn payload(&self) -> Payload {
         let raw = self.raw_ops();
         Payload {
+            ty: self.ty(),
             size: raw.abi_payload_size,
             lift: raw.lift,
             lower: raw.lower,
@@ -301,9 +416,10 @@ impl crate::metadata::Stream {
     /// Writes `count` elements, popped from `frame`'s stack (the first on
     /// top; nothing is popped for `stream`), to writable end `writable`.
     /// Completes when all are written, or when the reader dropped its end
-    /// (`dropped`; the unwritten elements are dropped, and resource handles
-    /// in them stay with this component). Drop the future before completion
-    /// to cancel the write.
+    /// (`dropped`; the unwritten elements are dropped, the owned resources
+    /// and future or stream ends in them too). Drop the future before
+    /// completion to cancel the write, which drops the unwritten elements in
+    /// the same way.
     pub fn write<C: Call + 'static>(
         &self,
         writable: u32,
@@ -318,54 +434,19 @@ impl crate::metadata::Stream {
             raw.cancel_write.expect("no stream.cancel-write"),
         );
         let mut frame = Box::new(frame);
-        let buffer = Buffer::new(payload.size, raw.abi_payload_align, count);
-        if let Some(lower) = payload.lower {
-            for i in 0..count {
-                // SAFETY: as in `Future::write`, for element `i`.
-                unsafe {
-                    lower(
-                        (&mut *frame as *mut CallFrame<C>).cast(),
-                        buffer.at(i * payload.size).cast(),
-                    )
-                };
-            }
-        }
+        let outgoing = Outgoing::lower(payload, raw.abi_payload_align, count, &mut frame);
         async move {
-            let buffer = buffer;
-            let mut written = 0;
-            let mut dropped = false;
-            while written < count {
-                // SAFETY: the built-in reads the unwritten elements, which
-                // stay alive until the write completes or is cancelled.
-                let code = unsafe {
-                    write(
-                        writable,
-                        buffer.at(written * payload.size).cast(),
-                        count - written,
-                    )
-                };
-                let mut guard = CancelOnDrop {
-                    handle: writable,
-                    cancel,
-                    read_into: None,
-                    armed: true,
-                };
-                let code = complete_copy(code, &mut guard).await;
-                let progress = Progress::decode(code);
-                written += progress.count;
-                if code & 0xf != COPY_COMPLETED {
-                    dropped = true;
-                    break;
-                }
+            let outgoing = outgoing;
+            let ops = CopyOps { copy: write, cancel };
+            // SAFETY: the buffer holds `count` elements of the payload's size
+            // and lives (with the frame owning what they point to) until the
+            // write is over.
+            let progress = unsafe {
+                write_all(ops, writable, outgoing.at(0), payload.size, count, &outgoing.taken)
             }
-            drop(buffer);
-            (
-                *frame,
-                Progress {
-                    count: written,
-                    dropped,
-                },
-            )
+            .await;
+            drop(outgoing);
+            (*frame, progress)
         }
     }
 
@@ -398,7 +479,7 @@ impl crate::metadata::Stream {
             let mut guard = CancelOnDrop {
                 handle: readable,
                 cancel,
-                read_into: Some((payload, cx, &*buffer)),
+                copying: Copying::Read(payload, cx, &*buffer),
                 armed: true,
             };
             let code = complete_copy(code, &mut guard).await;
@@ -450,7 +531,7 @@ impl crate::metadata::Stream {
             let mut guard = CancelOnDrop {
                 handle: readable,
                 cancel,
-                read_into: None,
+                copying: Copying::ReadBytes,
                 armed: true,
             };
             let progress = Progress::decode(complete_copy(code, &mut guard).await);
@@ -476,36 +557,11 @@ impl crate::metadata::Stream {
             raw.cancel_write.expect("no stream.cancel-write"),
         );
         async move {
-            let mut written = 0;
-            let mut dropped = false;
-            while written < bytes.len() {
-                // SAFETY: the built-in reads the unwritten bytes, which `bytes`
-                // (owned by this future) keeps alive until the write completes
-                // or is cancelled by `guard`.
-                let code = unsafe {
-                    write(
-                        writable,
-                        bytes.as_ptr().add(written).cast(),
-                        bytes.len() - written,
-                    )
-                };
-                let mut guard = CancelOnDrop {
-                    handle: writable,
-                    cancel,
-                    read_into: None,
-                    armed: true,
-                };
-                let code = complete_copy(code, &mut guard).await;
-                written += Progress::decode(code).count;
-                if code & 0xf != COPY_COMPLETED {
-                    dropped = true;
-                    break;
-                }
-            }
-            Progress {
-                count: written,
-                dropped,
-            }
+            let ops = CopyOps { copy: write, cancel };
+            let taken = Cell::new(0);
+            // SAFETY: `bytes` (owned by this future) keeps the bytes alive
+            // until the write is over.
+            unsafe { write_all(ops, writable, bytes.as_ptr(), 1, bytes.len(), &taken) }.await
         }
     }
 

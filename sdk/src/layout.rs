@@ -33,12 +33,12 @@ pub fn size_align(ty: Type) -> (usize, usize) {
     }
 }
 
-fn align_to(offset: usize, align: usize) -> usize {
+pub(crate) fn align_to(offset: usize, align: usize) -> usize {
     offset.div_ceil(align) * align
 }
 
 /// The layout of a discriminant for `cases` cases.
-fn discriminant(cases: usize) -> (usize, usize) {
+pub(crate) fn discriminant(cases: usize) -> (usize, usize) {
     match cases {
         0..=0x100 => (1, 1),
         0x101..=0x1_0000 => (2, 2),
@@ -47,7 +47,7 @@ fn discriminant(cases: usize) -> (usize, usize) {
 }
 
 /// Fields laid out in order, each at its alignment.
-fn aggregate(fields: impl Iterator<Item = Type>) -> (usize, usize) {
+pub(crate) fn aggregate(fields: impl Iterator<Item = Type>) -> (usize, usize) {
     let (mut size, mut align) = (0, 1);
     for field in fields {
         let (field_size, field_align) = size_align(field);

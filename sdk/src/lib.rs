@@ -117,6 +117,7 @@
 mod buffer;
 mod call;
 mod channel;
+mod dispose;
 mod export;
 mod interpreter;
 mod layout;

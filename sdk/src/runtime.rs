@@ -27,6 +27,11 @@ thread_local! {
     /// The type of the exported interpreter's call stack: `cx` pointers are
     /// frames of exactly this type.
     static CALL_TYPE: Cell<Option<TypeId>> = const { Cell::new(None) };
+    /// An allocation for an export's frame, holding none: taken by the next
+    /// export call, given back when it ends. Made at start-up, so that the
+    /// heap holds one whenever no call is in progress (interpreters that
+    /// check for leaks between calls see the same heap every time).
+    static SPARE_FRAME: Cell<Option<NonNull<u8>>> = const { Cell::new(None) };
 }
 
 /// The world's metadata; panics before initialisation.
@@ -206,6 +211,11 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
         eprintln!("{message}");
     }));
     CALL_TYPE.with(|t| t.set(Some(TypeId::of::<I::CallCx>())));
+    let layout = Layout::new::<CallFrame<I::CallCx>>();
+    // SAFETY: a frame has a non-zero size (its vectors).
+    let spare = NonNull::new(unsafe { std::alloc::alloc(layout) })
+        .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+    SPARE_FRAME.with(|s| s.set(Some(spare.cast())));
     I::initialize(wit)
 }
 
@@ -213,7 +223,30 @@ pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
     let func = wit().export_func(which);
     let mut frame = CallFrame::new(interp.export_start(func));
     frame.owner = Some(Callee::Export(func));
-    Box::into_raw(Box::new(frame)).cast()
+    let Some(spare) = SPARE_FRAME.with(Cell::take) else {
+        return Box::into_raw(Box::new(frame)).cast();
+    };
+    let ptr = spare.as_ptr().cast::<CallFrame<I::CallCx>>();
+    // SAFETY: the spare is an allocation of a `CallFrame<I::CallCx>` (the
+    // only frame type of this component) holding no frame.
+    unsafe { ptr.write(frame) };
+    ptr.cast()
+}
+
+/// Moves the frame of an export out of `cx`, keeping its allocation as the
+/// spare for the next export (or freeing it if there is one already): one
+/// malloc and free less per call.
+///
+/// # Safety
+/// `cx` must come from `export_start`; it is consumed.
+pub(crate) unsafe fn take_export_frame<C: Call + 'static>(cx: *mut c_void) -> CallFrame<C> {
+    // SAFETY: `cx` holds a frame of this type (guaranteed by the caller).
+    let frame = unsafe { cx.cast::<CallFrame<C>>().read() };
+    if let Some(extra) = SPARE_FRAME.with(|spare| spare.replace(NonNull::new(cx.cast()))) {
+        // SAFETY: a frame allocation whose frame was moved out.
+        unsafe { std::alloc::dealloc(extra.as_ptr(), Layout::new::<CallFrame<C>>()) };
+    }
+    frame
 }
 
 /// # Safety
@@ -229,8 +262,8 @@ pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: us
 /// # Safety
 /// `cx` must come from `export_start` and is consumed.
 pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
-    // SAFETY: `cx` is the box `export_start` leaked; the glue finishes it once.
-    let frame = *unsafe { Box::from_raw(cx.cast::<CallFrame<I::CallCx>>()) };
+    // SAFETY: the glue finishes each call once, with its `cx`.
+    let frame = unsafe { take_export_frame::<I::CallCx>(cx) };
     // The frame's memory is released before the interpreter sees the end of
     // the call, so that it can account for everything the call allocated.
     let call = frame.into_inner();

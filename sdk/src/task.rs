@@ -346,8 +346,8 @@ pub unsafe fn export_async_call<I: Interpreter>(
     which: usize,
 ) -> u32 {
     let func = runtime::wit().export_func(which);
-    // SAFETY: `cx` is the box `export_start` leaked; the glue hands it over.
-    let frame = *unsafe { Box::from_raw(cx.cast::<CallFrame<I::CallCx>>()) };
+    // SAFETY: the glue hands over the `cx` of `export_start`.
+    let frame = unsafe { runtime::take_export_frame::<I::CallCx>(cx) };
     let (call, borrows) = frame.into_parts();
     let task = interp.export_async(func, call);
     let task_return = func

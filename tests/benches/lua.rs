@@ -18,7 +18,7 @@ use wit_dylib_pipeline::{Interpreter, LIBC_FULL};
 use wit_parser::Resolve;
 
 const SIZE_TARGET: usize = 700_000;
-const CALL_TARGET: Duration = Duration::from_micros(1);
+const CALL_TARGET: Duration = Duration::from_nanos(500);
 const THROUGHPUT_TARGET: f64 = 1e9;
 const ECHO_LEN: usize = 1 << 20;
 /// An async call may cost at most this many sync calls.

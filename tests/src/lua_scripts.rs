@@ -103,10 +103,16 @@ impl<'a> Writer<'a> {
         Ok(())
     }
 
-    /// `run(iteration)`: call every test import once, check the results.
+    /// `run(iteration)`: call every test import once, check the results,
+    /// then call the world-level `settle` import, if any.
     fn caller(&mut self, imports: &[Func<'_>]) -> Result<()> {
         self.out.push_str("local F = {}\n");
+        let mut settle = "nil".to_string();
         for import in imports {
+            if import.interface.is_none() && import.func.name == "settle" {
+                settle = format!("require({WORLD_MODULE:?}).settle");
+                continue;
+            }
             let kind = FunctionKind::parse(&import.func.name);
             let is_tag = matches!(kind, FunctionKind::Method { name: "tag", .. });
             if matches!(kind, FunctionKind::Constructor { .. }) || is_tag {
@@ -133,6 +139,7 @@ impl<'a> Writer<'a> {
                 import.qualified_name()
             )?;
         }
+        writeln!(self.out, "local SETTLE = {settle}")?;
         self.out.push_str(CALLER);
         Ok(())
     }
@@ -523,7 +530,9 @@ impl<'a> Writer<'a> {
 }
 
 /// The caller's `run`: every test import once, the async ones all started
-/// first (each in a task of its own) and then awaited together.
+/// first (each in a task of its own) and then awaited together; then
+/// `settle`, when nothing is in flight, for the callee to check that it
+/// holds nothing.
 const CALLER: &str = r#"
 exports.run = function(iteration)
   M.settled("run")
@@ -550,5 +559,6 @@ exports.run = function(iteration)
   for _, call in ipairs(pending) do
     M.check_result(call.f, iteration, call.task:join(), call.lent)
   end
+  if SETTLE then SETTLE() end
 end
 "#;

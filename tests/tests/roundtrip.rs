@@ -32,8 +32,9 @@ const CI_CASES: u64 = 200;
 
 /// Seeds that once failed, run with every range: 1029 (the Lua generator
 /// turned a `false` result payload into `true`), 10370 (an interface named
-/// `u8` needs escaping in the derived worlds).
-const REGRESSION_SEEDS: &[u64] = &[1029, 10370];
+/// `u8` needs escaping in the derived worlds), 20038 (the Lua caller called
+/// `settle` while its async calls were still running).
+const REGRESSION_SEEDS: &[u64] = &[1029, 10370, 20038];
 
 /// Rounds per case: `run(0)` to `run(ROUNDS - 1)`, each calling every
 /// function once with fresh values.
@@ -539,6 +540,13 @@ fn keep_artifacts(
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("roundtrip.wit"), &worlds.wit)?;
     std::fs::write(dir.join("error.txt"), format!("{err:?}"))?;
+    for (name, world, side) in [("caller", worlds.caller, caller), ("callee", worlds.callee, callee)] {
+        if side.interpreter == Interpreter::Lua
+            && let Ok(source) = lua_scripts::script(&worlds.resolve, world)
+        {
+            std::fs::write(dir.join(format!("{name}.lua")), source)?;
+        }
+    }
     if let Ok(case) = Case::new(worlds, caller, callee) {
         std::fs::write(dir.join("caller.wasm"), &case.caller_component)?;
         std::fs::write(dir.join("callee.wasm"), &case.callee_component)?;

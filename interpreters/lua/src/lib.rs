@@ -32,6 +32,8 @@ struct LuaInterpreter {
     randomseed: Function,
     /// Whether this instance has seeded `math.random` (see [`Self::seed`]).
     seeded: Cell<bool>,
+    /// The value stack of the last finished export, reused by the next one.
+    spare_stack: Cell<Option<LuaStack>>,
 }
 
 impl Interpreter for LuaInterpreter {
@@ -66,13 +68,20 @@ impl Interpreter for LuaInterpreter {
                 exports,
                 randomseed,
                 seeded: Cell::new(false),
+                spare_stack: Cell::new(None),
             },
             Err(err) => panic!("lua: {err}"),
         }
     }
 
     fn export_start(&self, func: ExportFunction) -> LuaStack {
-        LuaStack::new(self.lua.clone(), Callee::Export(func))
+        match self.spare_stack.take() {
+            Some(mut stack) => {
+                stack.set_context(Callee::Export(func));
+                stack
+            }
+            None => LuaStack::new(self.lua.clone(), Callee::Export(func)),
+        }
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {
@@ -100,6 +109,13 @@ impl Interpreter for LuaInterpreter {
             finish(func, called, &mut cx);
             cx
         })
+    }
+
+    fn export_finish(&self, _func: ExportFunction, mut cx: LuaStack) {
+        // Keep the stack's vectors for the next call; values left on it
+        // (none, normally) are released now.
+        cx.clear();
+        self.spare_stack.set(Some(cx));
     }
 
     fn resource_dtor(&self, _ty: Resource, rep: usize) {

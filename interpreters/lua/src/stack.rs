@@ -90,6 +90,18 @@ impl LuaStack {
         }
     }
 
+    /// Readies an empty stack for another call.
+    pub fn set_context(&mut self, context: impl Into<Site>) {
+        self.context = context.into();
+    }
+
+    /// Drops every value and unfinished list on the stack.
+    pub fn clear(&mut self) {
+        self.stack.clear();
+        self.iters.clear();
+        self.list_lens.clear();
+    }
+
     pub fn push(&mut self, value: Value) {
         self.stack.push(value);
     }
