@@ -3,6 +3,11 @@ local host = require("test:lua-async/host")
 
 local journal, outcome = {}, "none"
 
+local Token = {}
+Token.__index = Token
+-- Every token made, weakly: what the garbage collector leaves is alive.
+local made = setmetatable({}, { __mode = "k" })
+
 return {
   ["test:lua-async/api"] = {
     -- Copies every chunk of `input` to the returned stream.
@@ -41,6 +46,28 @@ return {
       return reader
     end,
     outcome = function() return outcome end,
+    token = Token,
+    tokens = function(n)
+      local reader, writer = wit.stream("token")
+      wit.spawn(function()
+        local batch = {}
+        for i = 1, n do
+          batch[i] = setmetatable({}, Token)
+          made[batch[i]] = true
+        end
+        local written, why = writer:write(batch)
+        outcome = "tokens: " .. written .. " written, " .. tostring(why)
+        writer:close()
+      end)
+      return reader
+    end,
+    live_tokens = function()
+      collectgarbage()
+      collectgarbage()
+      local live = 0
+      for _ in pairs(made) do live = live + 1 end
+      return live
+    end,
     heap_kib = function()
       collectgarbage()
       collectgarbage()

@@ -12,7 +12,7 @@ use lua_demo::runtime::{self, Running, block_on};
 use lua_demo::streams::Collector;
 use lua_demo::{Script, componentize, load_world};
 use wasmtime::AsContextMut;
-use wasmtime::component::{StreamReader, Val};
+use wasmtime::component::{ResourceAny, StreamReader, Val};
 
 const API: &str = "test:lua-async/api";
 
@@ -202,6 +202,38 @@ fn a_reader_dropped_early_stops_the_writer_without_leaking() -> Result<()> {
         after <= before + 4,
         "the Lua heap grew from {before} KiB to {after} KiB over 40 dropped streams"
     );
+    Ok(())
+}
+
+/// The elements a reader never took stay with the writer: the handles in
+/// them must be dropped, or the script's objects stay alive for good.
+#[test]
+fn tokens_the_reader_never_took_are_released() -> Result<()> {
+    let mut running = start()?;
+    let tokens = running
+        .export(Some(API), "tokens")?
+        .typed::<(u32,), (StreamReader<ResourceAny>,)>(&running.store)?;
+    let outcome = running
+        .export(Some(API), "outcome")?
+        .typed::<(), (String,)>(&running.store)?;
+    // One token per read, and the stream dropped after the first.
+    let collect = Collector::<ResourceAny>::new(1).stop_after(1);
+    let (taken, seen) = block_on(running.store.run_concurrent(async |accessor| {
+        let (stream,) = tokens.call_concurrent(accessor, (5,)).await?;
+        accessor.with(|store| stream.pipe(store, collect.consumer()))?;
+        let taken = collect.items().await;
+        loop {
+            let (seen,) = outcome.call_concurrent(accessor, ()).await?;
+            if seen.starts_with("tokens:") {
+                return wasmtime::Result::<_>::Ok((taken, seen));
+            }
+            yield_once().await;
+        }
+    }))??;
+    assert_eq!(taken.len(), 1);
+    assert_eq!(seen, "tokens: 1 written, closed");
+    // The host still holds the token it took; the other four are gone.
+    assert_eq!(call(&mut running, "live-tokens", vec![])?, [Val::U32(1)]);
     Ok(())
 }
 
