@@ -251,7 +251,9 @@ fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static 
             .iter()
             .any(|t| lua_loses_none(resolve, t, &mut HashSet::new()))
     {
-        return Some("Lua's mapping loses `none` in a list element, result payload or map value");
+        return Some(
+            "Lua's mapping loses `none` in a list or stream element, result payload or map value",
+        );
     }
     if lua && types.iter().any(|t| nested_channel(resolve, t)) {
         return Some("the Lua matrix script passes futures and streams at the top level only");
@@ -302,8 +304,8 @@ fn holds(
 }
 
 /// Whether `ty` holds an `option` where Lua's mapping turns `none` into a
-/// hole it cannot tell from absence: a list element (`{nil, 5}` has no
-/// length), a result payload (`{ ok = nil }` is `{}`) or a map value.
+/// hole it cannot tell from absence: a list or stream element (`{nil, 5}`
+/// has no length), a result payload (`{ ok = nil }` is `{}`) or a map value.
 fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
     let Type::Id(id) = ty else { return false };
     if !seen.insert(*id) {
@@ -312,7 +314,11 @@ fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> b
     let is_option = |t: &Type| matches!(dealias(resolve, *t), Some(TypeDefKind::Option(_)));
     let mut parts: Vec<Type> = Vec::new();
     match &resolve.types[*id].kind {
-        TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) if is_option(t) => return true,
+        TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) | TypeDefKind::Stream(Some(t))
+            if is_option(t) =>
+        {
+            return true;
+        }
         TypeDefKind::Result(r) if r.ok.iter().chain(&r.err).any(is_option) => return true,
         TypeDefKind::Map(_, v) if is_option(v) => return true,
         TypeDefKind::Record(r) => parts.extend(r.fields.iter().map(|f| f.ty)),
@@ -324,6 +330,7 @@ fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> b
         | TypeDefKind::FixedLengthList(t, _) => parts.push(*t),
         TypeDefKind::Result(r) => parts.extend(r.ok.into_iter().chain(r.err)),
         TypeDefKind::Map(k, v) => parts.extend([*k, *v]),
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => parts.extend(t),
         _ => {}
     }
     parts.iter().any(|t| lua_loses_none(resolve, t, seen))
