@@ -170,7 +170,8 @@ async unsafe fn write_all(
         let written = taken.get();
         // SAFETY: the built-in reads the untaken elements, kept alive by the
         // caller until the copy completes or is cancelled by `guard`.
-        let code = unsafe { (ops.copy)(writable, base.add(written * size).cast(), count - written) };
+        let code =
+            unsafe { (ops.copy)(writable, base.add(written * size).cast(), count - written) };
         let mut guard = CancelOnDrop {
             handle: writable,
             cancel: ops.cancel,
@@ -437,12 +438,22 @@ impl crate::metadata::Stream {
         let outgoing = Outgoing::lower(payload, raw.abi_payload_align, count, &mut frame);
         async move {
             let outgoing = outgoing;
-            let ops = CopyOps { copy: write, cancel };
+            let ops = CopyOps {
+                copy: write,
+                cancel,
+            };
             // SAFETY: the buffer holds `count` elements of the payload's size
             // and lives (with the frame owning what they point to) until the
             // write is over.
             let progress = unsafe {
-                write_all(ops, writable, outgoing.at(0), payload.size, count, &outgoing.taken)
+                write_all(
+                    ops,
+                    writable,
+                    outgoing.at(0),
+                    payload.size,
+                    count,
+                    &outgoing.taken,
+                )
             }
             .await;
             drop(outgoing);
@@ -557,7 +568,10 @@ impl crate::metadata::Stream {
             raw.cancel_write.expect("no stream.cancel-write"),
         );
         async move {
-            let ops = CopyOps { copy: write, cancel };
+            let ops = CopyOps {
+                copy: write,
+                cancel,
+            };
             let taken = Cell::new(0);
             // SAFETY: `bytes` (owned by this future) keeps the bytes alive
             // until the write is over.

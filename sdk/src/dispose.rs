@@ -59,12 +59,19 @@ pub(crate) unsafe fn drop_handles(ty: Type, ptr: *const u8) {
                 };
                 drop_payload(ty, 2, payload, ptr);
             }
-            Type::List(list) => drop_elements(list.ty(), read_u32(ptr) as usize as *const u8, read_u32(ptr.add(4)) as usize),
+            Type::List(list) => drop_elements(
+                list.ty(),
+                read_u32(ptr) as usize as *const u8,
+                read_u32(ptr.add(4)) as usize,
+            ),
             Type::FixedLengthList(list) => drop_elements(list.ty(), ptr, list.len()),
             Type::Map(map) => {
                 let entry = [map.key_ty(), map.value_ty()];
                 let (size, _) = aggregate(entry.into_iter());
-                let (base, len) = (read_u32(ptr) as usize as *const u8, read_u32(ptr.add(4)) as usize);
+                let (base, len) = (
+                    read_u32(ptr) as usize as *const u8,
+                    read_u32(ptr.add(4)) as usize,
+                );
                 for i in 0..len {
                     drop_fields(entry.into_iter(), base.add(i * size));
                 }

@@ -1,7 +1,9 @@
 //! Figures for Lua components made by `lua-demo`: component sizes, the
 //! latency of a small export call and the throughput of a large one, and
 //! the same for an async export and a `stream<u8>` echo, each printed
-//! against its target.
+//! against its target. The small call is shown against its floor: the same
+//! call into a native component (plain Rust, `tests/native/echo`) in the
+//! same engine, which is what wasmtime itself spends on a call.
 //!
 //! `cargo bench -p wit-dylib-tests --bench lua` (after `cargo xtask build-wasm`)
 
@@ -67,7 +69,10 @@ fn main() -> Result<()> {
 
     let engine = engine()?;
     let mut running = instantiate(&engine, &perf, |_, _| Ok(()))?;
-    let call = time_inc(&mut running)?;
+    let call = time_scalar(&mut running, "inc")?;
+    // The floor: the same kind of call into plain Rust, in the same engine.
+    let native = wit_dylib_tests::native::build("echo")?;
+    let floor = time_scalar(&mut instantiate(&engine, &native, |_, _| Ok(()))?, "scalar")?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
     let async_call = time_inc_async(&mut running)?;
@@ -93,8 +98,18 @@ fn main() -> Result<()> {
         hello.len() as f64 / hello_full.len() as f64
     );
     println!(
-        "{:<40} {:>14.2?} {:>14.2?}",
-        "inc(u32) -> u32, median call", call, CALL_TARGET
+        "{:<40} {:>14.2?} {:>14.2?}   ({} fuel)",
+        "inc(u32) -> u32, median call", call.median, CALL_TARGET, call.fuel
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14}   ({} fuel; wasmtime's own cost of a call)",
+        "  floor: native scalar(u32) -> u32", floor.median, "-", floor.fuel
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14}   (glue, SDK, mlua and the Lua VM)",
+        "  above the floor",
+        call.median.saturating_sub(floor.median),
+        "-"
     );
     println!(
         "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({echo:.2?} per call)",
@@ -102,7 +117,7 @@ fn main() -> Result<()> {
         throughput / 1e9,
         THROUGHPUT_TARGET / 1e9
     );
-    let ratio = async_call.as_secs_f64() / call.as_secs_f64();
+    let ratio = async_call.as_secs_f64() / call.median.as_secs_f64();
     println!(
         "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call; target {ASYNC_CALL_RATIO_TARGET:.1}x)",
         "async inc(u32) -> u32, median call", async_call, ratio
@@ -132,24 +147,34 @@ fn componentize_str(world: &str, source: &str, interpreter: &Interpreter) -> Res
     wit_dylib_pipeline::componentize(interpreter, &script, &resolve, world, &Options::default())
 }
 
-/// The median wall time of a warm `inc` call, through a typed function (the
-/// host's cheapest way to call).
-fn time_inc(running: &mut Running) -> Result<Duration> {
-    let inc = running
+/// A warm call's median wall time and its fuel (wasm instructions).
+struct CallCost {
+    median: Duration,
+    fuel: u64,
+}
+
+/// The cost of calling export `name: func(u32) -> u32` (`inc` adds one,
+/// the native `scalar` echoes) through a typed function, the host's
+/// cheapest way to call.
+fn time_scalar(running: &mut Running, name: &str) -> Result<CallCost> {
+    let func = running
         .instance
-        .get_typed_func::<(u32,), (u32,)>(&mut running.store, "inc")
+        .get_typed_func::<(u32,), (u32,)>(&mut running.store, name)
         .map_err(anyhow::Error::from)
-        .context("typing `inc`")?;
-    ensure!(
-        inc.call(&mut running.store, (41,))
-            .map_err(anyhow::Error::from)?
-            .0
-            == 42,
-        "inc(41) != 42"
-    );
-    median(200_000, Duration::from_secs(2), || {
-        black_box(inc.call(&mut running.store, (black_box(7),)).unwrap());
-    })
+        .with_context(|| format!("typing `{name}`"))?;
+    running.store.set_fuel(u64::MAX)?;
+    let (result,) = func
+        .call(&mut running.store, (41,))
+        .map_err(anyhow::Error::from)?;
+    ensure!(result == 41 || result == 42, "{name}(41) returned {result}");
+    let before = running.store.get_fuel()?;
+    func.call(&mut running.store, (41,))
+        .map_err(anyhow::Error::from)?;
+    let fuel = before - running.store.get_fuel()?;
+    let median = median(200_000, Duration::from_secs(2), || {
+        black_box(func.call(&mut running.store, (black_box(7),)).unwrap());
+    })?;
+    Ok(CallCost { median, fuel })
 }
 
 /// The median wall time of echoing [`ECHO_LEN`] bytes.

@@ -314,7 +314,9 @@ fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> b
     let is_option = |t: &Type| matches!(dealias(resolve, *t), Some(TypeDefKind::Option(_)));
     let mut parts: Vec<Type> = Vec::new();
     match &resolve.types[*id].kind {
-        TypeDefKind::List(t) | TypeDefKind::FixedLengthList(t, _) | TypeDefKind::Stream(Some(t))
+        TypeDefKind::List(t)
+        | TypeDefKind::FixedLengthList(t, _)
+        | TypeDefKind::Stream(Some(t))
             if is_option(t) =>
         {
             return true;

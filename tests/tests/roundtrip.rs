@@ -66,12 +66,12 @@ const SYNC_EVERY: u64 = 3;
 /// The features of seed `seed`'s world. Odd seeds have no fixed-length
 /// lists, so that upstream, which cannot generate them, builds sides too.
 fn features(seed: u64) -> Features {
-    let sync = seed % SYNC_EVERY == 0;
+    let sync = seed.is_multiple_of(SYNC_EVERY);
     Features {
         async_: FEATURES.async_ && !sync,
         futures: FEATURES.futures && !sync,
         streams: FEATURES.streams && !sync,
-        fixed_length_lists: FEATURES.fixed_length_lists && seed % 2 == 0,
+        fixed_length_lists: FEATURES.fixed_length_lists && seed.is_multiple_of(2),
         ..FEATURES
     }
 }
@@ -541,7 +541,10 @@ fn keep_artifacts(
     std::fs::create_dir_all(dir)?;
     std::fs::write(dir.join("roundtrip.wit"), &worlds.wit)?;
     std::fs::write(dir.join("error.txt"), format!("{err:?}"))?;
-    for (name, world, side) in [("caller", worlds.caller, caller), ("callee", worlds.callee, callee)] {
+    for (name, world, side) in [
+        ("caller", worlds.caller, caller),
+        ("callee", worlds.callee, callee),
+    ] {
         if side.interpreter == Interpreter::Lua
             && let Ok(source) = lua_scripts::script(&worlds.resolve, world)
         {

@@ -13,7 +13,7 @@ use wit_dylib_sdk::{
 
 use crate::channels::{self, Kind};
 use crate::resources;
-use crate::values::{self, Mismatch};
+use crate::values::{self, Described, Mismatch};
 
 enum Iter {
     List { items: Table, next: usize },
@@ -64,7 +64,7 @@ macro_rules! integers {
     ($($pop:ident $push:ident $rust:ty, $wit:literal;)*) => {$(
         fn $pop(&mut self) -> $rust {
             let value = self.pop_value();
-            or_trap!(self, values::integer(&value, $wit, <$rust>::MIN.into(), <$rust>::MAX.into())) as $rust
+            or_trap!(self, values::integer(&value, &$wit, <$rust>::MIN.into(), <$rust>::MAX.into())) as $rust
         }
 
         fn $push(&mut self, value: $rust) {
@@ -158,7 +158,7 @@ impl Call for LuaStack {
         // their two's-complement negative.
         or_trap!(
             self,
-            values::integer(&value, "u64", i64::MIN.into(), u64::MAX.into())
+            values::integer(&value, &"u64", i64::MIN.into(), u64::MAX.into())
         ) as u64
     }
 
@@ -178,12 +178,12 @@ impl Call for LuaStack {
 
     fn pop_f32(&mut self) -> f32 {
         let value = self.pop_value();
-        or_trap!(self, values::float(&value, "f32")) as f32
+        or_trap!(self, values::float(&value, &"f32")) as f32
     }
 
     fn pop_f64(&mut self) -> f64 {
         let value = self.pop_value();
-        or_trap!(self, values::float(&value, "f64"))
+        or_trap!(self, values::float(&value, &"f64"))
     }
 
     fn pop_string(&mut self) -> Bytes {
@@ -207,7 +207,7 @@ impl Call for LuaStack {
         let value = self.pop_value();
         or_trap!(
             self,
-            values::case_index(&value, || ty.names(), &format!("enum {}", ty.name()))
+            values::case_index(&value, || ty.names(), &format_args!("enum {}", ty.name()))
         )
     }
 
@@ -225,7 +225,7 @@ impl Call for LuaStack {
         let value = self.pop_value();
         let record = or_trap!(
             self,
-            values::table(&value, &format!("record {}", ty.name()))
+            values::table(&value, &format_args!("record {}", ty.name()))
         );
         let fields: Vec<Value> = ty
             .fields()
@@ -238,7 +238,7 @@ impl Call for LuaStack {
 
     fn pop_tuple(&mut self, ty: Tuple) {
         let value = self.pop_value();
-        let tuple = or_trap!(self, values::table(&value, &Type::Tuple(ty).describe()));
+        let tuple = or_trap!(self, values::table(&value, &Described(Type::Tuple(ty))));
         let items: Vec<Value> = (1..=ty.types().len())
             .map(|i| self.field(&tuple, i))
             .collect();
@@ -294,7 +294,7 @@ impl Call for LuaStack {
             let bytes = unsafe { Bytes::from_raw_parts(ptr, len, s.clone()) };
             return ListLowering::Canonical { bytes, len };
         }
-        let items = or_trap!(self, values::table(&value, &Type::List(ty).describe()));
+        let items = or_trap!(self, values::table(&value, &Described(Type::List(ty))));
         let len = items.raw_len();
         self.iters.push(Iter::List { items, next: 1 });
         ListLowering::Elements { len }
@@ -319,7 +319,7 @@ impl Call for LuaStack {
 
     fn pop_map(&mut self, ty: Map) -> usize {
         let value = self.pop_value();
-        let map = or_trap!(self, values::table(&value, &Type::Map(ty).describe()));
+        let map = or_trap!(self, values::table(&value, &Described(Type::Map(ty))));
         let entries: Vec<(Value, Value)> = map
             .pairs::<Value, Value>()
             .collect::<mlua::Result<_>>()
@@ -557,8 +557,9 @@ impl Call for LuaStack {
 /// Checks that `value` fits `ty` all the way down, so that lowering it cannot
 /// fail; used on arguments Lua passes to imports and on results of exports.
 pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
+    let described = Described(ty);
     let describe = || ty.describe();
-    let int = |min: i128, max: i128| values::integer(value, &describe(), min, max).map(drop);
+    let int = |min: i128, max: i128| values::integer(value, &described, min, max).map(drop);
     match ty {
         Type::U8 => int(0, u8::MAX.into()),
         Type::S8 => int(i8::MIN.into(), i8::MAX.into()),
@@ -568,16 +569,16 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
         Type::S32 => int(i32::MIN.into(), i32::MAX.into()),
         Type::U64 => int(i64::MIN.into(), u64::MAX.into()),
         Type::S64 => int(i64::MIN.into(), i64::MAX.into()),
-        Type::F32 | Type::F64 => values::float(value, &describe()).map(drop),
+        Type::F32 | Type::F64 => values::float(value, &described).map(drop),
         Type::Bool => values::boolean(value).map(drop),
         Type::Char => values::character(value).map(drop),
         Type::String => values::string(value).map(drop),
         Type::Flags(f) => values::flags(value, f).map(drop),
-        Type::Enum(e) => values::case_index(value, || e.names(), &describe()).map(drop),
+        Type::Enum(e) => values::case_index(value, || e.names(), &described).map(drop),
         Type::Own(r) => resources::check_own(value, r),
         Type::Borrow(r) => resources::check_borrow(value, r),
         Type::Record(r) => {
-            let t = values::table(value, &describe())?;
+            let t = values::table(value, &described)?;
             for (name, field_ty) in r.fields() {
                 let field = values::record_field(&t, name).map_err(|e| e.to_string())?;
                 check(field_ty, &field).map_err(|e| {
@@ -591,7 +592,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             Ok(())
         }
         Type::Tuple(t) => {
-            let items = values::table(value, &describe())?;
+            let items = values::table(value, &described)?;
             for (i, item_ty) in t.types().enumerate() {
                 let item: Value = items.raw_get(i + 1).map_err(|e| e.to_string())?;
                 check(item_ty, &item)
@@ -621,7 +622,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             if let (Type::U8, Value::String(_)) = (l.ty().dealias(), value) {
                 return Ok(());
             }
-            let items = values::table(value, &describe())?;
+            let items = values::table(value, &described)?;
             for i in 1..=items.raw_len() {
                 let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
                 check(l.ty(), &item).map_err(|e| format!("element {i} of {}: {e}", describe()))?;
@@ -629,7 +630,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             Ok(())
         }
         Type::Map(m) => {
-            let map = values::table(value, &describe())?;
+            let map = values::table(value, &described)?;
             for pair in map.pairs::<Value, Value>() {
                 let (k, v) = pair.map_err(|e| e.to_string())?;
                 check(m.key_ty(), &k)?;
@@ -641,7 +642,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
         // A sequence of `len` elements, read by index like a tuple's, so
         // that `nil` (a `none`) may stand anywhere; more is an error.
         Type::FixedLengthList(l) => {
-            let items = values::table(value, &describe())?;
+            let items = values::table(value, &described)?;
             if items.raw_len() > l.len() {
                 let found = items.raw_len();
                 return Err(format!(

@@ -49,12 +49,25 @@ pub fn describe(value: &Value) -> String {
     }
 }
 
-fn mismatch(expected: &str, found: &Value) -> Mismatch {
+/// What was expected, for messages: formatted only when one is written, so
+/// that checking a value allocates nothing.
+pub type Expected<'a> = &'a dyn std::fmt::Display;
+
+/// A type's description ([`Type::describe`]) as an [`Expected`].
+pub struct Described(pub Type);
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.describe())
+    }
+}
+
+fn mismatch(expected: Expected<'_>, found: &Value) -> Mismatch {
     format!("expected {expected}, found {}", describe(found))
 }
 
 /// A Lua integer (or integral float) in `min..=max`.
-pub fn integer(value: &Value, ty: &str, min: i128, max: i128) -> Result<i128, Mismatch> {
+pub fn integer(value: &Value, ty: Expected<'_>, min: i128, max: i128) -> Result<i128, Mismatch> {
     let n = match *value {
         Value::Integer(i) => i128::from(i),
         Value::Number(f) if f.fract() == 0.0 && f.is_finite() && f.abs() < 1e38 => f as i128,
@@ -66,7 +79,7 @@ pub fn integer(value: &Value, ty: &str, min: i128, max: i128) -> Result<i128, Mi
     Ok(n)
 }
 
-pub fn float(value: &Value, ty: &str) -> Result<f64, Mismatch> {
+pub fn float(value: &Value, ty: Expected<'_>) -> Result<f64, Mismatch> {
     match *value {
         Value::Integer(i) => Ok(i as f64),
         Value::Number(f) => Ok(f),
@@ -77,7 +90,7 @@ pub fn float(value: &Value, ty: &str) -> Result<f64, Mismatch> {
 pub fn boolean(value: &Value) -> Result<bool, Mismatch> {
     match *value {
         Value::Boolean(b) => Ok(b),
-        _ => Err(mismatch("bool", value)),
+        _ => Err(mismatch(&"bool", value)),
     }
 }
 
@@ -91,7 +104,7 @@ pub fn character(value: &Value) -> Result<char, Mismatch> {
             }
         }
     }
-    Err(mismatch("char (a string of one character)", value))
+    Err(mismatch(&"char (a string of one character)", value))
 }
 
 /// A Lua string that is valid UTF-8.
@@ -99,11 +112,11 @@ pub fn string(value: &Value) -> Result<mlua::LuaString, Mismatch> {
     match value {
         Value::String(s) if std::str::from_utf8(&s.as_bytes()).is_ok() => Ok(s.clone()),
         Value::String(_) => Err("expected string, found a string that is not valid UTF-8".into()),
-        _ => Err(mismatch("string", value)),
+        _ => Err(mismatch(&"string", value)),
     }
 }
 
-pub fn table(value: &Value, ty: &str) -> Result<Table, Mismatch> {
+pub fn table(value: &Value, ty: Expected<'_>) -> Result<Table, Mismatch> {
     match value {
         Value::Table(t) => Ok(t.clone()),
         _ => Err(mismatch(ty, value)),
@@ -112,7 +125,7 @@ pub fn table(value: &Value, ty: &str) -> Result<Table, Mismatch> {
 
 /// The bits of a flags value given as a set of names.
 pub fn flags(value: &Value, ty: Flags) -> Result<u32, Mismatch> {
-    let expected = format!("flags {} (a set of flag names)", ty.name());
+    let expected = format_args!("flags {} (a set of flag names)", ty.name());
     let set = table(value, &expected)?;
     let mut bits = 0u32;
     for pair in set.pairs::<Value, Value>() {
@@ -171,10 +184,10 @@ pub fn flags_to_lua(lua: &Lua, ty: Flags, bits: u32) -> mlua::Result<Value> {
 pub fn case_index<'a, I: Iterator<Item = &'a str>>(
     name: &Value,
     cases: impl Fn() -> I,
-    ty: &str,
+    ty: Expected<'_>,
 ) -> Result<u32, Mismatch> {
     let Value::String(s) = name else {
-        return Err(mismatch(&format!("a case name of {ty}"), name));
+        return Err(mismatch(&format_args!("a case name of {ty}"), name));
     };
     let name = s.to_string_lossy();
     cases()
@@ -190,7 +203,7 @@ pub fn case_index<'a, I: Iterator<Item = &'a str>>(
 
 /// A variant value `{ tag = ..., value = ... }`: its case and payload.
 pub fn variant(value: &Value, ty: Variant) -> Result<(u32, Value), Mismatch> {
-    let expected = format!(
+    let expected = format_args!(
         "variant {} (a table {{ tag = ..., value = ... }})",
         ty.name()
     );
@@ -199,7 +212,7 @@ pub fn variant(value: &Value, ty: Variant) -> Result<(u32, Value), Mismatch> {
     let case = case_index(
         &tag,
         || ty.cases().map(|(name, _)| name),
-        &format!("variant {}", ty.name()),
+        &format_args!("variant {}", ty.name()),
     )?;
     Ok((case, t.raw_get("value").map_err(|e| e.to_string())?))
 }
@@ -215,7 +228,7 @@ pub fn option(value: &Value, ty: WitOption) -> Result<Option<Value>, Mismatch> {
     match value {
         Value::Nil => Ok(None),
         _ if option_is_wrapped(ty) => {
-            let t = table(value, "option (nil or { some = value })")?;
+            let t = table(value, &"option (nil or { some = value })")?;
             Ok(Some(t.raw_get("some").map_err(|e| e.to_string())?))
         }
         other => Ok(Some(other.clone())),
@@ -224,7 +237,7 @@ pub fn option(value: &Value, ty: WitOption) -> Result<Option<Value>, Mismatch> {
 
 /// A result `{ ok = v }` / `{ err = e }`: whether it is an error, and the payload.
 pub fn result(value: &Value) -> Result<(bool, Value), Mismatch> {
-    let t = table(value, "result ({ ok = value } or { err = value })")?;
+    let t = table(value, &"result ({ ok = value } or { err = value })")?;
     let has = |key: &str| t.contains_key(key).unwrap_or(false);
     match (has("ok"), has("err")) {
         (true, false) => Ok((false, t.raw_get("ok").map_err(|e| e.to_string())?)),
