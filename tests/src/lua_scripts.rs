@@ -406,6 +406,7 @@ impl<'a> Writer<'a> {
                 (None, None) => "result".into(),
             },
             TypeDefKind::List(t) => format!("list<{}>", self.spelling(t)),
+            TypeDefKind::FixedLengthList(t, n) => format!("list<{}, {n}>", self.spelling(t)),
             TypeDefKind::Map(k, v) => format!("map<{}, {}>", self.spelling(k), self.spelling(v)),
             TypeDefKind::Future(t) => match t {
                 Some(t) => format!("future<{}>", self.spelling(t)),
