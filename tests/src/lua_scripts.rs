@@ -380,6 +380,13 @@ impl<'a> Writer<'a> {
             return self.primitive_name(ty);
         };
         let def = &self.resolve.types[*id];
+        // A resource renamed by `use` is known by its own name: the
+        // metadata keeps no aliases of handles.
+        if let TypeDefKind::Type(target @ Type::Id(target_id)) = def.kind
+            && matches!(self.resolve.types[target_id].kind, TypeDefKind::Resource)
+        {
+            return self.spelling(&target);
+        }
         if let Some(name) = &def.name {
             return name.clone();
         }
