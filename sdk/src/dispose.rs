@@ -59,19 +59,15 @@ pub(crate) unsafe fn drop_handles(ty: Type, ptr: *const u8) {
                 };
                 drop_payload(ty, 2, payload, ptr);
             }
-            Type::List(list) => drop_elements(
-                list.ty(),
-                read_u32(ptr) as usize as *const u8,
-                read_u32(ptr.add(4)) as usize,
-            ),
+            Type::List(list) => {
+                let (base, len) = read_list(ptr);
+                drop_elements(list.ty(), base, len);
+            }
             Type::FixedLengthList(list) => drop_elements(list.ty(), ptr, list.len()),
             Type::Map(map) => {
                 let entry = [map.key_ty(), map.value_ty()];
                 let (size, _) = aggregate(entry.into_iter());
-                let (base, len) = (
-                    read_u32(ptr) as usize as *const u8,
-                    read_u32(ptr.add(4)) as usize,
-                );
+                let (base, len) = read_list(ptr);
                 for i in 0..len {
                     drop_fields(entry.into_iter(), base.add(i * size));
                 }
@@ -84,6 +80,18 @@ pub(crate) unsafe fn drop_handles(ty: Type, ptr: *const u8) {
 unsafe fn read_u32(ptr: *const u8) -> u32 {
     // SAFETY: guaranteed by the caller.
     unsafe { ptr.cast::<u32>().read_unaligned() }
+}
+
+/// The elements and length of a list (or map) lowered at `ptr`: two 32-bit
+/// words on wasm32.
+unsafe fn read_list(ptr: *const u8) -> (*const u8, usize) {
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        (
+            read_u32(ptr) as usize as *const u8,
+            read_u32(ptr.add(4)) as usize,
+        )
+    }
 }
 
 /// The case index stored at `ptr` by a type with `cases` cases.

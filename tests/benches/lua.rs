@@ -69,10 +69,14 @@ fn main() -> Result<()> {
 
     let engine = engine()?;
     let mut running = instantiate(&engine, &perf, |_, _| Ok(()))?;
-    let call = time_scalar(&mut running, "inc")?;
+    let call = time_scalar(&mut running, "inc", 42)?;
     // The floor: the same kind of call into plain Rust, in the same engine.
     let native = wit_dylib_tests::native::build("echo")?;
-    let floor = time_scalar(&mut instantiate(&engine, &native, |_, _| Ok(()))?, "scalar")?;
+    let floor = time_scalar(
+        &mut instantiate(&engine, &native, |_, _| Ok(()))?,
+        "scalar",
+        41,
+    )?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
     let async_call = time_inc_async(&mut running)?;
@@ -153,10 +157,10 @@ struct CallCost {
     fuel: u64,
 }
 
-/// The cost of calling export `name: func(u32) -> u32` (`inc` adds one,
-/// the native `scalar` echoes) through a typed function, the host's
-/// cheapest way to call.
-fn time_scalar(running: &mut Running, name: &str) -> Result<CallCost> {
+/// The cost of calling export `name: func(u32) -> u32`, which must return
+/// `expected` for 41 (`inc` adds one, the native `scalar` echoes), through a
+/// typed function, the host's cheapest way to call.
+fn time_scalar(running: &mut Running, name: &str, expected: u32) -> Result<CallCost> {
     let func = running
         .instance
         .get_typed_func::<(u32,), (u32,)>(&mut running.store, name)
@@ -166,7 +170,10 @@ fn time_scalar(running: &mut Running, name: &str) -> Result<CallCost> {
     let (result,) = func
         .call(&mut running.store, (41,))
         .map_err(anyhow::Error::from)?;
-    ensure!(result == 41 || result == 42, "{name}(41) returned {result}");
+    ensure!(
+        result == expected,
+        "{name}(41) returned {result}, not {expected}"
+    );
     let before = running.store.get_fuel()?;
     func.call(&mut running.store, (41,))
         .map_err(anyhow::Error::from)?;

@@ -558,7 +558,6 @@ impl Call for LuaStack {
 /// fail; used on arguments Lua passes to imports and on results of exports.
 pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
     let described = Described(ty);
-    let describe = || ty.describe();
     let int = |min: i128, max: i128| values::integer(value, &described, min, max).map(drop);
     match ty {
         Type::U8 => int(0, u8::MAX.into()),
@@ -596,7 +595,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             for (i, item_ty) in t.types().enumerate() {
                 let item: Value = items.raw_get(i + 1).map_err(|e| e.to_string())?;
                 check(item_ty, &item)
-                    .map_err(|e| format!("element {} of {}: {e}", i + 1, describe()))?;
+                    .map_err(|e| format!("element {} of {described}: {e}", i + 1))?;
             }
             Ok(())
         }
@@ -625,7 +624,7 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             let items = values::table(value, &described)?;
             for i in 1..=items.raw_len() {
                 let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
-                check(l.ty(), &item).map_err(|e| format!("element {i} of {}: {e}", describe()))?;
+                check(l.ty(), &item).map_err(|e| format!("element {i} of {described}: {e}"))?;
             }
             Ok(())
         }
@@ -646,22 +645,20 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             if items.raw_len() > l.len() {
                 let found = items.raw_len();
                 return Err(format!(
-                    "{} has {} elements, found {found}",
-                    describe(),
+                    "{described} has {} elements, found {found}",
                     l.len()
                 ));
             }
             for i in 1..=l.len() {
                 let item: Value = items.raw_get(i).map_err(|e| e.to_string())?;
-                check(l.ty(), &item).map_err(|e| format!("element {i} of {}: {e}", describe()))?;
+                check(l.ty(), &item).map_err(|e| format!("element {i} of {described}: {e}"))?;
             }
             Ok(())
         }
         Type::Future(f) => channels::check(value, Kind::Future(f)),
         Type::Stream(s) => channels::check(value, Kind::Stream(s)),
         Type::ErrorContext => Err(format!(
-            "{} is not supported by the Lua interpreter yet",
-            describe()
+            "{described} is not supported by the Lua interpreter yet"
         )),
     }
 }
