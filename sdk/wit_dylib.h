@@ -569,4 +569,41 @@ void wit_dylib_push_map(void *cx, size_t ty, size_t len);
 /// Pops a value, then a key, and inserts them into the map now on top.
 void wit_dylib_map_append(void *cx, size_t ty);
 
+/* ------------------------------------------------------------------------ */
+/* Error-context values (an extension; not in wasm-tools' header)          */
+/* ------------------------------------------------------------------------ */
+/* Only a world library whose functions pass `error-context` values imports */
+/* the three functions below; libraries for other worlds import exactly the */
+/* functions above, so an interpreter that does not define these still     */
+/* links with them.                                                         */
+/*                                                                          */
+/* Passing an error-context copies the handle: the receiving component gets */
+/* a handle of its own and the sender still holds (and must drop) its one.  */
+/* - A handle pushed by `push_error_context` is the interpreter's to drop.  */
+/* - A handle returned by `pop_error_context` stays the interpreter's too.  */
+/* ------------------------------------------------------------------------ */
+
+/// `error-context.new`: a new error-context with the UTF-8 debug message
+/// `message` (`len` bytes; the built-in traps on invalid UTF-8). Returns its
+/// handle.
+typedef uint32_t (*wit_error_context_new_fn_t)(const uint8_t *message, size_t len);
+/// `error-context.debug-message`: stores a pointer to the UTF-8 message and
+/// its length at `ret[0]` and `ret[1]`. The bytes come from `cabi_realloc`
+/// and become the caller's.
+typedef void (*wit_error_context_debug_message_fn_t)(uint32_t handle, size_t *ret);
+/// `error-context.drop`.
+typedef void (*wit_error_context_drop_fn_t)(uint32_t handle);
+
+/// Hands the interpreter the world library's error-context built-ins; called
+/// from the world library's constructors, before `wit_dylib_initialize`.
+void wit_dylib_error_context_builtins(
+    wit_error_context_new_fn_t new_,
+    wit_error_context_debug_message_fn_t debug_message,
+    wit_error_context_drop_fn_t drop);
+/// Returns the handle of the error-context on top (which the interpreter
+/// keeps; see above).
+uint32_t wit_dylib_pop_error_context(void *cx);
+/// Pushes an error-context handle, now the interpreter's to drop.
+void wit_dylib_push_error_context(void *cx, uint32_t handle);
+
 #endif /* WIT_DYLIB_ABI_H */

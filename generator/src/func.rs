@@ -21,6 +21,7 @@ use wit_parser::abi::{FlatTypes, WasmType};
 use wit_parser::{Int, Resolve, SizeAlign, Type, TypeId};
 
 use crate::env::Env;
+use crate::error_context::ErrorContextFns;
 use crate::metadata::TypeRef;
 use crate::module::STACK_POINTER_GLOBAL;
 
@@ -33,6 +34,8 @@ pub struct Gen<'a> {
     /// changes between the import and the export pass (abi.md §1.8).
     pub types: &'a HashMap<TypeId, TypeRef>,
     pub helpers: &'a RefCell<Helpers>,
+    /// The error-context extension's imports, when the world passes any.
+    pub error_context: Option<ErrorContextFns>,
 }
 
 /// Functions generated on demand while other bodies are generated: the

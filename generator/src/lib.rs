@@ -34,6 +34,7 @@
 mod async_;
 mod encode;
 mod env;
+mod error_context;
 mod func;
 mod futures;
 mod glue;
@@ -64,9 +65,8 @@ pub struct Options {
 
 /// Generates the world dylib for `world`.
 ///
-/// Fails, naming the item, for WIT features not supported yet:
-/// error-context values passed by functions, fixed-length lists of more than
-/// 4096 elements, flags with more than 32 members, and futures or streams
+/// Fails, naming the item, for WIT features not supported: fixed-length
+/// lists of more than 4096 elements, flags with more than 32 members, and futures or streams
 /// that no function passes.
 pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<Vec<u8>> {
     Ok(generate_with_metadata(resolve, world, opts)?.0)

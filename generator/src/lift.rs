@@ -61,10 +61,17 @@ impl FuncBuilder<'_> {
                 self.call(Env::PushString);
             }
             Type::Id(id) => self.lift_id(*id, src),
-            // Rejected before generation (`crate::support`).
-            Type::ErrorContext => {
-                self.ins().unreachable();
-            }
+            Type::ErrorContext => match self.g.error_context {
+                Some(fns) => {
+                    self.cx();
+                    self.load(src, ValType::I32, Width::B32, false);
+                    self.ins().call(fns.push);
+                }
+                // Imported whenever a function passes one (`crate::support`).
+                None => {
+                    self.ins().unreachable();
+                }
+            },
         }
     }
 

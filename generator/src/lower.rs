@@ -75,10 +75,16 @@ impl FuncBuilder<'_> {
                 self.store(ptr, I32, Width::B32, |b| b.load_temp());
             }
             Type::Id(id) => self.lower_id(*id, dst),
-            // Rejected before generation (`crate::support`).
-            Type::ErrorContext => {
-                self.ins().unreachable();
-            }
+            Type::ErrorContext => match self.g.error_context {
+                Some(fns) => self.store(dst, ValType::I32, Width::B32, |b| {
+                    b.cx();
+                    b.ins().call(fns.pop);
+                }),
+                // Imported whenever a function passes one (`crate::support`).
+                None => {
+                    self.ins().unreachable();
+                }
+            },
         }
     }
 

@@ -241,14 +241,14 @@ pub fn apply_data_relocs(encoded: &Encoded) -> Function {
     func
 }
 
-/// `__wasm_call_ctors`: `wit_dylib_initialize(__memory_base + wit_t offset)`.
-pub fn call_ctors(wit_t_offset: u32, initialize: u32) -> Function {
-    let mut func = Function::new([]);
-    let mut ins = func.instructions();
+/// Ends `__wasm_call_ctors` (whose body may already hold other calls):
+/// `wit_dylib_initialize(__memory_base + wit_t offset)`.
+pub fn finish_ctors(mut ctors: Function, wit_t_offset: u32, initialize: u32) -> Function {
+    let mut ins = ctors.instructions();
     ins.global_get(MEMORY_BASE_GLOBAL);
     ins.i32_const(wit_t_offset as i32);
     ins.i32_add();
     ins.call(initialize);
     ins.end();
-    func
+    ctors
 }

@@ -1,14 +1,15 @@
 //! Rejects, with an error naming the item, what this generator does not
-//! support: error-context values crossing the ABI, fixed-length lists longer
-//! than [`MAX_FIXED_LENGTH`], flags with more than 32 members, and futures
-//! or streams that no function of the
-//! world passes (their canonical built-ins are named after such a function,
-//! so there is nothing to import for them).
+//! support: fixed-length lists longer than [`MAX_FIXED_LENGTH`], flags with
+//! more than 32 members, futures or streams that no function of the world
+//! passes (their canonical built-ins are named after such a function, so
+//! there is nothing to import for them), and error-contexts in future or
+//! stream payloads (which wasmtime 48 cannot copy correctly).
 //!
 //! Every function and every type of every world import and export is
 //! checked before any code is generated, so generation itself never meets
-//! them. An `error-context` that only appears in types no function uses is
-//! fine: it is described in the metadata but never lifted or lowered.
+//! them. Also tells whether any function passes `error-context` values,
+//! which decides whether the library imports the error-context extension
+//! of the ABI (see `crate::error_context`).
 
 use std::collections::HashSet;
 
@@ -45,19 +46,67 @@ pub fn check(resolve: &Resolve, world: WorldId) -> Result<()> {
 /// Every future and stream type some function of the world passes: the ones
 /// that get canonical built-ins (see `crate::futures`).
 fn used_futures_and_streams(resolve: &Resolve, world: WorldId) -> HashSet<TypeId> {
+    world_functions(resolve, world)
+        .flat_map(|func| func.find_futures_and_streams(resolve))
+        .collect()
+}
+
+/// Whether some function of `world` passes `error-context` values, anywhere
+/// in its parameters or result (future and stream payloads included).
+pub fn passes_error_context(resolve: &Resolve, world: WorldId) -> bool {
+    world_functions(resolve, world).any(|func| {
+        let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
+        types.any(|ty| contains_error_context(resolve, &ty))
+    })
+}
+
+/// Every function of the world's imports and exports.
+fn world_functions(resolve: &Resolve, world: WorldId) -> impl Iterator<Item = &Function> {
     let w = &resolve.worlds[world];
-    let mut used = HashSet::new();
-    for item in w.imports.values().chain(w.exports.values()) {
-        let funcs: Vec<&Function> = match item {
-            WorldItem::Function(func) => vec![func],
-            WorldItem::Interface { id, .. } => resolve.interfaces[*id].functions.values().collect(),
-            WorldItem::Type { .. } => Vec::new(),
-        };
-        for func in funcs {
-            used.extend(func.find_futures_and_streams(resolve));
+    w.imports.values().chain(w.exports.values()).flat_map(
+        move |item| -> Box<dyn Iterator<Item = &Function> + '_> {
+            match item {
+                WorldItem::Function(func) => Box::new(std::iter::once(func)),
+                WorldItem::Interface { id, .. } => {
+                    Box::new(resolve.interfaces[*id].functions.values())
+                }
+                WorldItem::Type { .. } => Box::new(std::iter::empty()),
+            }
+        },
+    )
+}
+
+fn contains_error_context(resolve: &Resolve, ty: &Type) -> bool {
+    let any = |types: &mut dyn Iterator<Item = Type>| {
+        for t in types {
+            if contains_error_context(resolve, &t) {
+                return true;
+            }
         }
+        false
+    };
+    let id = match ty {
+        Type::ErrorContext => return true,
+        Type::Id(id) => *id,
+        _ => return false,
+    };
+    match &resolve.types[id].kind {
+        TypeDefKind::Record(r) => any(&mut r.fields.iter().map(|f| f.ty)),
+        TypeDefKind::Tuple(t) => any(&mut t.types.iter().copied()),
+        TypeDefKind::Variant(v) => any(&mut v.cases.iter().filter_map(|c| c.ty)),
+        TypeDefKind::Result(r) => any(&mut r.ok.into_iter().chain(r.err)),
+        TypeDefKind::Map(k, v) => any(&mut [*k, *v].into_iter()),
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => any(&mut t.iter().copied()),
+        TypeDefKind::Option(t)
+        | TypeDefKind::List(t)
+        | TypeDefKind::Type(t)
+        | TypeDefKind::FixedLengthList(t, _) => contains_error_context(resolve, t),
+        TypeDefKind::Flags(_)
+        | TypeDefKind::Enum(_)
+        | TypeDefKind::Resource
+        | TypeDefKind::Handle(_)
+        | TypeDefKind::Unknown => false,
     }
-    used
 }
 
 fn interface_place(resolve: &Resolve, key: &WorldKey) -> String {
@@ -106,7 +155,7 @@ fn check_named_type(
 
 /// How to name an unsupported feature in a message.
 struct Feature {
-    /// With an article: "an error-context".
+    /// With an article: "a future".
     article: &'static str,
     /// Why it is rejected.
     why: &'static str,
@@ -122,9 +171,11 @@ const UNUSED_STREAM: Feature = Feature {
     why: "it is not passed by any function of the world, so it has no canonical built-ins; \
           streams only used by types are not supported",
 };
-const ERROR_CONTEXT: Feature = Feature {
-    article: "an error-context",
-    why: "error-context values are not supported yet (wit_dylib.h has no way to pass them)",
+const ERROR_CONTEXT_PAYLOAD: Feature = Feature {
+    article: "an error-context in a future or stream payload",
+    why: "wasmtime 48 does not count the references such a copy makes \
+          (bytecodealliance/wasmtime#13652), so dropping the copies fails inside wasmtime; \
+          pass error-contexts as function parameters or results instead",
 };
 /// The longest fixed-length list: their glue handles each element in
 /// turn, unrolled, like a tuple's.
@@ -152,7 +203,6 @@ impl Scan<'_> {
     /// The first unsupported feature `ty` contains, if any.
     fn unsupported(&self, ty: &Type) -> Option<Feature> {
         let id = match ty {
-            Type::ErrorContext if self.used.is_none() => return Some(ERROR_CONTEXT),
             Type::Id(id) => *id,
             _ => return None,
         };
@@ -162,6 +212,11 @@ impl Scan<'_> {
             }
             TypeDefKind::Stream(_) if self.used.is_some_and(|u| !u.contains(&id)) => {
                 Some(UNUSED_STREAM)
+            }
+            TypeDefKind::Future(Some(t)) | TypeDefKind::Stream(Some(t))
+                if contains_error_context(self.resolve, t) =>
+            {
+                Some(ERROR_CONTEXT_PAYLOAD)
             }
             TypeDefKind::Future(t) | TypeDefKind::Stream(t) => self.any(*t),
             TypeDefKind::FixedLengthList(_, len) if *len > MAX_FIXED_LENGTH => {

@@ -7,7 +7,8 @@
 //!    `[resource-drop]`/`[resource-new]`/`[resource-rep]` of its resources,
 //!    and the `[task-return]` of every async export; then the `env` globals,
 //!    memory and table; then the built-ins of every future and stream type
-//!    (`crate::futures`).
+//!    (`crate::futures`); then, when some function passes error-contexts,
+//!    the error-context extension (`crate::error_context`).
 //! 2. Import pass: register the types used by imports and by world-level
 //!    exports (a future or stream type also gets its payload's lift and
 //!    lower functions); generate an adapter per import (sync: `glue`; async:
@@ -33,6 +34,7 @@ use wit_parser::{
 use crate::Options;
 use crate::encode::encode;
 use crate::env::{ENV_FUNCTIONS, Env};
+use crate::error_context::{self, ErrorContextFns};
 use crate::func::{Gen, Helpers};
 use crate::futures::{self, Builtins};
 use crate::metadata::{self, MAX_TYPE_INDEX, Metadata, TypeRef};
@@ -68,6 +70,8 @@ pub(crate) struct WorldGen<'a> {
     pub(crate) exported_resources: HashMap<TypeId, usize>,
     /// Imported built-ins of every future and stream type.
     pub(crate) builtins: HashMap<TypeId, Builtins>,
+    /// The error-context extension, when some function passes one.
+    pub(crate) error_context: Option<ErrorContextFns>,
     pub(crate) helpers: RefCell<Helpers>,
 }
 
@@ -101,6 +105,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
         resources: HashMap::new(),
         exported_resources: HashMap::new(),
         builtins: HashMap::new(),
+        error_context: None,
         helpers: RefCell::default(),
     };
 
@@ -111,6 +116,9 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
     let exports = w.declare_exports(world);
     w.module.import_env_globals();
     w.builtins = futures::import_builtins(&mut w.module, resolve, world);
+    if crate::support::passes_error_context(resolve, world) {
+        w.error_context = Some(error_context::import(&mut w.module));
+    }
     w.module
         .export_func("cabi_realloc", Env::CabiRealloc.index());
 
@@ -134,7 +142,11 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
             .define_func("__wasm_apply_data_relocs", &[], &[], &body);
         w.module.export_func("__wasm_apply_data_relocs", f);
     }
-    let ctors = module::call_ctors(encoded.wit_t_offset, Env::Initialize.index());
+    let mut ctors = wasm_encoder::Function::new([]);
+    if let Some(error_context) = &w.error_context {
+        error_context.register_builtins(&mut ctors);
+    }
+    let ctors = module::finish_ctors(ctors, encoded.wit_t_offset, Env::Initialize.index());
     let f = w.module.define_func("__wasm_call_ctors", &[], &[], &ctors);
     w.module.export_func("__wasm_call_ctors", f);
 
@@ -152,6 +164,7 @@ impl<'a> WorldGen<'a> {
             sizes: &self.sizes,
             types: &self.types,
             helpers: &self.helpers,
+            error_context: self.error_context,
         }
     }
 

@@ -127,15 +127,15 @@ fn unknown_world_lists_worlds() -> Result<()> {
 
 #[test]
 fn unsupported_feature_fails_cleanly() -> Result<()> {
-    let dir = scratch("error-context")?;
-    let wit = dir.join("error-context.wit");
+    let dir = scratch("unused-stream")?;
+    let wit = dir.join("unused-stream.wit");
     std::fs::write(
         &wit,
-        "package a:b;\ninterface c { foo: async func(e: error-context); }\nworld w { import c; }\n",
+        "package a:b;\ninterface c { type s = stream<u8>; foo: func(); }\nworld w { import c; }\n",
     )?;
     let out = run(&[wit.as_os_str(), "--wat".as_ref()])?;
     assert_clean_failure(&out);
-    assert!(stderr(&out).contains("function `foo` in interface `a:b/c` uses an error-context"));
+    assert!(stderr(&out).contains("type `s` in interface `a:b/c` uses a stream"));
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

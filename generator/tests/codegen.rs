@@ -284,6 +284,75 @@ fn error_context_in_unused_type_matches_upstream() -> Result<()> {
     Ok(())
 }
 
+/// The `module.name` of every function import.
+fn function_imports(wasm: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::ImportSection(reader) = payload? {
+            for import in reader.into_imports() {
+                let import = import?;
+                if let wasmparser::TypeRef::Func(_) = import.ty {
+                    names.push(format!("{}.{}", import.module, import.name));
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+const ERROR_CONTEXT_IMPORTS: [&str; 6] = [
+    "env.wit_dylib_pop_error_context",
+    "env.wit_dylib_push_error_context",
+    "env.wit_dylib_error_context_builtins",
+    "$root.[error-context-new-utf8]",
+    "$root.[error-context-debug-message-utf8]",
+    "$root.[error-context-drop]",
+];
+
+#[test]
+fn passing_error_context_imports_the_extension() -> Result<()> {
+    // Nested, and in an async export's result.
+    let wit = "package a:b;
+        interface c { f: func(x: list<option<error-context>>) -> error-context; }
+        world w {
+            import c;
+            export run: async func(s: future<u8>) -> result<_, error-context>;
+        }";
+    let (wasm, m) = build(wit)?;
+    let imports = function_imports(&wasm)?;
+    for name in ERROR_CONTEXT_IMPORTS {
+        assert_eq!(imports.iter().filter(|i| *i == name).count(), 1, "{name}");
+    }
+    assert_eq!(m.futures[0].ty, Some(TypeRef::U8));
+    let ops = operators(&wasm)?;
+    // The built-ins are registered before `wit_dylib_initialize`.
+    let register = imports
+        .iter()
+        .position(|i| i == "env.wit_dylib_error_context_builtins")
+        .unwrap();
+    let initialize = format!("Call {{ function_index: {} }}", 0);
+    let register = format!("Call {{ function_index: {register} }}");
+    let at = |call: &str| ops.iter().position(|o| *o == call);
+    assert!(at(&register).is_some_and(|r| at(&initialize).is_some_and(|i| r < i)));
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&wasm)?;
+    Ok(())
+}
+
+#[test]
+fn other_worlds_keep_upstreams_imports() -> Result<()> {
+    let (wasm, _) = build(
+        "package a:b; interface c { record r { e: error-context } f: func(); } world w { import c; }",
+    )?;
+    let imports = function_imports(&wasm)?;
+    assert!(
+        !imports
+            .iter()
+            .any(|i| i.contains("error-context") || i.contains("error_context"))
+    );
+    Ok(())
+}
+
 fn data(wasm: &[u8]) -> Result<Vec<u8>> {
     for payload in Parser::new(0).parse_all(wasm) {
         if let Payload::DataSection(reader) = payload? {

@@ -34,20 +34,16 @@ fn unused_future_in_record_is_named() -> Result<()> {
 
 #[test]
 fn error_context_payload_is_named() -> Result<()> {
+    // wasmtime 48 miscounts error-contexts copied through futures and streams.
     let msg = error_of(
-        "package a:b; interface c { f: async func(s: stream<error-context>); } world w { import c; }",
+        "package a:b; interface c { f: async func(s: stream<option<error-context>>); } world w { import c; }",
     )?;
     assert!(msg.contains("function `f` in interface `a:b/c`"), "{msg}");
-    assert!(msg.contains("error-context"), "{msg}");
-    Ok(())
-}
-
-#[test]
-fn error_context_result_of_async_export_is_named() -> Result<()> {
-    let msg =
-        error_of("package a:b; world w { export run: async func() -> result<_, error-context>; }")?;
-    assert!(msg.contains("function `run` in world `w`"), "{msg}");
-    assert!(msg.contains("error-context"), "{msg}");
+    assert!(
+        msg.contains("error-context in a future or stream payload"),
+        "{msg}"
+    );
+    assert!(msg.contains("wasmtime#13652"), "{msg}");
     Ok(())
 }
 
@@ -57,14 +53,6 @@ fn unused_stream_type_is_named() -> Result<()> {
     let msg = error_of("package a:b; interface c { type s = stream<u8>; } world w { import c; }")?;
     assert!(msg.contains("type `s` in interface `a:b/c`"), "{msg}");
     assert!(msg.contains("stream"), "{msg}");
-    Ok(())
-}
-
-#[test]
-fn nested_error_context_is_named() -> Result<()> {
-    let msg = error_of("package a:b; world w { import f: func(x: list<option<error-context>>); }")?;
-    assert!(msg.contains("function `f` in world `w`"), "{msg}");
-    assert!(msg.contains("error-context"), "{msg}");
     Ok(())
 }
 

@@ -160,6 +160,9 @@ fn config() -> Config {
     // Async functions, futures and streams, which toy scripts serve; the toy
     // interpreter imports the async built-ins in every world.
     config.wasm_component_model_async(true);
+    // Error-context values, which worlds may pass (`wit_dylib.h`'s
+    // extension).
+    config.wasm_component_model_error_context(true);
     config.consume_fuel(true);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.

@@ -17,6 +17,9 @@ struct Received<T> {
     waker: Option<Waker>,
 }
 
+/// A callback for each batch of items a [`Collector`] receives.
+type OnItems<T> = Arc<dyn Fn(&[T]) + Send + Sync>;
+
 /// Collects the items of a stream (`StreamReader::pipe` it a
 /// [`Collector::consumer`]), optionally dropping its end after a number of
 /// items, and tells when the stream has ended.
@@ -26,7 +29,7 @@ pub struct Collector<T> {
     /// Items per read.
     chunk: usize,
     /// Called with each batch of items as it arrives.
-    on_items: Option<Arc<dyn Fn(&[T]) + Send + Sync>>,
+    on_items: Option<OnItems<T>>,
 }
 
 impl<T> Clone for Collector<T> {

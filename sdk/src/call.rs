@@ -102,6 +102,13 @@ pub trait Call {
         panic!("wit-dylib: stream<T> is not supported by this interpreter")
     }
 
+    /// Pops an error-context and returns its handle, which the interpreter
+    /// keeps: passing one copies it (see [`crate::error_context`]). The
+    /// default traps.
+    fn pop_error_context(&mut self) -> u32 {
+        panic!("wit-dylib: error-context is not supported by this interpreter")
+    }
+
     // Lifting: canonical ABI → interpreter.
     fn push_bool(&mut self, value: bool);
     fn push_char(&mut self, value: char);
@@ -168,5 +175,11 @@ pub trait Call {
     fn push_stream(&mut self, ty: Stream, handle: u32) {
         let _ = (ty, handle);
         panic!("wit-dylib: stream<T> is not supported by this interpreter")
+    }
+    /// Pushes an error-context handle, which the interpreter now owns (drop
+    /// it with [`crate::error_context::drop`]). The default traps.
+    fn push_error_context(&mut self, handle: u32) {
+        let _ = handle;
+        panic!("wit-dylib: error-context is not supported by this interpreter")
     }
 }

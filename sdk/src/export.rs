@@ -269,6 +269,28 @@ macro_rules! __export {
                 unsafe { rt::stack::<$ty>(cx) }.push_stream(rt::Stream::at(rt::wit(), ty), v)
             }
 
+            // The error-context extension: only world libraries whose
+            // functions pass error-contexts call these.
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_error_context_builtins(
+                new: rt::ffi::wit_error_context_new_fn_t,
+                debug_message: rt::ffi::wit_error_context_debug_message_fn_t,
+                drop: rt::ffi::wit_error_context_drop_fn_t,
+            ) {
+                $crate::error_context::register(new, debug_message, drop)
+            }
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_pop_error_context(cx: *mut c_void) -> u32 {
+                unsafe { rt::stack::<$ty>(cx) }.pop_error_context()
+            }
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_push_error_context(cx: *mut c_void, v: u32) {
+                rt::error_context_received();
+                unsafe { rt::stack::<$ty>(cx) }.push_error_context(v)
+            }
+
             // Every definition above has exactly the signature `wit_dylib.h`
             // declares: the header and the SDK cannot drift apart.
             $crate::__check_signatures! {
@@ -289,6 +311,8 @@ macro_rules! __export {
                 wit_dylib_push_borrow, wit_dylib_push_own, wit_dylib_push_future, wit_dylib_push_stream,
                 wit_dylib_push_variant, wit_dylib_push_option, wit_dylib_push_result, wit_dylib_push_list,
                 wit_dylib_list_append, wit_dylib_push_map, wit_dylib_map_append,
+                wit_dylib_error_context_builtins, wit_dylib_pop_error_context,
+                wit_dylib_push_error_context,
             }
         };
     };

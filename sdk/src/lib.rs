@@ -10,6 +10,9 @@
 //! * [`Call`]: the value stack of one call, which the glue pushes arguments
 //!   onto (lifting) and pops results from (lowering).
 //!
+//! Error-context values arrive as handles ([`Call::push_error_context`]);
+//! [`error_context`] creates, reads and drops them.
+//!
 //! [`export!`] defines every C symbol and routes it to your types. An
 //! interpreter happy to convert its values to and from [`Val`] can use
 //! [`ValStack`] as its stack and never see the protocol.
@@ -115,9 +118,11 @@
 #![allow(unsafe_code)]
 
 mod buffer;
+mod bulk;
 mod call;
 mod channel;
 mod dispose;
+pub mod error_context;
 mod export;
 mod interpreter;
 mod layout;
@@ -150,6 +155,7 @@ pub use val::{
 #[doc(hidden)]
 pub mod __internal {
     pub use crate::call::Call;
+    pub use crate::error_context::received as error_context_received;
     pub use crate::metadata::{
         Future, List, Map, Record, Resource, Stream, Tuple, WitOption, WitResult,
     };

@@ -220,6 +220,7 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
 }
 
 pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
+    crate::error_context::drop_queued();
     let func = wit().export_func(which);
     let mut frame = CallFrame::new(interp.export_start(func));
     frame.owner = Some(Callee::Export(func));
@@ -267,7 +268,8 @@ pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: 
     // The frame's memory is released before the interpreter sees the end of
     // the call, so that it can account for everything the call allocated.
     let call = frame.into_inner();
-    interp.export_finish(wit().export_func(which), call);
+    // This is the export's post-return, which may call no built-in.
+    crate::error_context::in_post_return(|| interp.export_finish(wit().export_func(which), call));
 }
 
 pub fn resource_dtor<I: Interpreter>(interp: &I, resource: usize, rep: usize) {

@@ -8,6 +8,7 @@
 //! [`ValStack::push`]. [`call_import`] does the same for imports.
 
 use crate::buffer::{Bytes, CanonicalList};
+use crate::bulk;
 use crate::call::{Call, ListLowering};
 use crate::channel::Progress;
 use crate::metadata::{
@@ -54,6 +55,10 @@ pub enum Val {
     Future(u32),
     /// The readable end of a `stream<T>`.
     Stream(u32),
+    /// An error-context handle, owned like [`Val::Own`]: a [`ValStack`] that
+    /// passes one drops it once the call or write that passed it is over
+    /// (the receiver got a copy).
+    ErrorContext(u32),
 }
 
 impl Val {
@@ -86,6 +91,7 @@ impl Val {
             Val::Borrow(_) => "borrow",
             Val::Future(_) => "future",
             Val::Stream(_) => "stream",
+            Val::ErrorContext(_) => "error-context",
         }
     }
 }
@@ -104,6 +110,16 @@ pub struct ValStack {
     iters: Vec<Iter>,
     /// Names the call in error messages.
     context: Callee,
+    /// Error-context handles this stack passed, dropped with it.
+    passed_error_contexts: Vec<u32>,
+}
+
+impl Drop for ValStack {
+    fn drop(&mut self) {
+        for handle in self.passed_error_contexts.drain(..) {
+            crate::error_context::drop(handle);
+        }
+    }
 }
 
 macro_rules! scalars {
@@ -143,6 +159,7 @@ impl ValStack {
             stack: Vec::new(),
             iters: Vec::new(),
             context,
+            passed_error_contexts: Vec::new(),
         }
     }
 
@@ -312,6 +329,20 @@ impl Call for ValStack {
         self.stack.push(Val::Future(handle));
     }
 
+    fn pop_error_context(&mut self) -> u32 {
+        match self.pop_val("error-context") {
+            Val::ErrorContext(handle) => {
+                self.passed_error_contexts.push(handle);
+                handle
+            }
+            other => self.mismatch("error-context", &other),
+        }
+    }
+
+    fn push_error_context(&mut self, handle: u32) {
+        self.stack.push(Val::ErrorContext(handle));
+    }
+
     fn push_stream(&mut self, _ty: Stream, handle: u32) {
         self.stack.push(Val::Stream(handle));
     }
@@ -378,7 +409,7 @@ impl Call for ValStack {
             Val::List(items) => items,
             other => self.mismatch(&expected, &other),
         };
-        match encode_primitives(ty.ty().dealias(), &items) {
+        match bulk::encode(ty.ty(), &items) {
             Some(bytes) => ListLowering::Canonical {
                 len: items.len(),
                 bytes: bytes.into(),
@@ -489,7 +520,7 @@ impl Call for ValStack {
         ty: List,
         buffer: CanonicalList,
     ) -> Result<(), CanonicalList> {
-        match decode_primitives(ty.ty().dealias(), &buffer) {
+        match bulk::decode(ty.ty(), &buffer) {
             Some(items) => {
                 self.stack.push(Val::List(items));
                 Ok(())
@@ -521,62 +552,6 @@ impl Call for ValStack {
             Some(Val::Map(entries)) => entries.push((key, value)),
             _ => panic!("{}: map_append without a map on the stack", self.context),
         }
-    }
-}
-
-/// Encodes a list of numbers in canonical layout (little-endian, packed), so
-/// that the glue copies it in one piece; `None` for other element types.
-fn encode_primitives(element: Type, items: &[Val]) -> Option<Vec<u8>> {
-    macro_rules! encode {
-        ($variant:ident) => {{
-            let mut bytes = Vec::new();
-            for item in items {
-                match item {
-                    Val::$variant(v) => bytes.extend_from_slice(&v.to_le_bytes()),
-                    // Leave the mismatch to the element-wise path, which
-                    // reports it with the element's type.
-                    _ => return None,
-                }
-            }
-            Some(bytes)
-        }};
-    }
-    match element {
-        Type::U8 => encode!(U8),
-        Type::S8 => encode!(S8),
-        Type::U16 => encode!(U16),
-        Type::S16 => encode!(S16),
-        Type::U32 => encode!(U32),
-        Type::S32 => encode!(S32),
-        Type::U64 => encode!(U64),
-        Type::S64 => encode!(S64),
-        Type::F32 => encode!(F32),
-        Type::F64 => encode!(F64),
-        _ => None,
-    }
-}
-
-/// Decodes a canonical list of numbers; `None` for other element types.
-fn decode_primitives(element: Type, buffer: &CanonicalList) -> Option<Vec<Val>> {
-    macro_rules! decode {
-        ($variant:ident, $rust:ty) => {
-            buffer
-                .as_slice::<$rust>()
-                .map(|items| items.iter().map(|&v| Val::$variant(v)).collect())
-        };
-    }
-    match element {
-        Type::U8 => decode!(U8, u8),
-        Type::S8 => decode!(S8, i8),
-        Type::U16 => decode!(U16, u16),
-        Type::S16 => decode!(S16, i16),
-        Type::U32 => decode!(U32, u32),
-        Type::S32 => decode!(S32, i32),
-        Type::U64 => decode!(U64, u64),
-        Type::S64 => decode!(S64, i64),
-        Type::F32 => decode!(F32, f32),
-        Type::F64 => decode!(F64, f64),
-        _ => None,
     }
 }
 

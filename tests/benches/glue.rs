@@ -178,6 +178,18 @@ fn calls() -> Vec<(&'static str, &'static str, Val)> {
             Val::Option(Some(Box::new(Val::Float32(1.25)))),
         ),
     ]);
+    let points = (0..1024u32)
+        .map(|i| {
+            Val::Record(vec![
+                ("x".into(), Val::Float64(f64::from(i) * 0.5)),
+                ("y".into(), Val::Float64(-f64::from(i))),
+                ("id".into(), Val::U32(i)),
+            ])
+        })
+        .collect();
+    let pairs = (0..1024u16)
+        .map(|i| Val::Tuple(vec![Val::U16(i), Val::S64(-i64::from(i) << 40)]))
+        .collect();
     vec![
         ("scalar(u32)", "scalar", Val::U32(42)),
         (
@@ -187,6 +199,8 @@ fn calls() -> Vec<(&'static str, &'static str, Val)> {
         ),
         ("text(string, 1024 B)", "text", Val::String(text)),
         ("nested(rec)", "nested", rec),
+        ("points(list<point>, 1024)", "points", Val::List(points)),
+        ("pairs(list<tuple>, 1024)", "pairs", Val::List(pairs)),
     ]
 }
 

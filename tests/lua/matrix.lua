@@ -111,6 +111,8 @@ local SCALARS = {
   f64 = function(rng) return pick_float(rng) end,
   char = function(rng) return CHARS[rng.below(#CHARS) + 1] end,
   string = string_value,
+  -- An error-context is its debug message in Lua; val's carry their tag.
+  ["error-context"] = function(rng) return "val error-context " .. (rng.next() & 0xffffffff) end,
 }
 
 -- A generated value; resources appear as { __tag = n }.

@@ -19,7 +19,8 @@ use wasmtime::{CacheStore, Config, Engine};
 /// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps,
 /// fixed-length lists, fuel) plus
 /// the component model's async ABI, futures and streams, which the async
-/// matrix worlds use and the `val` interpreter's async support imports.
+/// matrix worlds use and the `val` interpreter's async support imports, and
+/// error-context values.
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
@@ -30,6 +31,7 @@ pub fn engine() -> &'static Engine {
         config.consume_fuel(true);
         config.wasm_backtrace_max_frames(None);
         config.wasm_component_model_async(true);
+        config.wasm_component_model_error_context(true);
         config
             .enable_incremental_compilation(Arc::new(CompileCache::default()))
             .expect("cranelift is enabled");

@@ -248,7 +248,6 @@ impl<'a> Writer<'a> {
     /// a table.
     fn descriptor(&mut self, ty: &Type) -> Result<String> {
         Ok(match ty {
-            Type::ErrorContext => bail!("error-context is not supported in the Lua matrix"),
             Type::Id(id) => self.defined(*id)?,
             primitive => format!("{:?}", self.primitive_name(primitive)),
         })

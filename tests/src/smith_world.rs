@@ -100,6 +100,7 @@ pub fn derive(
     };
     strip_external_ids(&mut resolve);
     pair_lists_to_maps(&mut resolve);
+    no_error_context_payloads(&mut resolve);
     // Named interfaces only: a world's inline interfaces cannot be imported
     // by another world.
     let interfaces: Vec<InterfaceId> = resolve
@@ -193,6 +194,44 @@ fn pair_lists_to_maps(resolve: &mut Resolve) {
             _ => continue,
         };
         resolve.types[id].kind = map;
+    }
+}
+
+/// wasmtime 48 miscounts error-contexts copied through futures and streams
+/// (bytecodealliance/wasmtime#13652), so our generator refuses them in
+/// payloads: every future or stream payload holding one becomes a string.
+fn no_error_context_payloads(resolve: &mut Resolve) {
+    let direct = |k: &TypeDefKind| {
+        let parts: Vec<Type> = match k {
+            TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
+            TypeDefKind::Tuple(t) => t.types.clone(),
+            TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty).collect(),
+            TypeDefKind::Option(t)
+            | TypeDefKind::List(t)
+            | TypeDefKind::Type(t)
+            | TypeDefKind::FixedLengthList(t, _) => vec![*t],
+            TypeDefKind::Result(r) => r.ok.into_iter().chain(r.err).collect(),
+            TypeDefKind::Map(k, v) => vec![*k, *v],
+            TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.iter().copied().collect(),
+            _ => Vec::new(),
+        };
+        parts.contains(&Type::ErrorContext)
+    };
+    let ids: Vec<TypeId> = resolve.types.iter().map(|(id, _)| id).collect();
+    for id in ids {
+        let (TypeDefKind::Future(Some(payload)) | TypeDefKind::Stream(Some(payload))) =
+            resolve.types[id].kind
+        else {
+            continue;
+        };
+        let holds_one =
+            payload == Type::ErrorContext || holds(resolve, &payload, &direct, &mut HashSet::new());
+        if holds_one {
+            resolve.types[id].kind = match resolve.types[id].kind {
+                TypeDefKind::Future(_) => TypeDefKind::Future(Some(Type::String)),
+                _ => TypeDefKind::Stream(Some(Type::String)),
+            };
+        }
     }
 }
 

@@ -57,8 +57,9 @@ const VAL_ONLY_WORLDS: &[&str] = &["world-resources", "big-elements"];
 const PAIRED_WORLDS: &[&str] = &["world-resources"];
 
 /// Worlds upstream wit-dylib 0.263 cannot generate (it panics on
-/// fixed-length lists): only our generator builds them.
-const OURS_ONLY_WORLDS: &[&str] = &["fixed-lists", "big-elements"];
+/// fixed-length lists and on functions passing error-contexts): only our
+/// generator builds them.
+const OURS_ONLY_WORLDS: &[&str] = &["fixed-lists", "big-elements", "error-context"];
 
 fn plays(world: &str, interpreter: Interpreter) -> bool {
     match interpreter {

@@ -48,16 +48,14 @@ const ROUNDS: u32 = 3;
 /// it serves async worlds; nothing else changes.
 const ASYNC_SCRIPTED: &[Interpreter] = &[Interpreter::Lua];
 
-/// Every WIT feature the random worlds may use. Error-context stays off:
-/// `wit_dylib.h` has no way to pass its values, so both generators refuse
-/// every function that passes one. (wit-smith 0.263 writes no maps; some
-/// lists become maps, see `smith_world`.)
+/// Every WIT feature the random worlds may use. (wit-smith 0.263 writes no
+/// maps; some lists become maps, see `smith_world`.)
 const FEATURES: Features = Features {
     async_: true,
     futures: true,
     streams: true,
     fixed_length_lists: true,
-    error_context: false,
+    error_context: true,
 };
 
 /// Every [`SYNC_EVERY`]th seed gets a world without async functions,
@@ -66,15 +64,17 @@ const FEATURES: Features = Features {
 const SYNC_EVERY: u64 = 3;
 
 /// The features of seed `seed`'s world. Odd seeds have no fixed-length
-/// lists, so that upstream, which cannot generate them, builds sides too.
+/// lists and no error-contexts, so that upstream, which cannot generate
+/// them, builds sides too.
 fn features(seed: u64) -> Features {
     let sync = seed.is_multiple_of(SYNC_EVERY);
+    let even = seed.is_multiple_of(2);
     Features {
         async_: FEATURES.async_ && !sync,
         futures: FEATURES.futures && !sync,
         streams: FEATURES.streams && !sync,
-        fixed_length_lists: FEATURES.fixed_length_lists && seed.is_multiple_of(2),
-        ..FEATURES
+        fixed_length_lists: FEATURES.fixed_length_lists && even,
+        error_context: FEATURES.error_context && even,
     }
 }
 
@@ -460,8 +460,10 @@ fn features_used(worlds: &SmithWorlds) -> std::collections::BTreeSet<&'static st
     }
     while let Some(ty) = stack.pop() {
         let Type::Id(id) = ty else {
-            if matches!(ty, Type::String) {
-                found.insert("string");
+            match ty {
+                Type::String => _ = found.insert("string"),
+                Type::ErrorContext => _ = found.insert("error-context"),
+                _ => {}
             }
             continue;
         };

@@ -130,8 +130,9 @@ pub fn spelling(ty: Type) -> String {
 
 /// What a finished operation produced.
 enum Outcome {
-    /// Elements read onto the frame, or a write (the frame is empty).
-    Frame(CallFrame<LuaStack>, Progress),
+    /// Elements read onto the frame, or a write (the frame is empty). Boxed:
+    /// a frame is much larger than the other outcomes.
+    Frame(Box<CallFrame<LuaStack>>, Progress),
     Bytes(Vec<u8>, Progress),
     Written(Progress),
 }
@@ -144,7 +145,7 @@ fn frames(
 ) -> Operation {
     Box::pin(async move {
         let (frame, progress) = read.await;
-        Outcome::Frame(frame, progress)
+        Outcome::Frame(Box::new(frame), progress)
     })
 }
 
@@ -343,7 +344,7 @@ async fn read(lua: &Lua, end: &EndState, count: Option<i64>) -> mlua::Result<Mul
         },
         (Kind::Stream(s), Outcome::Frame(frame, progress)) => match s.ty() {
             Some(_) => {
-                let items = frame.into_inner().take(progress.count);
+                let items = (*frame).into_inner().take(progress.count);
                 Value::Table(lua.create_sequence_from(items)?)
             }
             None => Value::Integer(progress.count as i64),

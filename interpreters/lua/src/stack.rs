@@ -8,7 +8,7 @@
 use mlua::{Lua, Table, Value};
 use wit_dylib_sdk::{
     Bytes, Call, Callee, CanonicalList, Enum, Flags, Future, List, ListLowering, Map, Record,
-    Resource, Stream, Tuple, Type, Variant, WitOption, WitResult,
+    Resource, Stream, Tuple, Type, Variant, WitOption, WitResult, error_context,
 };
 
 use crate::channels::{self, Kind};
@@ -31,6 +31,15 @@ pub struct LuaStack {
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
     context: Site,
+    /// Error-contexts made for strings this stack passed; the receiver got
+    /// copies, so they are dropped when the call is over (see `clear`).
+    passed_error_contexts: Vec<u32>,
+}
+
+impl Drop for LuaStack {
+    fn drop(&mut self) {
+        self.drop_error_contexts();
+    }
 }
 
 /// What a value stack belongs to, for error messages.
@@ -87,6 +96,7 @@ impl LuaStack {
             iters: Vec::new(),
             list_lens: Vec::new(),
             context: context.into(),
+            passed_error_contexts: Vec::new(),
         }
     }
 
@@ -95,11 +105,19 @@ impl LuaStack {
         self.context = context.into();
     }
 
-    /// Drops every value and unfinished list on the stack.
+    /// Drops every value and unfinished list on the stack, and the
+    /// error-contexts the call passed.
     pub fn clear(&mut self) {
         self.stack.clear();
         self.iters.clear();
         self.list_lens.clear();
+        self.drop_error_contexts();
+    }
+
+    fn drop_error_contexts(&mut self) {
+        for handle in self.passed_error_contexts.drain(..) {
+            error_context::drop(handle);
+        }
     }
 
     pub fn push(&mut self, value: Value) {
@@ -352,6 +370,24 @@ impl Call for LuaStack {
     fn pop_stream(&mut self, ty: Stream) -> u32 {
         let value = self.pop_value();
         or_trap!(self, channels::take(&value, Kind::Stream(ty)))
+    }
+
+    // Scripts see an error-context as its debug message, a string.
+    fn pop_error_context(&mut self) -> u32 {
+        let value = self.pop_value();
+        let message = or_trap!(self, values::error_message(&value));
+        let handle = or_trap!(
+            self,
+            error_context::new(&message).map_err(|e| e.to_string())
+        );
+        self.passed_error_contexts.push(handle);
+        handle
+    }
+
+    fn push_error_context(&mut self, handle: u32) {
+        let message = error_context::debug_message(handle);
+        error_context::drop(handle);
+        self.push_string(message);
     }
 
     fn push_future(&mut self, ty: Future, handle: u32) {
@@ -657,8 +693,6 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
         }
         Type::Future(f) => channels::check(value, Kind::Future(f)),
         Type::Stream(s) => channels::check(value, Kind::Stream(s)),
-        Type::ErrorContext => Err(format!(
-            "{described} is not supported by the Lua interpreter yet"
-        )),
+        Type::ErrorContext => values::error_message(value).map(drop),
     }
 }

@@ -116,6 +116,21 @@ pub fn string(value: &Value) -> Result<mlua::LuaString, Mismatch> {
     }
 }
 
+/// The debug message a string passed as an error-context stands for.
+pub fn error_message(value: &Value) -> Result<String, Mismatch> {
+    match value {
+        Value::String(s) => match s.to_str() {
+            Ok(message) => Ok(message.to_string()),
+            Err(_) => Err(
+                "expected error-context (its message, a string), found a string \
+                 that is not valid UTF-8"
+                    .into(),
+            ),
+        },
+        _ => Err(mismatch(&"error-context (its message, a string)", value)),
+    }
+}
+
 pub fn table(value: &Value, ty: Expected<'_>) -> Result<Table, Mismatch> {
     match value {
         Value::Table(t) => Ok(t.clone()),

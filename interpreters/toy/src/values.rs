@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use toy_lang::Value;
-use wit_dylib_sdk::{Type, Val};
+use wit_dylib_sdk::{Type, Val, error_context};
 
 use crate::channels::{Channel, lift_reader, pass_reader};
 use crate::resources::Resources;
@@ -91,6 +91,12 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
         (Type::Borrow(r), Val::Borrow(handle)) => resources.lift_borrowed(r, handle),
         (Type::Future(f), Val::Future(handle)) => lift_reader(Channel::Future(f), handle),
         (Type::Stream(s), Val::Stream(handle)) => lift_reader(Channel::Stream(s), handle),
+        // Scripts see an error-context as its message; nothing keeps the handle.
+        (Type::ErrorContext, Val::ErrorContext(handle)) => {
+            let message = error_context::debug_message(handle);
+            error_context::drop(handle);
+            Value::Str(message.into())
+        }
         (ty, val) => panic!(
             "toy: a {} value arrived for type {}",
             val.kind(),
@@ -239,11 +245,9 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
         }
         (Type::Future(f), reader) => Val::Future(pass_reader(Channel::Future(f), reader)?),
         (Type::Stream(s), reader) => Val::Stream(pass_reader(Channel::Stream(s), reader)?),
-        (Type::ErrorContext, _) => {
-            return Err(format!(
-                "the toy interpreter does not support {}",
-                ty.describe()
-            ));
+        // The value stack that passes it drops it after the call.
+        (Type::ErrorContext, Value::Str(message)) => {
+            Val::ErrorContext(error_context::new(message).map_err(|e| e.to_string())?)
         }
         _ => return Err(mismatch()),
     })

@@ -434,6 +434,22 @@ pub struct wit {
 }
 /// The whole world, handed over by `wit_dylib_initialize`.
 pub type wit_t = wit;
+/** `error-context.new`: a new error-context with the UTF-8 debug message
+ `message` (`len` bytes; the built-in traps on invalid UTF-8). Returns its
+ handle.*/
+pub type wit_error_context_new_fn_t = ::core::option::Option<
+    unsafe extern "C" fn(message: *const u8, len: usize) -> u32,
+>;
+/** `error-context.debug-message`: stores a pointer to the UTF-8 message and
+ its length at `ret[0]` and `ret[1]`. The bytes come from `cabi_realloc`
+ and become the caller's.*/
+pub type wit_error_context_debug_message_fn_t = ::core::option::Option<
+    unsafe extern "C" fn(handle: u32, ret: *mut usize),
+>;
+/// `error-context.drop`.
+pub type wit_error_context_drop_fn_t = ::core::option::Option<
+    unsafe extern "C" fn(handle: u32),
+>;
 unsafe extern "C" {
     /** Receives the world's description. Called once, from the world library's
  constructors; `wit` stays valid for the rest of the program.*/
@@ -618,4 +634,16 @@ unsafe extern "C" {
     pub fn wit_dylib_push_map(cx: *mut ::core::ffi::c_void, ty: usize, len: usize);
     /// Pops a value, then a key, and inserts them into the map now on top.
     pub fn wit_dylib_map_append(cx: *mut ::core::ffi::c_void, ty: usize);
+    /** Hands the interpreter the world library's error-context built-ins; called
+ from the world library's constructors, before `wit_dylib_initialize`.*/
+    pub fn wit_dylib_error_context_builtins(
+        new_: wit_error_context_new_fn_t,
+        debug_message: wit_error_context_debug_message_fn_t,
+        drop: wit_error_context_drop_fn_t,
+    );
+    /** Returns the handle of the error-context on top (which the interpreter
+ keeps; see above).*/
+    pub fn wit_dylib_pop_error_context(cx: *mut ::core::ffi::c_void) -> u32;
+    /// Pushes an error-context handle, now the interpreter's to drop.
+    pub fn wit_dylib_push_error_context(cx: *mut ::core::ffi::c_void, handle: u32);
 }

@@ -122,8 +122,8 @@ impl<'a> Names<'a> {
             | Type::S32
             | Type::S64 => "integer".into(),
             Type::F32 | Type::F64 => "number".into(),
-            Type::Char | Type::String => "string".into(),
-            Type::ErrorContext => "any".into(),
+            // An error-context is its debug message in Lua.
+            Type::Char | Type::String | Type::ErrorContext => "string".into(),
             Type::Id(id) => {
                 let def = &self.resolve.types[*id];
                 match def.name {

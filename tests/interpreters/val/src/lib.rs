@@ -23,6 +23,11 @@
 //! the caller imports it, is called after every round: the callee must then
 //! hold no resource and its heap is checked (the roundtrip test's worlds).
 //!
+//! Error-contexts carry tags too, in their debug messages: the side that
+//! passes one creates it from its tag (and its value stack drops it after
+//! the call), the side that receives one reads the tag back and drops it.
+//! At each quiescent point this component must hold no error-context.
+//!
 //! Async: the caller's `run` may be async; it then starts every async import
 //! at once and awaits them together. An async callee suspends once before
 //! checking its arguments. Futures and streams stand for their contents
@@ -46,7 +51,7 @@ use channels::{Policy, drain, open};
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
     Callee, ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
-    call_import, call_import_async, join_all, yield_now,
+    call_import, call_import_async, error_context, join_all, yield_now,
 };
 
 /// The world-level function the caller calls after every round.
@@ -204,6 +209,12 @@ impl Interpreter for ValInterpreter {
             assert!(
                 open == 0,
                 "{open} future or stream ends left open after export `{}`",
+                func.qualified_name()
+            );
+            let held = error_context::held();
+            assert!(
+                held == 0,
+                "{held} error-contexts still held after export `{}`",
                 func.qualified_name()
             );
         }
@@ -447,6 +458,11 @@ impl ValInterpreter {
                 lent.push((r, handle));
                 Val::Borrow(handle)
             }
+            (Type::ErrorContext, Val::ErrorContext(tag)) => {
+                let handle = error_context::new(&error_message(tag))
+                    .expect("a world passing error-contexts has their built-ins");
+                Val::ErrorContext(handle)
+            }
             (_, other) => other,
         })
     }
@@ -468,6 +484,11 @@ impl ValInterpreter {
                 Val::Borrow(self.tag_of_rep(handle as usize))
             }
             (Type::Borrow(r), Val::Borrow(handle)) => Val::Borrow(self.tag_of_handle(r, handle)),
+            (Type::ErrorContext, Val::ErrorContext(handle)) => {
+                let message = error_context::debug_message(handle);
+                error_context::drop(handle);
+                Val::ErrorContext(tag_of_message(&message))
+            }
             (_, other) => other,
         })
     }
@@ -481,7 +502,7 @@ impl ValInterpreter {
                 .collect()
         };
         match (ty.dealias(), value) {
-            (ty @ (Type::Own(_) | Type::Borrow(_)), value) => f(ty, value),
+            (ty @ (Type::Own(_) | Type::Borrow(_) | Type::ErrorContext), value) => f(ty, value),
             (Type::Record(r), Val::Record(fields)) => {
                 Val::Record(each(&mut r.fields().map(|(_, t)| t), fields))
             }
@@ -576,6 +597,19 @@ impl ValInterpreter {
             .get(&(r.interface(), name))
             .unwrap_or_else(|| panic!("the world imports no `{name}` for resource `{}`", r.name()))
     }
+}
+
+/// The debug message of an error-context carrying `tag`.
+fn error_message(tag: u32) -> String {
+    format!("val error-context {tag}")
+}
+
+/// The tag an error-context's debug message carries.
+fn tag_of_message(message: &str) -> u32 {
+    message
+        .strip_prefix("val error-context ")
+        .and_then(|tag| tag.parse().ok())
+        .unwrap_or_else(|| panic!("error-context debug message `{message}` carries no tag"))
 }
 
 /// Imports the caller exercises: all but the resource helpers.

@@ -29,6 +29,14 @@ impl Guest for Echo {
     fn nested(r: Rec) -> Rec {
         r
     }
+
+    fn points(l: Vec<Point>) -> Vec<Point> {
+        l
+    }
+
+    fn pairs(l: Vec<(u16, i64)>) -> Vec<(u16, i64)> {
+        l
+    }
 }
 
 export!(Echo);
