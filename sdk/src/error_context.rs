@@ -11,10 +11,9 @@
 //! queues the handle, and the SDK drops the queued ones when the next
 //! export starts.
 
-use std::cell::{Cell, RefCell};
 use std::fmt;
-use std::sync::OnceLock;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use wit_dylib_ffi as ffi;
 
@@ -34,15 +33,15 @@ static HELD: AtomicUsize = AtomicUsize::new(0);
 /// heap, whose live bytes interpreters compare between calls to find leaks.
 const QUEUE_ROOM: usize = 256;
 
-thread_local! {
-    /// Whether the SDK is running a sync export's post-return.
-    static IN_POST_RETURN: Cell<bool> = const { Cell::new(false) };
-    /// Handles [`drop`] queued during post-return: the first `QUEUED_LEN`
-    /// in `QUEUED`, any more in `OVERFLOW`.
-    static QUEUED: RefCell<[u32; QUEUE_ROOM]> = const { RefCell::new([0; QUEUE_ROOM]) };
-    static QUEUED_LEN: Cell<usize> = const { Cell::new(0) };
-    static OVERFLOW: RefCell<Vec<u32>> = const { RefCell::new(Vec::new()) };
-}
+// Atomics rather than thread-locals: the component is single-threaded, and
+// these are read on every export call, where a thread-local costs more.
+/// Whether the SDK is running a sync export's post-return.
+static IN_POST_RETURN: AtomicBool = AtomicBool::new(false);
+/// Handles [`drop`] queued during post-return: the first `QUEUED_LEN` in
+/// `QUEUED`, any more in `OVERFLOW`.
+static QUEUED: [AtomicU32; QUEUE_ROOM] = [const { AtomicU32::new(0) }; QUEUE_ROOM];
+static QUEUED_LEN: AtomicUsize = AtomicUsize::new(0);
+static OVERFLOW: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// The world passes no error-context values, so its library provides none
 /// of their built-ins.
@@ -118,7 +117,7 @@ pub fn debug_message(handle: u32) -> String {
 pub fn drop(handle: u32) {
     let builtins = builtins().expect("wit-dylib: an error-context handle without built-ins");
     HELD.fetch_sub(1, Ordering::Relaxed);
-    if IN_POST_RETURN.with(Cell::get) {
+    if IN_POST_RETURN.load(Ordering::Relaxed) {
         queue(handle);
         return;
     }
@@ -127,37 +126,53 @@ pub fn drop(handle: u32) {
 }
 
 fn queue(handle: u32) {
-    let len = QUEUED_LEN.with(Cell::get);
-    if len < QUEUE_ROOM {
-        QUEUED.with(|queued| queued.borrow_mut()[len] = handle);
-        QUEUED_LEN.with(|l| l.set(len + 1));
-    } else {
-        OVERFLOW.with(|overflow| overflow.borrow_mut().push(handle));
+    let len = QUEUED_LEN.load(Ordering::Relaxed);
+    match QUEUED.get(len) {
+        Some(slot) => slot.store(handle, Ordering::Relaxed),
+        None => overflow().push(handle),
     }
+    QUEUED_LEN.store(len + 1, Ordering::Relaxed);
+}
+
+fn overflow() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    OVERFLOW
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs `post_return` (a sync export's `wit_dylib_export_finish`), queueing
 /// the error-contexts it drops.
+#[inline]
 pub(crate) fn in_post_return<R>(post_return: impl FnOnce() -> R) -> R {
-    IN_POST_RETURN.with(|flag| flag.set(true));
+    IN_POST_RETURN.store(true, Ordering::Relaxed);
     let result = post_return();
-    IN_POST_RETURN.with(|flag| flag.set(false));
+    IN_POST_RETURN.store(false, Ordering::Relaxed);
     result
 }
 
 /// Drops the handles queued by the last post-return; called as an export
 /// starts, where built-ins may be called again.
+#[inline]
 pub(crate) fn drop_queued() {
-    let len = QUEUED_LEN.with(|l| l.replace(0));
-    if len == 0 {
-        return;
+    if QUEUED_LEN.load(Ordering::Relaxed) != 0 {
+        drop_queued_now();
     }
+}
+
+#[cold]
+fn drop_queued_now() {
+    let len = QUEUED_LEN.swap(0, Ordering::Relaxed);
     let Some(builtins) = BUILTINS.get() else {
         return;
     };
-    let queued = QUEUED.with(|queued| *queued.borrow());
-    let overflow = OVERFLOW.with(|overflow| std::mem::take(&mut *overflow.borrow_mut()));
-    for handle in queued[..len].iter().copied().chain(overflow) {
+    let queued = QUEUED[..len.min(QUEUE_ROOM)]
+        .iter()
+        .map(|slot| slot.load(Ordering::Relaxed));
+    let overflow = match len > QUEUE_ROOM {
+        true => std::mem::take(&mut *overflow()),
+        false => Vec::new(),
+    };
+    for handle in queued.chain(overflow) {
         // SAFETY: as in `drop`.
         unsafe { (builtins.drop)(handle) };
     }

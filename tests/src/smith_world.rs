@@ -201,22 +201,7 @@ fn pair_lists_to_maps(resolve: &mut Resolve) {
 /// (bytecodealliance/wasmtime#13652), so our generator refuses them in
 /// payloads: every future or stream payload holding one becomes a string.
 fn no_error_context_payloads(resolve: &mut Resolve) {
-    let direct = |k: &TypeDefKind| {
-        let parts: Vec<Type> = match k {
-            TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
-            TypeDefKind::Tuple(t) => t.types.clone(),
-            TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty).collect(),
-            TypeDefKind::Option(t)
-            | TypeDefKind::List(t)
-            | TypeDefKind::Type(t)
-            | TypeDefKind::FixedLengthList(t, _) => vec![*t],
-            TypeDefKind::Result(r) => r.ok.into_iter().chain(r.err).collect(),
-            TypeDefKind::Map(k, v) => vec![*k, *v],
-            TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.iter().copied().collect(),
-            _ => Vec::new(),
-        };
-        parts.contains(&Type::ErrorContext)
-    };
+    let direct = |k: &TypeDefKind| parts(k).contains(&Type::ErrorContext);
     let ids: Vec<TypeId> = resolve.types.iter().map(|(id, _)| id).collect();
     for id in ids {
         let (TypeDefKind::Future(Some(payload)) | TypeDefKind::Stream(Some(payload))) =
@@ -326,7 +311,12 @@ fn holds(
     if is(kind) {
         return true;
     }
-    let parts: Vec<Type> = match kind {
+    parts(kind).iter().any(|t| holds(resolve, t, is, seen))
+}
+
+/// The types a defined type is made of, one level down.
+fn parts(kind: &TypeDefKind) -> Vec<Type> {
+    match kind {
         TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.iter().copied().collect(),
         TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
         TypeDefKind::Tuple(t) => t.types.clone(),
@@ -338,8 +328,7 @@ fn holds(
         TypeDefKind::Result(r) => r.ok.into_iter().chain(r.err).collect(),
         TypeDefKind::Map(k, v) => vec![*k, *v],
         _ => Vec::new(),
-    };
-    parts.iter().any(|t| holds(resolve, t, is, seen))
+    }
 }
 
 /// Whether `ty` holds an `option` where Lua's mapping turns `none` into a

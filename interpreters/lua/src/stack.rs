@@ -115,6 +115,10 @@ impl LuaStack {
     }
 
     fn drop_error_contexts(&mut self) {
+        // Most calls pass none: skip setting up the drain.
+        if self.passed_error_contexts.is_empty() {
+            return;
+        }
         for handle in self.passed_error_contexts.drain(..) {
             error_context::drop(handle);
         }
