@@ -112,6 +112,9 @@ pub struct ValStack {
     context: Callee,
     /// Error-context handles this stack passed, dropped with it.
     passed_error_contexts: Vec<u32>,
+    /// Whether lists of numbers (and records and tuples of them) move in one
+    /// piece (see `bulk`).
+    bulk: bool,
 }
 
 impl Drop for ValStack {
@@ -160,7 +163,15 @@ impl ValStack {
             iters: Vec::new(),
             context,
             passed_error_contexts: Vec::new(),
+            bulk: true,
         }
+    }
+
+    /// Moves every list element by element, as for lists of other types:
+    /// the baseline against which benchmarks measure the bulk path.
+    pub fn element_by_element(mut self) -> ValStack {
+        self.bulk = false;
+        self
     }
 
     /// Pushes a value.
@@ -409,7 +420,11 @@ impl Call for ValStack {
             Val::List(items) => items,
             other => self.mismatch(&expected, &other),
         };
-        match bulk::encode(ty.ty(), &items) {
+        let encoded = match self.bulk {
+            true => bulk::encode(ty.ty(), &items),
+            false => None,
+        };
+        match encoded {
             Some(bytes) => ListLowering::Canonical {
                 len: items.len(),
                 bytes: bytes.into(),
@@ -520,7 +535,11 @@ impl Call for ValStack {
         ty: List,
         buffer: CanonicalList,
     ) -> Result<(), CanonicalList> {
-        match bulk::decode(ty.ty(), &buffer) {
+        let decoded = match self.bulk {
+            true => bulk::decode(ty.ty(), &buffer),
+            false => None,
+        };
+        match decoded {
             Some(items) => {
                 self.stack.push(Val::List(items));
                 Ok(())

@@ -18,6 +18,8 @@ const CHUNK: usize = 64 << 10;
 
 struct Echo {
     wit: Wit,
+    /// By export index: whether its lists move element by element.
+    element_by_element: Vec<bool>,
 }
 
 impl Interpreter for Echo {
@@ -36,11 +38,23 @@ impl Interpreter for Echo {
                 func.qualified_name()
             );
         }
-        Echo { wit }
+        // `*-each` exports are the benchmark's baseline for the bulk path;
+        // decided here, as names cost a string comparison per call.
+        let element_by_element = wit
+            .export_funcs()
+            .map(|f| f.name().ends_with("-each"))
+            .collect();
+        Echo {
+            wit,
+            element_by_element,
+        }
     }
 
     fn export_start(&self, func: ExportFunction) -> ValStack {
-        ValStack::for_export(func)
+        match self.element_by_element[func.index()] {
+            true => ValStack::for_export(func).element_by_element(),
+            false => ValStack::for_export(func),
+        }
     }
 
     fn export_call(&self, func: ExportFunction, cx: &mut ValStack) {

@@ -37,6 +37,14 @@ impl Guest for Echo {
     fn pairs(l: Vec<(u16, i64)>) -> Vec<(u16, i64)> {
         l
     }
+
+    fn points_each(l: Vec<Point>) -> Vec<Point> {
+        l
+    }
+
+    fn pairs_each(l: Vec<(u16, i64)>) -> Vec<(u16, i64)> {
+        l
+    }
 }
 
 export!(Echo);
