@@ -179,6 +179,7 @@ fn drop_queued_now() {
 }
 
 /// `wit_dylib_error_context_builtins`: stores the built-ins.
+#[doc(hidden)]
 pub fn register(
     new: ffi::wit_error_context_new_fn_t,
     debug_message: ffi::wit_error_context_debug_message_fn_t,
