@@ -47,6 +47,9 @@ const GOOD: &str = r#"
         total))))
 
 (export "keep" (fn (t) (test:toy/things#[method]thing.tag t)))
+
+; A string where an error-context goes becomes one with that message.
+(export "wrap" (fn (message) (err message)))
 "#;
 
 fn build(source: &str) -> Result<Vec<u8>> {
@@ -306,6 +309,22 @@ fn a_result_of_the_wrong_type_names_export_type_and_value() {
         message.contains("toy: export `small` returned \"many\", which is not a u8: expected u8, found string \"many\""),
         "{message}"
     );
+}
+
+#[test]
+fn a_string_becomes_an_error_context_and_anything_else_is_refused() -> Result<()> {
+    let mut instance = start(&build(GOOD)?, &Recorder::default())?;
+    let got = instance.call("wrap", &[Val::String("disk full".into())])?;
+    assert!(
+        matches!(&got[..], [Val::Result(Err(Some(e)))] if matches!(**e, Val::ErrorContext(_))),
+        "{got:?}"
+    );
+    let source = GOOD.replace("(err message)", "(err 42)");
+    let mut instance = start(&build(&source)?, &Recorder::default())?;
+    let message = format!("{:#}", instance.call("wrap", &[Val::String("x".into())]).unwrap_err());
+    assert!(message.contains("export `wrap`"), "{message}");
+    assert!(message.contains("expected error-context, found int 42"), "{message}");
+    Ok(())
 }
 
 #[test]
