@@ -161,10 +161,12 @@ pub fn derive(
 
 /// wit-smith 0.263 writes no maps, so some lists become maps: every
 /// `list<tuple<K, V>>` whose `K` can key a map and whose `V` holds no
-/// handle (the component model forbids them in map values) becomes
+/// handle or error-context (the component model forbids them in map
+/// values) becomes
 /// `map<K, V>`, and every other `list<K>` of such a `K` becomes `map<K, K>`.
 fn pair_lists_to_maps(resolve: &mut Resolve) {
     let is_key = |t: Type| !matches!(t, Type::Id(_) | Type::F32 | Type::F64 | Type::ErrorContext);
+    // Error-contexts count as handles here too.
     let is_handle = |k: &TypeDefKind| {
         matches!(
             k,
@@ -172,7 +174,7 @@ fn pair_lists_to_maps(resolve: &mut Resolve) {
                 | TypeDefKind::Resource
                 | TypeDefKind::Future(_)
                 | TypeDefKind::Stream(_)
-        )
+        ) || parts(k).contains(&Type::ErrorContext)
     };
     let ids: Vec<TypeId> = resolve.types.iter().map(|(id, _)| id).collect();
     for id in ids {
@@ -184,6 +186,7 @@ fn pair_lists_to_maps(resolve: &mut Resolve) {
                 TypeDefKind::Tuple(t)
                     if t.types.len() == 2
                         && is_key(t.types[0])
+                        && t.types[1] != Type::ErrorContext
                         && !holds(resolve, &t.types[1], &is_handle, &mut HashSet::new()) =>
                 {
                     TypeDefKind::Map(t.types[0], t.types[1])

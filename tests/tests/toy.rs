@@ -321,9 +321,17 @@ fn a_string_becomes_an_error_context_and_anything_else_is_refused() -> Result<()
     );
     let source = GOOD.replace("(err message)", "(err 42)");
     let mut instance = start(&build(&source)?, &Recorder::default())?;
-    let message = format!("{:#}", instance.call("wrap", &[Val::String("x".into())]).unwrap_err());
+    let message = format!(
+        "{:#}",
+        instance
+            .call("wrap", &[Val::String("x".into())])
+            .unwrap_err()
+    );
     assert!(message.contains("export `wrap`"), "{message}");
-    assert!(message.contains("expected error-context, found int 42"), "{message}");
+    assert!(
+        message.contains("expected error-context, found int 42"),
+        "{message}"
+    );
     Ok(())
 }
 
