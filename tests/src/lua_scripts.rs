@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use anyhow::{Result, bail};
-use lua_mapping::{FunctionKind, WORLD_MODULE, lua_name};
+use lua_mapping::{FunctionKind, WORLD_MODULE, is_lua_identifier, lua_name};
 use wit_parser::{
     Function, Handle, Resolve, Type, TypeDefKind, TypeId, TypeOwner, WorldId, WorldItem, WorldKey,
 };
@@ -123,12 +123,19 @@ impl<'a> Writer<'a> {
                 import.interface.as_deref().unwrap_or(WORLD_MODULE)
             );
             let function = match kind {
-                FunctionKind::Freestanding(_) => format!("{module}.{}", kind.key()),
+                FunctionKind::Freestanding(_) => format!("{module}{}", member(&kind.key())),
                 FunctionKind::Static { resource, .. } => {
-                    format!("{module}.{}.{}", lua_name(resource), kind.key())
+                    format!(
+                        "{module}{}{}",
+                        member(&lua_name(resource)),
+                        member(&kind.key())
+                    )
                 }
                 FunctionKind::Method { .. } => {
-                    format!("function(s, ...) return s.{}(s, ...) end", kind.key())
+                    format!(
+                        "function(s, ...) return s{}(s, ...) end",
+                        member(&kind.key())
+                    )
                 }
                 FunctionKind::Constructor { .. } => unreachable!(),
             };
@@ -155,8 +162,8 @@ impl<'a> Writer<'a> {
                 let signature = self.signature(export.func)?;
                 writeln!(
                     self.out,
-                    "{table}.{} = M.callee({{ name = {:?}, {signature} }})",
-                    kind.key(),
+                    "{table}{} = M.callee({{ name = {:?}, {signature} }})",
+                    member(&kind.key()),
                     export.qualified_name()
                 )?;
             }
@@ -167,11 +174,11 @@ impl<'a> Writer<'a> {
     /// An export forwarded to the import of the same name.
     fn proxy(&mut self, export: &Func<'_>) {
         let interface = export.interface.as_deref().unwrap_or(WORLD_MODULE);
-        let key = FunctionKind::parse(&export.func.name).key();
+        let key = member(&FunctionKind::parse(&export.func.name).key());
         let table = self.interface_table(export);
         writeln!(
             self.out,
-            "{table}.{key} = function(...) return require({interface:?}).{key}(...) end"
+            "{table}{key} = function(...) return require({interface:?}){key}(...) end"
         )
         .unwrap();
     }
@@ -187,8 +194,8 @@ impl<'a> Writer<'a> {
         let index = self.resource(id)?;
         writeln!(
             self.out,
-            "{table}.{} = R[{index}].class",
-            lua_name(resource)
+            "{table}{} = R[{index}].class",
+            member(&lua_name(resource))
         )?;
         Ok(format!("R[{index}].class"))
     }
@@ -569,3 +576,12 @@ exports.run = function(iteration)
   if SETTLE then SETTLE() end
 end
 "#;
+
+/// `.name`, or `["name"]` where `name` is a Lua keyword or not an
+/// identifier (WIT allows `if` or `end` as names; seed 207123).
+fn member(name: &str) -> String {
+    match is_lua_identifier(name) {
+        true => format!(".{name}"),
+        false => format!("[{name:?}]"),
+    }
+}

@@ -38,8 +38,11 @@ const CI_CASES: u64 = 200;
 /// (the Lua script spelt a fixed-length list payload `fixed-length list`),
 /// 102670 (it spelt a resource renamed by `use` by its new name), 205410
 /// (a list became a map whose values hold an error-context, which the
-/// component model forbids).
-const REGRESSION_SEEDS: &[u64] = &[1029, 10370, 20038, 100253, 101417, 101746, 102670, 205410];
+/// component model forbids), 207123 (the Lua script wrote a resource named
+/// `if` as `t.if`).
+const REGRESSION_SEEDS: &[u64] = &[
+    1029, 10370, 20038, 100253, 101417, 101746, 102670, 205410, 207123,
+];
 
 /// Rounds per case: `run(0)` to `run(ROUNDS - 1)`, each calling every
 /// function once with fresh values.
