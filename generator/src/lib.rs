@@ -63,11 +63,19 @@ pub struct Options {
     pub interpreter: Option<String>,
 }
 
+/// Whether some function of `world` passes error-context values: its
+/// library then imports `wit_dylib.h`'s error-context extension, which
+/// upstream `wit-dylib` lacks (it cannot generate such worlds).
+pub fn passes_error_context(resolve: &Resolve, world: WorldId) -> bool {
+    support::passes_error_context(resolve, world)
+}
+
 /// Generates the world dylib for `world`.
 ///
 /// Fails, naming the item, for WIT features not supported: fixed-length
-/// lists of more than 4096 elements, flags with more than 32 members, and futures or streams
-/// that no function passes.
+/// lists of more than 4096 elements, flags with more than 32 members,
+/// futures or streams that no function passes, and error-contexts in future
+/// or stream payloads.
 pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<Vec<u8>> {
     Ok(generate_with_metadata(resolve, world, opts)?.0)
 }

@@ -77,26 +77,23 @@ fn world_functions(resolve: &Resolve, world: WorldId) -> impl Iterator<Item = &F
 }
 
 fn contains_error_context(resolve: &Resolve, ty: &Type) -> bool {
-    let any = |types: &mut dyn Iterator<Item = Type>| {
-        for t in types {
-            if contains_error_context(resolve, &t) {
-                return true;
-            }
-        }
-        false
-    };
+    fn any(resolve: &Resolve, types: impl IntoIterator<Item = Type>) -> bool {
+        types
+            .into_iter()
+            .any(|t| contains_error_context(resolve, &t))
+    }
     let id = match ty {
         Type::ErrorContext => return true,
         Type::Id(id) => *id,
         _ => return false,
     };
     match &resolve.types[id].kind {
-        TypeDefKind::Record(r) => any(&mut r.fields.iter().map(|f| f.ty)),
-        TypeDefKind::Tuple(t) => any(&mut t.types.iter().copied()),
-        TypeDefKind::Variant(v) => any(&mut v.cases.iter().filter_map(|c| c.ty)),
-        TypeDefKind::Result(r) => any(&mut r.ok.into_iter().chain(r.err)),
-        TypeDefKind::Map(k, v) => any(&mut [*k, *v].into_iter()),
-        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => any(&mut t.iter().copied()),
+        TypeDefKind::Record(r) => any(resolve, r.fields.iter().map(|f| f.ty)),
+        TypeDefKind::Tuple(t) => any(resolve, t.types.iter().copied()),
+        TypeDefKind::Variant(v) => any(resolve, v.cases.iter().filter_map(|c| c.ty)),
+        TypeDefKind::Result(r) => any(resolve, r.ok.into_iter().chain(r.err)),
+        TypeDefKind::Map(k, v) => any(resolve, [*k, *v]),
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => any(resolve, *t),
         TypeDefKind::Option(t)
         | TypeDefKind::List(t)
         | TypeDefKind::Type(t)

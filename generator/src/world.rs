@@ -116,7 +116,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
     let exports = w.declare_exports(world);
     w.module.import_env_globals();
     w.builtins = futures::import_builtins(&mut w.module, resolve, world);
-    if crate::support::passes_error_context(resolve, world) {
+    if crate::passes_error_context(resolve, world) {
         w.error_context = Some(error_context::import(&mut w.module));
     }
     w.module

@@ -76,13 +76,13 @@ fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
         .validate_all(&ours)
         .context("our module does not validate")?;
     let fixed_length = |(_, t): (_, &TypeDef)| matches!(t.kind, TypeDefKind::FixedLengthList(..));
-    let ours = Summary::of(&ours)?;
-    // Only worlds passing error-contexts import the ABI's extension.
-    let extension = |import: &String| import.starts_with("env wit_dylib_error_context_builtins:");
-    if resolve.types.iter().any(fixed_length) || ours.imports.iter().any(extension) {
+    if resolve.types.iter().any(fixed_length)
+        || wit_dylib_generator::passes_error_context(resolve, world)
+    {
         return Ok(());
     }
     let theirs = wit_dylib::create(resolve, world, None)?;
+    let ours = Summary::of(&ours)?;
     let theirs = Summary::of(&theirs)?;
     ensure!(
         ours.imports.len() >= 67 + 5,

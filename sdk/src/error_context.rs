@@ -109,6 +109,43 @@ pub fn debug_message(handle: u32) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
+/// The debug message of error-context `handle`, which is dropped: how an
+/// interpreter that shows error-contexts as their messages receives one.
+pub fn take_message(handle: u32) -> String {
+    let message = debug_message(handle);
+    drop(handle);
+    message
+}
+
+/// Error-contexts a value stack passed during a call. The receivers got
+/// copies, so these are dropped once the call is over: on [`Passed::release`]
+/// or when this is dropped.
+#[derive(Default)]
+pub struct Passed(Vec<u32>);
+
+impl Passed {
+    pub fn push(&mut self, handle: u32) {
+        self.0.push(handle);
+    }
+
+    /// Drops every handle; the list keeps its room for the next call.
+    pub fn release(&mut self) {
+        // Most calls pass none: skip setting up the drain.
+        if self.0.is_empty() {
+            return;
+        }
+        for handle in self.0.drain(..) {
+            drop(handle);
+        }
+    }
+}
+
+impl Drop for Passed {
+    fn drop(&mut self) {
+        self.release();
+    }
+}
+
 /// Drops this component's error-context `handle`; during a sync export's
 /// post-return, when the next export starts (see the module docs).
 ///

@@ -11,6 +11,7 @@ use crate::buffer::{Bytes, CanonicalList};
 use crate::bulk;
 use crate::call::{Call, ListLowering};
 use crate::channel::Progress;
+use crate::error_context;
 use crate::metadata::{
     Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
     Stream, Tuple, Type, Variant, WitOption, WitResult,
@@ -111,18 +112,10 @@ pub struct ValStack {
     /// Names the call in error messages.
     context: Callee,
     /// Error-context handles this stack passed, dropped with it.
-    passed_error_contexts: Vec<u32>,
+    passed_error_contexts: error_context::Passed,
     /// Whether lists of numbers (and records and tuples of them) move in one
     /// piece (see `bulk`).
     bulk: bool,
-}
-
-impl Drop for ValStack {
-    fn drop(&mut self) {
-        for handle in self.passed_error_contexts.drain(..) {
-            crate::error_context::drop(handle);
-        }
-    }
 }
 
 macro_rules! scalars {
@@ -162,7 +155,7 @@ impl ValStack {
             stack: Vec::new(),
             iters: Vec::new(),
             context,
-            passed_error_contexts: Vec::new(),
+            passed_error_contexts: error_context::Passed::default(),
             bulk: true,
         }
     }

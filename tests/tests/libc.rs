@@ -111,20 +111,18 @@ fn world_libraries() -> Result<Vec<(String, Vec<u8>)>> {
             .with_context(|| format!("parsing {}", file.display()))?;
         let names: Vec<String> = resolve.packages[package].worlds.keys().cloned().collect();
         // Upstream 0.263 panics on fixed-length lists and on functions
-        // passing error-contexts (for which ours imports the ABI's
-        // error-context extension): only ours builds those.
+        // passing error-contexts: only ours builds those.
         let fixed_lengths = resolve
             .types
             .iter()
             .any(|(_, ty)| matches!(ty.kind, wit_parser::TypeDefKind::FixedLengthList(..)));
-        let extension = b"wit_dylib_error_context_builtins";
         for name in names {
             let world = World::load(&file, &name)?;
             let label = format!("{}#{name}", file.display());
-            let ours = ours_world_dylib(&world)?;
-            let passes_error_contexts = ours.windows(extension.len()).any(|w| w == extension);
-            libraries.push((format!("{label} (ours)"), ours));
-            if !fixed_lengths && !passes_error_contexts {
+            libraries.push((format!("{label} (ours)"), ours_world_dylib(&world)?));
+            let error_contexts =
+                wit_dylib_generator::passes_error_context(&world.resolve, world.world);
+            if !fixed_lengths && !error_contexts {
                 libraries.push((format!("{label} (upstream)"), upstream_world_dylib(&world)?));
             }
         }

@@ -31,15 +31,9 @@ pub struct LuaStack {
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
     context: Site,
-    /// Error-contexts made for strings this stack passed; the receiver got
-    /// copies, so they are dropped when the call is over (see `clear`).
-    passed_error_contexts: Vec<u32>,
-}
-
-impl Drop for LuaStack {
-    fn drop(&mut self) {
-        self.drop_error_contexts();
-    }
+    /// Error-contexts made for strings this stack passed, released when the
+    /// call is over (see `clear`).
+    passed_error_contexts: error_context::Passed,
 }
 
 /// What a value stack belongs to, for error messages.
@@ -96,7 +90,7 @@ impl LuaStack {
             iters: Vec::new(),
             list_lens: Vec::new(),
             context: context.into(),
-            passed_error_contexts: Vec::new(),
+            passed_error_contexts: error_context::Passed::default(),
         }
     }
 
@@ -111,17 +105,7 @@ impl LuaStack {
         self.stack.clear();
         self.iters.clear();
         self.list_lens.clear();
-        self.drop_error_contexts();
-    }
-
-    fn drop_error_contexts(&mut self) {
-        // Most calls pass none: skip setting up the drain.
-        if self.passed_error_contexts.is_empty() {
-            return;
-        }
-        for handle in self.passed_error_contexts.drain(..) {
-            error_context::drop(handle);
-        }
+        self.passed_error_contexts.release();
     }
 
     pub fn push(&mut self, value: Value) {
@@ -389,9 +373,7 @@ impl Call for LuaStack {
     }
 
     fn push_error_context(&mut self, handle: u32) {
-        let message = error_context::debug_message(handle);
-        error_context::drop(handle);
-        self.push_string(message);
+        self.push_string(error_context::take_message(handle));
     }
 
     fn push_future(&mut self, ty: Future, handle: u32) {

@@ -93,9 +93,7 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
         (Type::Stream(s), Val::Stream(handle)) => lift_reader(Channel::Stream(s), handle),
         // Scripts see an error-context as its message; nothing keeps the handle.
         (Type::ErrorContext, Val::ErrorContext(handle)) => {
-            let message = error_context::debug_message(handle);
-            error_context::drop(handle);
-            Value::Str(message.into())
+            Value::Str(error_context::take_message(handle).into())
         }
         (ty, val) => panic!(
             "toy: a {} value arrived for type {}",

@@ -485,9 +485,7 @@ impl ValInterpreter {
             }
             (Type::Borrow(r), Val::Borrow(handle)) => Val::Borrow(self.tag_of_handle(r, handle)),
             (Type::ErrorContext, Val::ErrorContext(handle)) => {
-                let message = error_context::debug_message(handle);
-                error_context::drop(handle);
-                Val::ErrorContext(tag_of_message(&message))
+                Val::ErrorContext(tag_of_message(&error_context::take_message(handle)))
             }
             (_, other) => other,
         })
