@@ -1,23 +1,64 @@
-//! Finds the prebuilt interpreters (Lua and toy) that the tool embeds, in the
-//! wasm artifacts directory that `wit-dylib-pipeline` found.
+//! Builds the interpreters the tool embeds (Lua and toy) for wasm32-wasip2,
+//! and the `libc.so` trimmed to what they and world libraries import, with
+//! the provisioned wasm toolchain. The dylibs are built by a cargo of their
+//! own in `<target-dir>/wasm-build`, which `cargo xtask build-wasm` shares.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-const INTERPRETERS: &[&str] = &["lua_interpreter.so", "toy_interpreter.so"];
+use wit_dylib_toolchain::{dylib, libc_symbols, shared_libs};
+
+const PACKAGES: &[&str] = &["lua-interpreter", "toy-interpreter"];
+
+/// What the dylibs are built from, besides the lock file.
+const SOURCES: &[&str] = &[
+    "interpreters/lua",
+    "interpreters/lua-mapping",
+    "interpreters/toy",
+    "interpreters/toy-lang",
+    "sdk",
+];
 
 fn main() {
-    let dir = PathBuf::from(std::env::var_os("DEP_WIT_DYLIB_ARTIFACTS_DIR").unwrap());
-    for name in INTERPRETERS {
-        let path = dir.join(name);
-        if !path.exists() {
-            eprintln!(
-                "error: {} is missing: build the wasm artifacts first with `cargo xtask build-wasm` \
-                 (or run the demo with `cargo xtask demo`)",
-                path.display()
-            );
-            std::process::exit(1);
-        }
-        println!("cargo:rerun-if-changed={}", path.display());
+    if let Err(err) = build() {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
     }
-    println!("cargo:rustc-env=WIT_DYLIB_ARTIFACTS_DIR={}", dir.display());
+}
+
+fn build() -> anyhow::Result<()> {
+    println!("cargo:rerun-if-env-changed=WASI_SDK_PATH");
+    println!("cargo:rerun-if-env-changed=WIT_DYLIB_HOME");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for source in SOURCES {
+        println!("cargo:rerun-if-changed={}", root.join(source).display());
+    }
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.lock").display()
+    );
+
+    let toolchain = wit_dylib_toolchain::locate()?;
+    let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // OUT_DIR is <target-dir>/<profile>/build/<package>-<hash>/out.
+    let target_dir = out_dir.ancestors().nth(4).expect("OUT_DIR is deep enough");
+    let built = dylib::build(
+        &toolchain,
+        &dylib::Build {
+            manifest_path: &root.join("Cargo.toml"),
+            packages: PACKAGES,
+            profile: "wasm",
+            target_dir: Some(&dylib::workspace_build_dir(target_dir)),
+        },
+    )?;
+    let mut dylibs = Vec::new();
+    for dylib in &built {
+        let so = out_dir.join(format!("{}.so", dylib.name));
+        std::fs::copy(&dylib.path, &so)?;
+        dylibs.push(so);
+    }
+    let dylibs: Vec<&Path> = dylibs.iter().map(PathBuf::as_path).collect();
+    let symbols = libc_symbols::needed(&toolchain.libc_so, &dylibs)?;
+    shared_libs::build_trimmed_libc(&toolchain, &symbols, &out_dir.join("libc.so"))?;
+    println!("cargo:rustc-env=LUA_DEMO_WASM_DIR={}", out_dir.display());
+    Ok(())
 }

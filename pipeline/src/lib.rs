@@ -2,7 +2,7 @@
 //! `wit-dylib-sdk`. The stages, each usable on its own:
 //!
 //! 1. **check** the script on the host, without running it (the
-//!    interpreter's [`Interpreter::check`]: parsing only);
+//!    interpreter's optional [`Interpreter::check`]: parsing only);
 //! 2. **generate** the world library with our generator ([`world_library`]),
 //!    refusing worlds the interpreter cannot serve;
 //! 3. **link** interpreter, world library, script and `libc.so` into a
@@ -28,11 +28,15 @@ pub mod streams;
 mod stub;
 mod world;
 
+use std::borrow::Cow;
+use std::path::Path;
+
 use anyhow::{Context, Result, bail};
 use wit_parser::{Resolve, WorldId};
 
-pub use link::{LIBC, LIBC_FULL, link};
-pub use runtime::Limits;
+pub use link::link;
+pub use preinit::PreinitUnsupported;
+pub use runtime::{LimitReached, Limits};
 pub use stub::stub_wasi;
 pub use world::{load_world, require_sync, world_library};
 
@@ -55,22 +59,57 @@ impl Script {
     }
 }
 
-/// An interpreter the pipeline can build components with.
+/// An interpreter the pipeline can build components with: its dylib (built
+/// for wasm32-wasip2 on the SDK, or against `wit_dylib.h` in any language)
+/// and the `libc.so` it links with, either compiled into the program
+/// (borrowed) or read at run time (owned).
 pub struct Interpreter {
     /// The language, for messages ("Lua").
-    pub language: &'static str,
+    pub language: String,
     /// The interpreter's dylib file name, e.g. `lua_interpreter.so`.
-    pub library_name: &'static str,
-    /// The interpreter's dylib (built for wasm32-wasip2 on the SDK).
-    pub library: &'static [u8],
+    pub library_name: String,
+    /// The interpreter's dylib.
+    pub library: Cow<'static, [u8]>,
     /// Checks a script on the host without running it (e.g. parses it);
-    /// errors name the script and the place.
-    pub check: fn(&Script) -> Result<()>,
+    /// errors name the script and the place. Without one, the script is
+    /// only checked when it runs in the sandbox.
+    pub check: Option<fn(&Script) -> Result<()>>,
     /// Whether it serves async functions, futures and streams.
     pub supports_async: bool,
-    /// The `libc.so` it links with: [`LIBC`], or [`LIBC_FULL`] when it
-    /// imports libc symbols that no interpreter of this workspace does.
-    pub libc: &'static [u8],
+    /// The `libc.so` it links with: all of wasi-libc, or one trimmed to
+    /// what the interpreter and world libraries import.
+    pub libc: Cow<'static, [u8]>,
+}
+
+impl Interpreter {
+    /// The interpreter dylib at `path`, read now, linked with `libc`; its
+    /// language is named after the file. It is taken to serve async
+    /// functions (the world library refuses nothing the SDK does not).
+    pub fn read(path: &Path, libc: Cow<'static, [u8]>) -> Result<Interpreter> {
+        let library =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        link::check_dylib(&library).with_context(|| path.display().to_string())?;
+        let stem = path.file_stem().map_or_else(
+            || "interpreter".into(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        Ok(Interpreter {
+            language: stem.clone(),
+            library_name: format!("{stem}.so"),
+            library: Cow::Owned(library),
+            check: None,
+            supports_async: true,
+            libc,
+        })
+    }
+
+    /// Runs the host-side check, if the interpreter has one.
+    pub fn check(&self, script: &Script) -> Result<()> {
+        match self.check {
+            Some(check) => check(script),
+            None => Ok(()),
+        }
+    }
 }
 
 /// How [`componentize`] builds.
@@ -113,9 +152,9 @@ pub fn componentize(
              which would trap in every instance"
         );
     }
-    (interpreter.check)(script)?;
+    interpreter.check(script)?;
     if !interpreter.supports_async {
-        require_sync(resolve, world, interpreter.language)?;
+        require_sync(resolve, world, &interpreter.language)?;
     }
     let world_library = world_library(resolve, world)?;
     // Without `wasi:random` at run time, the SDK must not ask for entropy.

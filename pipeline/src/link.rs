@@ -1,19 +1,9 @@
 //! Linking a script, its interpreter and a world library into a component.
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
+use wasmparser::{Parser, Payload};
 
 use crate::{Interpreter, Script};
-
-/// The C library components link by default: a PIC wasi-libc holding only
-/// what the workspace's interpreters and world libraries import, prebuilt by
-/// `cargo xtask build-wasm` and embedded, so that users need no wasm
-/// toolchain.
-pub const LIBC: &[u8] = include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libc.so"));
-
-/// All of wasi-libc, for an interpreter built outside this workspace that
-/// imports more than [`LIBC`] holds (see the README).
-pub const LIBC_FULL: &[u8] =
-    include_bytes!(concat!(env!("WIT_DYLIB_ARTIFACTS_DIR"), "/libc-full.so"));
 
 /// Links `script` with `interpreter`, a world library (with the world's
 /// component type embedded) and the interpreter's libc into a component, plus
@@ -26,7 +16,7 @@ pub fn link(
 ) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // The interpreter first: its `cabi_realloc` becomes the component's.
-    linker.library(interpreter.library_name, interpreter.library, false)?;
+    linker.library(&interpreter.library_name, &interpreter.library, false)?;
     linker.library("world.so", world_library, false)?;
     linker.library(
         "script.so",
@@ -36,6 +26,29 @@ pub fn link(
     if let Some(extra) = extra {
         linker.library("preinit.so", extra, false)?;
     }
-    linker.library("libc.so", interpreter.libc, false)?;
+    linker.library("libc.so", &interpreter.libc, false)?;
     linker.encode().context("linking the component")
+}
+
+/// Fails, saying what it is instead, unless `library` is a WebAssembly
+/// dynamic library (a core module with a `dylink.0` section).
+pub(crate) fn check_dylib(library: &[u8]) -> Result<()> {
+    if !library.starts_with(b"\0asm") {
+        bail!("not a WebAssembly file");
+    }
+    for payload in Parser::new(0).parse_all(library) {
+        match payload {
+            Ok(Payload::Version { encoding, .. })
+                if encoding == wasmparser::Encoding::Component =>
+            {
+                bail!("a component, not a dynamic library (a core module built with -shared)");
+            }
+            Ok(Payload::CustomSection(section)) if section.name() == "dylink.0" => return Ok(()),
+            Ok(_) => {}
+            Err(err) => bail!("not a valid WebAssembly module ({err})"),
+        }
+    }
+    bail!(
+        "a WebAssembly module without a `dylink.0` section: not a dynamic library (build it with -shared)"
+    )
 }

@@ -287,7 +287,26 @@ impl ComponentInstanceState for SnapshotState<'_> {
     }
 }
 
-/// Runs `f`, turning a panic into an error that suggests `--no-preinit`.
+/// Why a component cannot be pre-initialised: wasmtime-wizer gave up on it
+/// (it panics on some modules). Building without pre-initialisation avoids
+/// it; a command line says with which flag.
+#[derive(Debug)]
+pub struct PreinitUnsupported(pub String);
+
+impl std::fmt::Display for PreinitUnsupported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "wasmtime-wizer cannot pre-initialise this component ({}); build it without \
+             pre-initialisation",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for PreinitUnsupported {}
+
+/// Runs `f`, turning a panic into a [`PreinitUnsupported`] error.
 fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
@@ -295,10 +314,7 @@ fn catch_panic<R>(f: impl FnOnce() -> R) -> Result<R> {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        anyhow!(
-            "wasmtime-wizer cannot pre-initialise this component ({message}); \
-             build it without pre-initialisation (--no-preinit)"
-        )
+        anyhow::Error::new(PreinitUnsupported(message))
     })
 }
 

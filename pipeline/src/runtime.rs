@@ -44,6 +44,31 @@ impl Default for Limits {
     }
 }
 
+/// A run that stopped at one of its [`Limits`]. It sits in the error's
+/// chain, so that a command line can name the flag that raises the limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitReached {
+    /// The fuel limit, in units.
+    Fuel(u64),
+    /// The memory limit, in bytes.
+    Memory(usize),
+}
+
+impl std::fmt::Display for LimitReached {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LimitReached::Fuel(units) => write!(
+                f,
+                "the fuel limit ({units} units) ran out: the code loops forever or does too \
+                 much work"
+            ),
+            LimitReached::Memory(bytes) => {
+                write!(f, "the memory limit ({} MiB) was reached", bytes >> 20)
+            }
+        }
+    }
+}
+
 /// How a component is run.
 #[derive(Clone, Debug, Default)]
 pub struct Sandbox {
@@ -405,17 +430,10 @@ impl Host {
             ));
         }
         if trap == Some(Trap::OutOfFuel) {
-            return err.context(format!(
-                "the fuel limit ({} units) ran out: the code loops forever or does too much work \
-                 (raise it with --fuel)",
-                host.limits.fuel
-            ));
+            return err.context(LimitReached::Fuel(host.limits.fuel));
         }
         if host.memory.refused {
-            return err.context(format!(
-                "the memory limit ({} MiB) was reached (raise it with --max-memory)",
-                host.limits.max_memory >> 20
-            ));
+            return err.context(LimitReached::Memory(host.limits.max_memory));
         }
         err
     }

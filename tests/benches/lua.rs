@@ -12,11 +12,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use lua_demo::runtime::{Running, block_on, engine, instantiate};
-use lua_demo::streams::Collector;
-use lua_demo::{Options, Script, componentize, load_world};
 use wasmtime::component::StreamReader;
-use wit_dylib_pipeline::{Interpreter, LIBC_FULL};
+use wit_dylib_pipeline::Interpreter;
+use wit_dylib_pipeline::runtime::{Running, block_on, engine, instantiate};
+use wit_dylib_pipeline::streams::Collector;
+use wit_dylib_pipeline::{Options, Script, load_world};
+use wit_dylib_tests::interpreters;
 use wit_parser::Resolve;
 
 const SIZE_TARGET: usize = 700_000;
@@ -57,15 +58,20 @@ return {
 fn main() -> Result<()> {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interpreters/lua-demo/example");
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
-    let demo = componentize(&Script::read(&example.join("app.lua"))?, &resolve, world)?;
-    let hello = componentize_str("hello", HELLO_LUA, &lua_demo::LUA)?;
+    let demo = interpreters::componentize(
+        &Script::read(&example.join("app.lua"))?,
+        &resolve,
+        world,
+        &Options::default(),
+    )?;
+    let hello = componentize_str("hello", HELLO_LUA, &interpreters::lua()?)?;
     // The baseline: the same component with all of wasi-libc.
     let lua_full_libc = Interpreter {
-        libc: LIBC_FULL,
-        ..lua_demo::LUA
+        libc: interpreters::libc_full()?,
+        ..interpreters::lua()?
     };
     let hello_full = componentize_str("hello", HELLO_LUA, &lua_full_libc)?;
-    let perf = componentize_str("perf", PERF_LUA, &lua_demo::LUA)?;
+    let perf = componentize_str("perf", PERF_LUA, &interpreters::lua()?)?;
 
     let engine = engine()?;
     let mut running = instantiate(&engine, &perf, |_, _| Ok(()))?;

@@ -8,10 +8,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use lua_demo::runtime::{self, Sandbox};
-use lua_demo::{Options, Script, componentize_with, load_world};
 use wasmtime::Engine;
 use wasmtime::component::{Component, Val};
+use wit_dylib_pipeline::runtime::{self, Sandbox};
+use wit_dylib_pipeline::{Options, Script, load_world};
+use wit_dylib_tests::interpreters;
 use wit_parser::{Resolve, WorldId};
 
 const START_TARGET: Duration = Duration::from_millis(1);
@@ -62,7 +63,7 @@ fn main() -> Result<()> {
                 preinit,
                 ..Options::default()
             };
-            let component = componentize_with(script, resolve, world, &options)?;
+            let component = interpreters::componentize(script, resolve, world, &options)?;
             let start = time_start(&engine, &component, &call)?;
             let label = format!(
                 "{name}: instantiate + first call, {}",
@@ -81,7 +82,7 @@ fn main() -> Result<()> {
     }
     let componentize = median(5, || {
         let started = Instant::now();
-        componentize_with(&app_script, &app_resolve, app, &Options::default())?;
+        interpreters::componentize(&app_script, &app_resolve, app, &Options::default())?;
         Ok(started.elapsed())
     })?;
     println!(

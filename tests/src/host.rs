@@ -1,4 +1,4 @@
-//! Running components under wasmtime: `lua_demo::runtime` (WASI, stderr in
+//! Running components under wasmtime: `wit_dylib_pipeline::runtime` (WASI, stderr in
 //! trap errors) plus what the tests provide on top: root-level host
 //! functions and the matrix convention's resources.
 
@@ -8,15 +8,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use anyhow::{Context, Result};
-use lua_demo::runtime::{self, Host, Running};
 use wasmtime::component::types::ComponentItem;
 use wasmtime::component::{
     Component, Linker, LinkerInstance, Resource, ResourceAny, ResourceType, Val,
 };
 use wasmtime::{CacheStore, Config, Engine};
+use wit_dylib_pipeline::runtime::{self, Host, Running};
 
 /// One engine for every test, so that the configuration is the same everywhere:
-/// the pipeline's (`lua_demo::runtime::engine`: exceptions, maps,
+/// the pipeline's (`wit_dylib_pipeline::runtime::engine`: exceptions, maps,
 /// fixed-length lists, fuel) plus
 /// the component model's async ABI, futures and streams, which the async
 /// matrix worlds use and the `val` interpreter's async support imports, and

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod component;
 pub use wit_dylib_pipeline::compose;
 pub mod host;
+pub mod interpreters;
 pub mod lua_scripts;
 pub mod native;
 pub mod smith_world;

@@ -9,9 +9,9 @@ use std::path::Path;
 use anyhow::{Context, Result, ensure};
 use wasmparser::{Parser, Payload, TypeRef};
 use wasmtime::component::Val;
-use wit_dylib_pipeline::{Interpreter, LIBC_FULL, Options, Script};
-use wit_dylib_tests::artifacts;
+use wit_dylib_pipeline::{Interpreter, Options, Script};
 use wit_dylib_tests::component::{World, ours_world_dylib, upstream_world_dylib};
+use wit_dylib_tests::{artifacts, interpreters};
 
 /// The symbols a dylib imports from other libraries: functions from `env`,
 /// and the addresses of data (`GOT.mem`) and functions (`GOT.func`).
@@ -200,13 +200,13 @@ fn the_trimmed_libc_holds_only_what_is_imported() -> Result<()> {
 }
 
 /// The path the pipeline README gives an interpreter that needs more of
-/// libc: `Interpreter::libc` set to `LIBC_FULL`. Lua with the full libc
+/// libc: `Interpreter::libc` set to the full libc. Lua with the full libc
 /// formats numbers and catches errors as with the trimmed one.
 #[test]
 fn an_interpreter_can_link_the_full_libc_through_the_pipeline() -> Result<()> {
     let lua_full = Interpreter {
-        libc: LIBC_FULL,
-        ..lua_demo::LUA
+        libc: interpreters::libc_full()?,
+        ..interpreters::lua()?
     };
     let mut resolve = wit_parser::Resolve::default();
     let package = resolve.push_str(
@@ -224,8 +224,8 @@ fn an_interpreter_can_link_the_full_libc_through_the_pipeline() -> Result<()> {
     };
     let component =
         wit_dylib_pipeline::componentize(&lua_full, &script, &resolve, world, &Options::default())?;
-    let engine = lua_demo::runtime::engine()?;
-    let mut running = lua_demo::runtime::instantiate(&engine, &component, |_, _| Ok(()))?;
+    let engine = wit_dylib_pipeline::runtime::engine()?;
+    let mut running = wit_dylib_pipeline::runtime::instantiate(&engine, &component, |_, _| Ok(()))?;
     let x = 12.345;
     let result = running.call(None, "format", &[Val::Float64(x)])?;
     assert_eq!(result, [Val::String(format!("{x:.2} false boom"))]);

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
-use lua_demo::Script;
 use wasmtime::component::Val;
+use wit_dylib_pipeline::Script;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::Instance;
-use wit_dylib_tests::{compose, lua_scripts};
+use wit_dylib_tests::{compose, interpreters, lua_scripts};
 
 /// How many times each trial calls `run`; iteration 3 sends 1 MiB strings.
 const ITERATIONS: u32 = 4;
@@ -138,14 +138,14 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
 }
 
 /// Checks a script on the host and links it, with its interpreter, to a
-/// world library (`lua-demo` picks the interpreter by the file name).
+/// world library (picked by the file name).
 fn link_script(name: &str, source: Vec<u8>, glue: &[u8]) -> Result<Vec<u8>> {
     let script = Script {
         name: name.into(),
         source,
     };
-    lua_demo::check_script(&script)?;
-    lua_demo::link(&script, glue)
+    interpreters::check(&script)?;
+    interpreters::link(&script, glue)
 }
 
 fn failed(err: anyhow::Error) -> Failed {

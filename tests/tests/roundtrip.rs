@@ -20,12 +20,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use libtest_mimic::{Arguments, Trial};
-use lua_demo::Script;
 use wasmtime::component::Val;
+use wit_dylib_pipeline::Script;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::Instance;
 use wit_dylib_tests::smith_world::{self, Features, Keep, NoWorld, SmithWorlds};
-use wit_dylib_tests::{compose, lua_scripts};
+use wit_dylib_tests::{compose, interpreters, lua_scripts};
 
 /// Seeds `cargo xtask test` runs: within its 5-minute budget on 2 cores.
 const CI_CASES: u64 = 200;
@@ -384,8 +384,8 @@ fn build(worlds: &SmithWorlds, world: wit_parser::WorldId, side: Side) -> Result
                 name: name.into(),
                 source: source.into_bytes(),
             };
-            lua_demo::check_script(&script)?;
-            lua_demo::link(&script, &glue)?
+            interpreters::check(&script)?;
+            interpreters::link(&script, &glue)?
         }
     };
     Ok((side, component))

@@ -6,11 +6,11 @@
 use std::path::Path;
 
 use anyhow::Result;
-use lua_demo::Script;
 use wasmtime::component::Val;
+use wit_dylib_pipeline::Script;
 use wit_dylib_tests::component::{self, World};
-use wit_dylib_tests::compose;
 use wit_dylib_tests::host::{Instance, Recorder};
+use wit_dylib_tests::{compose, interpreters};
 
 /// A script that implements every export of `checks`.
 const GOOD: &str = r#"
@@ -54,7 +54,7 @@ const GOOD: &str = r#"
 
 fn build(source: &str) -> Result<Vec<u8>> {
     let (world, script) = checks(source)?;
-    lua_demo::link(&script, &component::ours_world_dylib(&world)?)
+    interpreters::link(&script, &component::ours_world_dylib(&world)?)
 }
 
 /// The component [`build`] makes, and the same built by the pipeline with
@@ -63,7 +63,7 @@ fn build(source: &str) -> Result<Vec<u8>> {
 fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
     let (world, script) = checks(source)?;
     let preinitialised =
-        lua_demo::componentize_with(&script, &world.resolve, world.world, &Default::default())?;
+        interpreters::componentize(&script, &world.resolve, world.world, &Default::default())?;
     Ok([build(source)?, preinitialised])
 }
 
@@ -464,7 +464,7 @@ fn composed(front: &str, back: &str) -> Result<Vec<u8>> {
             name: name.into(),
             source: source.as_bytes().to_vec(),
         };
-        lua_demo::link(&script, &component::ours_world_dylib(&world)?)
+        interpreters::link(&script, &component::ours_world_dylib(&world)?)
     };
     let back = side("back-end", "back.toy", back)?;
     let front = side("front", "front.toy", front)?;

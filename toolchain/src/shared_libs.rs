@@ -9,12 +9,10 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
-use super::{Toolchain, WASM_TARGET, build_once, rust_sysroot};
-use crate::command;
-use crate::workspace::Workspace;
+use crate::{Toolchain, WASM_TARGET, build_once, command, rust_sysroot};
 
-const SETJMP_C: &str = include_str!("../../csrc/setjmp.c");
-const LONGJMP_TAG_S: &str = include_str!("../../csrc/c_longjmp_tag.s");
+const SETJMP_C: &str = include_str!("../csrc/setjmp.c");
+const LONGJMP_TAG_S: &str = include_str!("../csrc/c_longjmp_tag.s");
 
 /// Links Rust's self-contained `libc.a` (wasi-libc, built PIC for this
 /// target) whole into a shared library: the full libc, for interpreters
@@ -93,18 +91,16 @@ fn builtins(toolchain: &Toolchain) -> Result<PathBuf> {
     )?))
 }
 
-/// Builds `libsetjmp.a` from our C and assembly sources into `dir`.
+/// Builds `libsetjmp.a` from our C and assembly sources into
+/// `<home>/libsetjmp`, returning that directory.
 ///
 /// Static, with every symbol hidden: the interpreter that links it defines
 /// the `__c_longjmp` tag itself and imports no tag from another library, as
 /// `wasmtime-wizer` (pre-initialisation) requires of every module.
-pub fn build_libsetjmp(
-    workspace: &Workspace,
-    toolchain: &Toolchain,
-    dir: &Path,
-) -> Result<PathBuf> {
+pub(crate) fn build_libsetjmp(toolchain: &Toolchain, home: &Path) -> Result<PathBuf> {
+    let dir = home.join("libsetjmp");
     let output = dir.join("libsetjmp.a");
-    let sources = workspace.target_dir.join("libsetjmp-src");
+    let sources = home.join("libsetjmp-src");
     let inputs = format!(
         "{}\n{}\n{SETJMP_C}{LONGJMP_TAG_S}",
         toolchain.clang.display(),
@@ -113,7 +109,7 @@ pub fn build_libsetjmp(
     build_once(&output, &inputs, || {
         eprintln!("building {}", output.display());
         std::fs::create_dir_all(&sources)?;
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(&dir)?;
         let mut objects = Vec::new();
         for (name, source) in [("setjmp.c", SETJMP_C), ("c_longjmp_tag.s", LONGJMP_TAG_S)] {
             let path = sources.join(name);
@@ -139,7 +135,7 @@ pub fn build_libsetjmp(
         command::output(&mut ar).map(drop)
     })
     .context("could not build libsetjmp.a")?;
-    Ok(dir.to_path_buf())
+    Ok(dir)
 }
 
 /// Identifies a file by path, size and modification time: enough to notice a

@@ -2,11 +2,11 @@
 //! --invoke` takes them), converted to the export's parameter types.
 
 use anyhow::{Context, Result, bail};
-use lua_demo::runtime::Running;
 use wasmtime::component::Val;
 use wasmtime::component::types::Type;
 use wasmtime::component::wasm_wave::untyped::UntypedFuncCall;
 use wasmtime::component::wasm_wave::wasm::DisplayType;
+use wit_dylib_pipeline::runtime::Running;
 
 /// Calls the export `call` names (`name(args)` at the world's root, or
 /// `interface#name(args)`) and returns its results.

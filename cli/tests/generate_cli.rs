@@ -1,12 +1,12 @@
-//! The `wit-dylib-generator` binary: outputs, errors and exit codes.
+//! `wit-dylib generate`: outputs, errors and exit codes.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use anyhow::Result;
-use wasmparser::{Validator, WasmFeatures};
+use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 
-const BIN: &str = env!("CARGO_BIN_EXE_wit-dylib-generator");
+const BIN: &str = env!("CARGO_BIN_EXE_wit-dylib");
 
 fn records_wit() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/worlds/matrix/records.wit")
@@ -15,7 +15,7 @@ fn records_wit() -> PathBuf {
 /// A scratch directory for one test.
 fn scratch(name: &str) -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!(
-        "wit-dylib-generator-cli-{name}-{}",
+        "wit-dylib-generate-cli-{name}-{}",
         std::process::id()
     ));
     std::fs::create_dir_all(&dir)?;
@@ -23,7 +23,7 @@ fn scratch(name: &str) -> Result<PathBuf> {
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Result<Output> {
-    Ok(Command::new(BIN).args(args).output()?)
+    Ok(Command::new(BIN).arg("generate").args(args).output()?)
 }
 
 fn stderr(out: &Output) -> String {
@@ -52,6 +52,11 @@ fn writes_a_valid_library() -> Result<()> {
     assert!(out.status.success(), "{}", stderr(&out));
     let wasm = std::fs::read(&out_path)?;
     Validator::new_with_features(WasmFeatures::all()).validate_all(&wasm)?;
+    // The world's type rides along, so that a component linker sees it.
+    let component_type = Parser::new(0).parse_all(&wasm).any(|payload| {
+        matches!(payload, Ok(Payload::CustomSection(s)) if s.name().starts_with("component-type"))
+    });
+    assert!(component_type, "no component-type section");
     std::fs::remove_dir_all(&dir)?;
     Ok(())
 }

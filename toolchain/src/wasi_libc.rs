@@ -7,10 +7,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
-use super::{WASM_TARGET, build_once};
-use crate::command;
+use crate::{Install, WASM_TARGET, build_once, command};
 
 const SUITE: &str = "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] \
                      http://deb.debian.org/debian trixie main\n";
@@ -27,11 +26,14 @@ fn wanted_lib(name: &str) -> bool {
 
 /// Puts the headers under `<sysroot>/include/wasm32-wasip2` and the crt objects
 /// and stub archives under `<sysroot>/lib/wasm32-wasip2`.
-pub fn ensure(download_dir: &Path, sysroot: &Path) -> Result<()> {
+pub(crate) fn ensure(download_dir: &Path, sysroot: &Path, allowed: Install) -> Result<()> {
     let include = sysroot.join("include").join(WASM_TARGET);
     let marker = include.join("stdio.h");
-    build_once(&marker, SUITE, || fetch(download_dir, sysroot))
-        .context("could not fetch wasi-libc for wasm32-wasip2 from Debian trixie")
+    build_once(&marker, SUITE, || match allowed {
+        Install::Allowed => fetch(download_dir, sysroot),
+        Install::Forbidden => bail!("wasi-libc is not in {}", sysroot.display()),
+    })
+    .context("could not fetch wasi-libc for wasm32-wasip2 from Debian trixie")
 }
 
 fn fetch(download_dir: &Path, sysroot: &Path) -> Result<()> {

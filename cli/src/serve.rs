@@ -1,4 +1,4 @@
-//! `lua-demo serve`: an HTTP server for components that export
+//! `serve`: an HTTP server for components that export
 //! `wasi:http/incoming-handler@0.2.x`, on `wasmtime-wasi-http` (the host code
 //! behind `wasmtime serve`), hyper and tokio.
 //!
@@ -34,7 +34,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::{Limits, runtime};
+use wit_dylib_pipeline::{Limits, runtime};
 
 /// Instances alive at once (the pool's size); further requests wait.
 pub const MAX_INSTANCES: u32 = 128;
@@ -45,6 +45,30 @@ const YIELD_EVERY: u64 = 100_000;
 
 /// How long in-flight requests may take to finish once a stop is asked.
 const DRAIN: Duration = Duration::from_secs(10);
+
+/// `serve COMPONENT`: the command's arguments.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ServeArgs {
+    /// The component (built for `wasi:http/proxy@0.2.x`, with or without
+    /// `--stub-wasi`).
+    pub component: std::path::PathBuf,
+    /// Where to listen; port 0 picks a free port (the address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: SocketAddr,
+    #[command(flatten)]
+    pub limits: crate::LimitArgs,
+}
+
+/// Serves the component `args` names until Ctrl-C.
+pub fn command(args: &ServeArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.component)
+        .with_context(|| format!("cannot read {}", args.component.display()))?;
+    let options = Options {
+        addr: args.addr,
+        limits: args.limits.limits(),
+    };
+    run(&bytes, &options).with_context(|| args.component.display().to_string())
+}
 
 /// What to serve, where, within which limits.
 pub struct Options {
@@ -119,7 +143,7 @@ impl Server {
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
-            .context("`lua-demo serve` provides WASI 0.2 and wasi:http, nothing else")?;
+            .context("`serve` provides WASI 0.2 and wasi:http, nothing else")?;
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .context("the component does not export `wasi:http/incoming-handler@0.2.x`")?;

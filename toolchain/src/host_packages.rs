@@ -4,7 +4,7 @@ use std::process::Command;
 
 use anyhow::{Result, bail};
 
-use crate::command;
+use crate::{Install, command};
 
 /// clang/lld/llvm-ar for wasm, compiler-rt's wasm32 builtins, and libclang
 /// (bindgen regenerates the FFI bindings from our C header with it).
@@ -16,11 +16,14 @@ const PACKAGES: &[&str] = &[
     "libclang-22-dev",
 ];
 
-/// Installs whichever of [`PACKAGES`] are missing, with apt.
-pub fn ensure() -> Result<()> {
+/// Installs whichever of [`PACKAGES`] are missing, with apt, where allowed.
+pub(crate) fn ensure(allowed: Install) -> Result<()> {
     let missing = missing_packages()?;
     if missing.is_empty() {
         return Ok(());
+    }
+    if allowed == Install::Forbidden {
+        bail!("missing Debian packages: {}", missing.join(" "));
     }
     let install = format!("apt-get update && apt-get install -y {}", missing.join(" "));
     if !is_root()? {

@@ -1,0 +1,51 @@
+//! `run`: call one export of a component under wasmtime, with WASI but no
+//! host capabilities, and print its results in WAVE.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use wasmtime::component::wasm_wave;
+use wit_dylib_pipeline::runtime;
+
+use crate::limits::{LimitArgs, name_the_flag};
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct RunArgs {
+    /// The component.
+    pub component: PathBuf,
+    /// The call: `name(args)` for a world-level export, or
+    /// `interface#name(args)`, with arguments in WAVE syntax (e.g.
+    /// `area(circle(2.0))`, `f("text", [1, 2], {x: 1, y: 2}, some(3))`);
+    /// the results are printed in WAVE.
+    #[arg(long)]
+    pub invoke: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Runs the call `args` describes and prints each result on a line.
+pub fn run(args: &RunArgs) -> Result<()> {
+    let bytes = std::fs::read(&args.component)
+        .with_context(|| format!("cannot read {}", args.component.display()))?;
+    runtime::check_component(&bytes).with_context(|| args.component.display().to_string())?;
+    let engine = runtime::engine()?;
+    let sandbox = runtime::Sandbox {
+        limits: args.limits.limits(),
+        inherit_stdout: true,
+        ..runtime::Sandbox::default()
+    };
+    let results = (|| {
+        // Imports other than WASI fail if called: enough to run exports
+        // that do not need them.
+        let mut running =
+            runtime::instantiate_in(&engine, &bytes, &sandbox, |linker, component| {
+                runtime::stub_imports(linker, component, "`run` only provides WASI")
+            })?;
+        crate::invoke::invoke(&mut running, &args.invoke)
+    })()
+    .map_err(name_the_flag)?;
+    for result in results {
+        println!("{}", wasm_wave::to_string(&result)?);
+    }
+    Ok(())
+}
