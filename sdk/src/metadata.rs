@@ -39,6 +39,17 @@ fn string(ptr: *const c_char) -> Option<&'static str> {
     Some(std::str::from_utf8(bytes).expect("wit-dylib metadata: a name is not UTF-8"))
 }
 
+/// Refuses metadata of any version but the one this SDK reads: the layout
+/// of another version (older or newer) would be misread.
+fn check_version(version: u32) {
+    assert!(
+        version == ffi::WIT_CURRENT_VERSION,
+        "the world library's wit-dylib metadata is version {version}, but this interpreter's \
+         SDK reads only version {}: generate the world library with a matching generator",
+        ffi::WIT_CURRENT_VERSION
+    );
+}
+
 impl Wit {
     /// Wraps the pointer the world library passes to `wit_dylib_initialize`.
     ///
@@ -50,16 +61,11 @@ impl Wit {
     pub unsafe fn from_raw(raw: *const ffi::wit_t) -> Wit {
         // SAFETY: guaranteed by the caller.
         let raw = unsafe { &*raw };
-        assert!(
-            raw.version >= ffi::WIT_CURRENT_VERSION,
-            "wit-dylib metadata version {} is older than the supported version {}",
-            raw.version,
-            ffi::WIT_CURRENT_VERSION
-        );
+        check_version(raw.version);
         Wit { raw }
     }
 
-    /// The metadata format version (3 or newer).
+    /// The metadata format version (always `WIT_CURRENT_VERSION`).
     pub fn version(&self) -> u32 {
         self.raw.version
     }
@@ -767,5 +773,29 @@ impl Alias {
         self.wit
             .decode_type(self.raw().ty)
             .expect("wit-dylib metadata: alias without a type")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(version: u32) -> Option<String> {
+        std::panic::catch_unwind(|| check_version(version))
+            .err()
+            .map(|payload| *payload.downcast::<String>().expect("a formatted message"))
+    }
+
+    #[test]
+    fn only_the_current_metadata_version_is_accepted() {
+        assert_eq!(refusal(ffi::WIT_CURRENT_VERSION), None);
+        for other in [0, ffi::WIT_CURRENT_VERSION - 1, ffi::WIT_CURRENT_VERSION + 1] {
+            let message = refusal(other).expect("another version is refused");
+            assert!(
+                message.contains(&format!("is version {other},"))
+                    && message.contains(&format!("only version {}", ffi::WIT_CURRENT_VERSION)),
+                "{message}"
+            );
+        }
     }
 }
