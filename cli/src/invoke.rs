@@ -9,8 +9,8 @@ use wasmtime::component::wasm_wave::wasm::DisplayType;
 use wit_dylib_pipeline::runtime::Running;
 
 /// Calls the export `call` names (`name(args)` at the world's root, or
-/// `interface#name(args)`) and returns its results.
-pub fn invoke(running: &mut Running, call: &str) -> Result<Vec<Val>> {
+/// `interface#name(args)`) and returns its results with their types.
+pub fn invoke(running: &mut Running, call: &str) -> Result<Vec<(Type, Val)>> {
     let call = call.trim();
     let open = call
         .find('(')
@@ -62,7 +62,10 @@ pub fn invoke(running: &mut Running, call: &str) -> Result<Vec<Val>> {
                 })
         })
         .collect::<Result<Vec<_>>>()?;
-    running.call(interface, name, &args)
+    let func = running.export(interface, name)?;
+    let types: Vec<Type> = func.ty(&running.store).results().collect();
+    let results = running.call(interface, name, &args)?;
+    Ok(types.into_iter().zip(results).collect())
 }
 
 fn is_resource(ty: &Type) -> bool {

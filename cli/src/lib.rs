@@ -9,6 +9,7 @@ pub mod generate;
 mod invoke;
 pub mod limits;
 pub mod new;
+mod results;
 pub mod run;
 pub mod serve;
 

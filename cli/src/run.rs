@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use wasmtime::component::wasm_wave;
 use wit_dylib_pipeline::runtime;
 
 use crate::limits::{LimitArgs, name_the_flag};
@@ -19,6 +18,9 @@ pub struct RunArgs {
     /// the results are printed in WAVE.
     #[arg(long)]
     pub invoke: String,
+    /// Read at most this many items of a returned stream (then drop it).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub max_items: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
 }
@@ -34,18 +36,22 @@ pub fn run(args: &RunArgs) -> Result<()> {
         inherit_stdout: true,
         ..runtime::Sandbox::default()
     };
-    let results = (|| {
+    let printed = (|| {
         // Imports other than WASI fail if called: enough to run exports
         // that do not need them.
         let mut running =
             runtime::instantiate_in(&engine, &bytes, &sandbox, |linker, component| {
                 runtime::stub_imports(linker, component, "`run` only provides WASI")
             })?;
-        crate::invoke::invoke(&mut running, &args.invoke)
+        let results = crate::invoke::invoke(&mut running, &args.invoke)?;
+        results
+            .into_iter()
+            .map(|(ty, val)| crate::results::render(&mut running, &ty, val, args.max_items))
+            .collect::<Result<Vec<_>>>()
     })()
     .map_err(name_the_flag)?;
-    for result in results {
-        println!("{}", wasm_wave::to_string(&result)?);
+    for line in printed {
+        println!("{line}");
     }
     Ok(())
 }

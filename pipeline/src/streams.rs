@@ -1,12 +1,13 @@
-//! The host's end of a component's streams: [`Collector`] takes what a
-//! stream the component writes delivers, for hosts, tests and benchmarks.
+//! The host's end of a component's streams and futures: [`Collector`] takes
+//! what a stream the component writes delivers, [`Awaited`] the value of a
+//! future, for hosts, tests and benchmarks.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
 use wasmtime::StoreContextMut;
-use wasmtime::component::{Lift, Source, StreamConsumer, StreamResult};
+use wasmtime::component::{FutureConsumer, Lift, Source, StreamConsumer, StreamResult};
 
 /// What a stream delivered so far, shared between the consumer wasmtime
 /// holds and the host.
@@ -124,10 +125,92 @@ impl<D, T: Lift + Send + Sync + 'static> StreamConsumer<D> for Consumer<T> {
 
 impl<T> Drop for Consumer<T> {
     fn drop(&mut self) {
-        let mut received = self.0.received.lock().unwrap();
+        self.0.finish();
+    }
+}
+
+impl<T> Collector<T> {
+    /// Marks what was received complete and wakes whoever waits for it.
+    fn finish(&self) {
+        let mut received = self.received.lock().unwrap();
         received.done = true;
         if let Some(waker) = received.waker.take() {
             waker.wake();
         }
+    }
+}
+
+/// The value of a future the component writes (`FutureReader::pipe` it
+/// [`Awaited::consumer`]), or `None` when the writer dropped its end
+/// without writing.
+pub struct Awaited<T> {
+    state: Arc<Mutex<Received<T>>>,
+}
+
+impl<T> Clone for Awaited<T> {
+    fn clone(&self) -> Awaited<T> {
+        Awaited {
+            state: self.state.clone(),
+        }
+    }
+}
+
+impl<T: Send + 'static> Default for Awaited<T> {
+    fn default() -> Awaited<T> {
+        Awaited {
+            state: Arc::new(Mutex::new(Received {
+                items: Vec::new(),
+                done: false,
+                waker: None,
+            })),
+        }
+    }
+}
+
+impl<T: Send + 'static> Awaited<T> {
+    /// The consumer to hand to `FutureReader::pipe`.
+    pub fn consumer(&self) -> FutureValue<T> {
+        FutureValue(self.collector())
+    }
+
+    /// Completes with the value once the future is written or dropped.
+    pub async fn value(&self) -> Option<T> {
+        self.collector().items().await.pop()
+    }
+
+    /// A one-item collector over the shared state.
+    fn collector(&self) -> Collector<T> {
+        Collector {
+            received: self.state.clone(),
+            stop_after: Some(1),
+            chunk: 1,
+            on_items: None,
+        }
+    }
+}
+
+/// The future consumer wasmtime holds; dropping it marks the value done.
+pub struct FutureValue<T>(Collector<T>);
+
+impl<D, T: Lift + Send + Sync + 'static> FutureConsumer<D> for FutureValue<T> {
+    type Item = T;
+
+    fn poll_consume(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        mut store: StoreContextMut<D>,
+        mut source: Source<'_, T>,
+        _finish: bool,
+    ) -> Poll<wasmtime::Result<()>> {
+        let mut value = None;
+        source.read(&mut store, &mut value)?;
+        self.0.received.lock().unwrap().items.extend(value);
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T> Drop for FutureValue<T> {
+    fn drop(&mut self) {
+        self.0.finish();
     }
 }
