@@ -789,7 +789,11 @@ mod tests {
     #[test]
     fn only_the_current_metadata_version_is_accepted() {
         assert_eq!(refusal(ffi::WIT_CURRENT_VERSION), None);
-        for other in [0, ffi::WIT_CURRENT_VERSION - 1, ffi::WIT_CURRENT_VERSION + 1] {
+        for other in [
+            0,
+            ffi::WIT_CURRENT_VERSION - 1,
+            ffi::WIT_CURRENT_VERSION + 1,
+        ] {
             let message = refusal(other).expect("another version is refused");
             assert!(
                 message.contains(&format!("is version {other},"))
