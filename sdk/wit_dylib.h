@@ -1,11 +1,12 @@
 /*
  * wit_dylib.h: the C ABI between a generated "world" dynamic library and an
- * interpreter dynamic library, ABI version 3.
+ * interpreter dynamic library, ABI version 3. Its full specification is
+ * docs/abi.md; this header is meant to be enough to write an interpreter.
  *
  * A world library is generated from a WIT world. It holds the canonical-ABI
  * glue for every import and export of the world plus a static description of
  * the world (`wit_t`, below). An interpreter library is built once and
- * defines every function declared at the end of this file. Both are
+ * defines every function marked `WIT_DYLIB_EXPORT` below. Both are
  * shared-everything wasm32 dynamic libraries linked into one component, so
  * every pointer and `size_t` here is 32 bits wide.
  *
@@ -16,9 +17,49 @@
  * export call, and one per import call that the interpreter makes.
  *
  * This file is the contract of wasm-tools' `wit-dylib` 0.263 written down
- * again from its generated imports. Where the two differ, the generated
- * imports win: `wit_dylib_pop_map` returns the length, `wit_dylib_push_map`
- * returns nothing, and the two async export entry points are declared here.
+ * again from its generated imports; where the C types differ from
+ * wasm-tools' `wit_dylib.h`, see "Differences from wasm-tools' header" at
+ * the end of this file.
+ *
+ * Building an interpreter written in C
+ * ------------------------------------
+ * With the wasm32-wasip2 clang that `cargo xtask provision` assembles in
+ * $WASI_SDK (/var/tmp/wit-dylib-target/wasi-sdk; its `bin/clang` adds
+ * `--target=wasm32-wasip2` and the wasi-libc sysroot):
+ *
+ *   $WASI_SDK/bin/clang -std=c11 -O2 -fPIC -shared -nostartfiles \
+ *       -Wl,--skip-wit-component,--no-entry,--unresolved-symbols=import-dynamic \
+ *       -I path/to/sdk -o interp.so interp.c
+ *
+ *   -fPIC -shared   a position-independent dynamic library (with a
+ *                   `dylink.0` section). `-lc` then resolves to the
+ *                   sysroot's `libc.so`: libc functions are imported from
+ *                   `env` and `libc.so` is recorded as needed, not copied in.
+ *   -nostartfiles   no `crt1-reactor.o`: without it the library exports a
+ *                   reactor's `_initialize`. A library needs no start file;
+ *                   the component's linker applies each library's
+ *                   relocations and runs its constructors.
+ *   --skip-wit-component  the wasip2 linker (`wasm-component-ld`) then acts
+ *                   as plain `wasm-ld` and writes a core module.
+ *   --no-entry      a library has no entry point.
+ *   --unresolved-symbols=import-dynamic  symbols that another library of
+ *                   the component defines, such as `wit_dylib_script`,
+ *                   become `env` imports instead of link errors.
+ *
+ * wasm-ld's warning "creating shared libraries, with -shared, is not yet
+ * stable" is expected. clang hides symbols by default on wasm
+ * (`-fvisibility=hidden`), so a definition is exported only because its
+ * declaration here carries `WIT_DYLIB_EXPORT` (default visibility, inherited
+ * by the definition): include this header in the file that defines them.
+ * Check the result with `wasm-tools print interp.so | grep -E '\((import|export)'`:
+ * it must export every `WIT_DYLIB_EXPORT` function, `cabi_realloc` among
+ * them.
+ * C compiled into a Rust interpreter crate through `cc` needs only `-fPIC`;
+ * cargo does the linking (`wit-dylib build`).
+ *
+ * In the component, link the interpreter FIRST, before `libc.so` (see
+ * `cabi_realloc` below), next to the world library, the script library
+ * (`wit_dylib_script`, at the end of this file) and `libc.so`.
  */
 
 #ifndef WIT_DYLIB_ABI_H
@@ -27,6 +68,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Marks the functions the INTERPRETER defines, so that they are exported
+ * from its dynamic library even though clang hides symbols by default on
+ * wasm. Define it yourself before including this header to override. */
+#ifndef WIT_DYLIB_EXPORT
+#if defined(__GNUC__) || defined(__clang__)
+#define WIT_DYLIB_EXPORT __attribute__((visibility("default")))
+#else
+#define WIT_DYLIB_EXPORT
+#endif
+#endif
 
 /* The value of `wit_t.version` this header describes. */
 #define WIT_CURRENT_VERSION 3
@@ -405,7 +457,8 @@ typedef struct wit {
 /* - Buffers passed to `push_string`, and to `push_list` when it returns    */
 /*   true, become the interpreter's; it frees them with its own allocator  */
 /*   (they came from its `cabi_realloc`). A zero-length buffer came from a  */
-/*   zero-size `cabi_realloc` request and is freed the same way, if at all. */
+/*   zero-size `cabi_realloc` request, which owns no memory: do not free it */
+/*   (see `cabi_realloc`).                                                  */
 /* - Handles pushed by `push_own`, `push_future`, `push_stream` become the  */
 /*   interpreter's to drop; handles returned by `pop_own` and friends move  */
 /*   to the canonical ABI.                                                  */
@@ -413,161 +466,184 @@ typedef struct wit {
 
 /// Receives the world's description. Called once, from the world library's
 /// constructors; `wit` stays valid for the rest of the program.
-void wit_dylib_initialize(const wit_t *wit);
+WIT_DYLIB_EXPORT void wit_dylib_initialize(const wit_t *wit);
 
-/// The canonical-ABI allocator, also re-exported by the world library:
-/// grows, shrinks, allocates (`old_ptr` NULL, `old_size` 0) memory.
-void *cabi_realloc(void *old_ptr, size_t old_size, size_t align, size_t new_size);
+/// The canonical-ABI allocator of the whole component, also re-exported by
+/// the world library: the glue and the host allocate with it every buffer
+/// they hand over (strings, lists, results of imports). It grows, shrinks
+/// and allocates (`old_ptr` NULL or `old_size` 0) blocks of `align`-aligned
+/// memory. It must never return NULL (the glue and the host do not check):
+/// abort (trap) when memory runs out.
+///
+/// Link order decides whose `cabi_realloc` this is: both libcs, the full
+/// wasi-libc `libc.so` and the trimmed one `cargo xtask provision` builds,
+/// export one too (`realloc` over their `malloc`), and the component linker
+/// binds the symbol to the first library that defines it. Link the
+/// interpreter before `libc.so` (our pipeline links it first); otherwise
+/// the buffers it receives come from libc's allocator, which an interpreter
+/// with an allocator of its own would then free with the wrong one.
+///
+/// Zero-size requests (`new_size == 0`): free `old_ptr` if it is a real block
+/// (`old_size != 0`) and return a non-NULL address that is a multiple of
+/// `align` and owns no memory. Our SDK returns `(void *)align`, as does
+/// wasi-libc's. Such an address comes back to the interpreter only with a
+/// size or length of 0 (`push_string`, `push_list`, `dealloc_bytes`, or here
+/// as `old_ptr` with `old_size` 0) and must never be freed: read "size 0"
+/// as "nothing to free", and a request with `old_size` 0 as a fresh
+/// allocation whatever `old_ptr` is. The SDK's `dealloc_bytes` ignores size
+/// 0, and it drops empty strings and lists without freeing their pointer.
+WIT_DYLIB_EXPORT void *cabi_realloc(void *old_ptr, size_t old_size, size_t align, size_t new_size);
 
 /// Releases `size` bytes at `ptr` that were allocated with `cabi_realloc`
 /// and `align`. `defer == 0`: free them now. Any other value: free them when
-/// `cx` is destroyed, because the canonical ABI may still read them.
-void wit_dylib_dealloc_bytes(void *cx, void *ptr, size_t size, size_t align, uint32_t defer);
+/// `cx` is destroyed, because the canonical ABI may still read them. With
+/// `size` 0 there is nothing to free (see `cabi_realloc`).
+WIT_DYLIB_EXPORT void wit_dylib_dealloc_bytes(void *cx, void *ptr, size_t size, size_t align, uint32_t defer);
 
 /* Exports. Arguments are pushed first to last, so the LAST one is on top   */
 /* (the reverse of imports, where the first argument must be on top).       */
 
 /// Creates the call context for export `which`.
-void *wit_dylib_export_start(size_t which);
+WIT_DYLIB_EXPORT void *wit_dylib_export_start(size_t which);
 /// Runs sync export `which`: pop every argument, push the result (if any).
-void wit_dylib_export_call(void *cx, size_t which);
+WIT_DYLIB_EXPORT void wit_dylib_export_call(void *cx, size_t which);
 /// Starts async export `which` with the arguments on `cx`, and takes
 /// ownership of `cx`. Returns a canonical-ABI callback code. Not declared in
 /// wasm-tools' header, but imported by every world library.
-uint32_t wit_dylib_export_async_call(void *cx, size_t which);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_export_async_call(void *cx, size_t which);
 /// Delivers an event to async export `which` (the canonical `callback`):
 /// event code, waitable, payload. Returns a callback code. Not declared in
 /// wasm-tools' header either.
-uint32_t wit_dylib_export_async_callback(uint32_t event0, uint32_t event1, uint32_t event2, size_t which);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_export_async_callback(uint32_t event0, uint32_t event1, uint32_t event2, size_t which);
 /// Called from post-return once the result of sync export `which` has been
 /// read: destroy `cx`.
-void wit_dylib_export_finish(void *cx, size_t which);
+WIT_DYLIB_EXPORT void wit_dylib_export_finish(void *cx, size_t which);
 /// The last handle to a resource exported by the component is gone: release
 /// representation `rep` of `resources[ty]`.
-void wit_dylib_resource_dtor(size_t ty, size_t rep);
+WIT_DYLIB_EXPORT void wit_dylib_resource_dtor(size_t ty, size_t rep);
 
 /* Pops: take the top value off the stack and return it in canonical form. */
 
-uint8_t wit_dylib_pop_u8(void *cx);
-uint16_t wit_dylib_pop_u16(void *cx);
-uint32_t wit_dylib_pop_u32(void *cx);
-uint64_t wit_dylib_pop_u64(void *cx);
-int8_t wit_dylib_pop_s8(void *cx);
-int16_t wit_dylib_pop_s16(void *cx);
-int32_t wit_dylib_pop_s32(void *cx);
-int64_t wit_dylib_pop_s64(void *cx);
-bool wit_dylib_pop_bool(void *cx);
+WIT_DYLIB_EXPORT uint8_t wit_dylib_pop_u8(void *cx);
+WIT_DYLIB_EXPORT uint16_t wit_dylib_pop_u16(void *cx);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_u32(void *cx);
+WIT_DYLIB_EXPORT uint64_t wit_dylib_pop_u64(void *cx);
+WIT_DYLIB_EXPORT int8_t wit_dylib_pop_s8(void *cx);
+WIT_DYLIB_EXPORT int16_t wit_dylib_pop_s16(void *cx);
+WIT_DYLIB_EXPORT int32_t wit_dylib_pop_s32(void *cx);
+WIT_DYLIB_EXPORT int64_t wit_dylib_pop_s64(void *cx);
+WIT_DYLIB_EXPORT bool wit_dylib_pop_bool(void *cx);
 /// Must return a Unicode scalar value.
-uint32_t wit_dylib_pop_char(void *cx);
-float wit_dylib_pop_f32(void *cx);
-double wit_dylib_pop_f64(void *cx);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_char(void *cx);
+WIT_DYLIB_EXPORT float wit_dylib_pop_f32(void *cx);
+WIT_DYLIB_EXPORT double wit_dylib_pop_f64(void *cx);
 /// Bit `i` set means flag `i` is set.
-uint32_t wit_dylib_pop_flags(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_flags(void *cx, size_t ty);
 /// Returns the case index.
-uint32_t wit_dylib_pop_enum(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_enum(void *cx, size_t ty);
 /// Returns a handle; the value keeps it (a borrow is lent, not moved).
-uint32_t wit_dylib_pop_borrow(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_borrow(void *cx, size_t ty);
 /// Returns an owned handle, which moves to the canonical ABI. For a resource
 /// the component defines, make it with `wit_resource_t.new`.
-uint32_t wit_dylib_pop_own(void *cx, size_t ty);
-uint32_t wit_dylib_pop_future(void *cx, size_t ty);
-uint32_t wit_dylib_pop_stream(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_own(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_future(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_stream(void *cx, size_t ty);
 /// Replaces the record on top with its fields, pushed last to first so that
 /// the FIRST field ends up on top.
-void wit_dylib_pop_record(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_record(void *cx, size_t ty);
 /// As `wit_dylib_pop_record`, for tuples.
-void wit_dylib_pop_tuple(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_tuple(void *cx, size_t ty);
 /// Pops the value, pushes its payload only if its case has one, and returns
 /// the case index.
-uint32_t wit_dylib_pop_variant(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_variant(void *cx, size_t ty);
 /// As `wit_dylib_pop_variant`: 0 none, 1 some (with the payload pushed).
 /// The glue reads any nonzero value as 1, so return exactly 0 or 1.
-uint32_t wit_dylib_pop_option(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_option(void *cx, size_t ty);
 /// As `wit_dylib_pop_variant`: 0 ok, 1 err; the payload is pushed when that
 /// side has a type. Return exactly 0 or 1, as for options.
-uint32_t wit_dylib_pop_result(void *cx, size_t ty);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_result(void *cx, size_t ty);
 /// Pops a string: stores a pointer to its UTF-8 bytes (not NUL-terminated,
 /// hence `uint8_t`) in `*bytes_out` and returns their length. The bytes stay
 /// owned by the interpreter and must stay put until `cx` is destroyed.
-size_t wit_dylib_pop_string(void *cx, const uint8_t **bytes_out);
+WIT_DYLIB_EXPORT size_t wit_dylib_pop_string(void *cx, const uint8_t **bytes_out);
 /// Pops a list and returns its length. Either store a pointer to the
 /// elements already in canonical layout in `*elems_out` (the fast path; the
 /// memory is lent until `cx` is destroyed), or store NULL and push an
 /// iterator over the elements.
-size_t wit_dylib_pop_list(void *cx, size_t ty, const void **elems_out);
+WIT_DYLIB_EXPORT size_t wit_dylib_pop_list(void *cx, size_t ty, const void **elems_out);
 /// With a list iterator on top: push the next element above it. Called
 /// exactly once per element.
-void wit_dylib_pop_list_iter_next(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_list_iter_next(void *cx, size_t ty);
 /// Pops the exhausted list iterator.
-void wit_dylib_pop_list_iter(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_list_iter(void *cx, size_t ty);
 /// Pops a map, pushes an iterator over its entries and returns the entry
 /// count. (wasm-tools' header says `void`; the glue uses the length.)
-size_t wit_dylib_pop_map(void *cx, size_t ty);
+WIT_DYLIB_EXPORT size_t wit_dylib_pop_map(void *cx, size_t ty);
 /// With a map iterator on top: push the next entry's value, then its key,
 /// so that the KEY is on top.
-void wit_dylib_pop_map_iter_next(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_map_iter_next(void *cx, size_t ty);
 /// Pops the exhausted map iterator.
-void wit_dylib_pop_map_iter(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_pop_map_iter(void *cx, size_t ty);
 
 /* Pushes: take a value lifted from the canonical ABI. Iterators are used  */
 /* in strictly nested order, so they may live on a side stack.             */
 
 /// `val` is the raw byte or word: any nonzero value means true.
-void wit_dylib_push_bool(void *cx, uint32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_bool(void *cx, uint32_t val);
 /// `val` is unchecked: it may not be a Unicode scalar value.
-void wit_dylib_push_char(void *cx, uint32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_char(void *cx, uint32_t val);
 /// Narrow integers arrive as a whole wasm i32: like the canonical ABI, an
 /// interpreter keeps the low 8 or 16 bits rather than trusting the glue to
 /// have extended them.
-void wit_dylib_push_u8(void *cx, uint32_t val);
-void wit_dylib_push_s8(void *cx, int32_t val);
-void wit_dylib_push_u16(void *cx, uint32_t val);
-void wit_dylib_push_s16(void *cx, int32_t val);
-void wit_dylib_push_u32(void *cx, uint32_t val);
-void wit_dylib_push_s32(void *cx, int32_t val);
-void wit_dylib_push_u64(void *cx, uint64_t val);
-void wit_dylib_push_s64(void *cx, int64_t val);
-void wit_dylib_push_f32(void *cx, float val);
-void wit_dylib_push_f64(void *cx, double val);
+WIT_DYLIB_EXPORT void wit_dylib_push_u8(void *cx, uint32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_s8(void *cx, int32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_u16(void *cx, uint32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_s16(void *cx, int32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_u32(void *cx, uint32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_s32(void *cx, int32_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_u64(void *cx, uint64_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_s64(void *cx, int64_t val);
+WIT_DYLIB_EXPORT void wit_dylib_push_f32(void *cx, float val);
+WIT_DYLIB_EXPORT void wit_dylib_push_f64(void *cx, double val);
 /// Pushes a string and takes ownership of `bytes` (`len` bytes, alignment 1,
 /// from `cabi_realloc`). The bytes are not validated UTF-8.
-void wit_dylib_push_string(void *cx, uint8_t *bytes, size_t len);
+WIT_DYLIB_EXPORT void wit_dylib_push_string(void *cx, uint8_t *bytes, size_t len);
 /// Pops one value per field (the LAST field is on top) and pushes the record.
-void wit_dylib_push_record(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_push_record(void *cx, size_t ty);
 /// As `wit_dylib_push_record`, for tuples.
-void wit_dylib_push_tuple(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_push_tuple(void *cx, size_t ty);
 /// `flags` is unchecked: bits beyond the flag count may be set.
-void wit_dylib_push_flags(void *cx, size_t ty, uint32_t flags);
+WIT_DYLIB_EXPORT void wit_dylib_push_flags(void *cx, size_t ty, uint32_t flags);
 /// `discr` is unchecked: it may be out of range.
-void wit_dylib_push_enum(void *cx, size_t ty, uint32_t discr);
+WIT_DYLIB_EXPORT void wit_dylib_push_enum(void *cx, size_t ty, uint32_t discr);
 /// The value is the rep when `resources[ty].new` is non-NULL (the component
 /// defines the resource) and a borrowed handle otherwise. Such a handle
 /// received by an export must be dropped before the export returns.
-void wit_dylib_push_borrow(void *cx, size_t ty, uint32_t handle_or_rep);
+WIT_DYLIB_EXPORT void wit_dylib_push_borrow(void *cx, size_t ty, uint32_t handle_or_rep);
 /// An owned handle, now the interpreter's to drop.
-void wit_dylib_push_own(void *cx, size_t ty, uint32_t handle);
-void wit_dylib_push_future(void *cx, size_t ty, uint32_t handle);
-void wit_dylib_push_stream(void *cx, size_t ty, uint32_t handle);
+WIT_DYLIB_EXPORT void wit_dylib_push_own(void *cx, size_t ty, uint32_t handle);
+WIT_DYLIB_EXPORT void wit_dylib_push_future(void *cx, size_t ty, uint32_t handle);
+WIT_DYLIB_EXPORT void wit_dylib_push_stream(void *cx, size_t ty, uint32_t handle);
 /// Pops the payload only if case `discr` has one, then pushes the variant.
-void wit_dylib_push_variant(void *cx, size_t ty, uint32_t discr);
+WIT_DYLIB_EXPORT void wit_dylib_push_variant(void *cx, size_t ty, uint32_t discr);
 /// As `wit_dylib_push_variant`: 0 none, 1 some.
-void wit_dylib_push_option(void *cx, size_t ty, uint32_t discr);
+WIT_DYLIB_EXPORT void wit_dylib_push_option(void *cx, size_t ty, uint32_t discr);
 /// As `wit_dylib_push_variant`: 0 ok, 1 err.
-void wit_dylib_push_result(void *cx, size_t ty, uint32_t discr);
+WIT_DYLIB_EXPORT void wit_dylib_push_result(void *cx, size_t ty, uint32_t discr);
 /// Offers `len` elements in canonical layout at `elems` (from
 /// `cabi_realloc`). Returning true pushes a list that owns `elems`.
 /// Returning false pushes an empty list with room for `len` elements; the
 /// glue then pushes each element and calls `wit_dylib_list_append`, and
 /// frees `elems` itself afterwards.
-bool wit_dylib_push_list(void *cx, size_t ty, void *elems, size_t len);
+WIT_DYLIB_EXPORT bool wit_dylib_push_list(void *cx, size_t ty, void *elems, size_t len);
 /// Pops an element and appends it to the list now on top.
-void wit_dylib_list_append(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_list_append(void *cx, size_t ty);
 /// Pushes an empty map with room for `len` entries; the glue then pushes a
 /// key and a value per entry and calls `wit_dylib_map_append`. Returns
 /// nothing (wasm-tools' header says `bool`).
-void wit_dylib_push_map(void *cx, size_t ty, size_t len);
+WIT_DYLIB_EXPORT void wit_dylib_push_map(void *cx, size_t ty, size_t len);
 /// Pops a value, then a key, and inserts them into the map now on top.
-void wit_dylib_map_append(void *cx, size_t ty);
+WIT_DYLIB_EXPORT void wit_dylib_map_append(void *cx, size_t ty);
 
 /* ------------------------------------------------------------------------ */
 /* Error-context values (an extension; not in wasm-tools' header)          */
@@ -596,14 +672,82 @@ typedef void (*wit_error_context_drop_fn_t)(uint32_t handle);
 
 /// Hands the interpreter the world library's error-context built-ins; called
 /// from the world library's constructors, before `wit_dylib_initialize`.
-void wit_dylib_error_context_builtins(
+WIT_DYLIB_EXPORT void wit_dylib_error_context_builtins(
     wit_error_context_new_fn_t new_,
     wit_error_context_debug_message_fn_t debug_message,
     wit_error_context_drop_fn_t drop);
 /// Returns the handle of the error-context on top (which the interpreter
 /// keeps; see above).
-uint32_t wit_dylib_pop_error_context(void *cx);
+WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_error_context(void *cx);
 /// Pushes an error-context handle, now the interpreter's to drop.
-void wit_dylib_push_error_context(void *cx, uint32_t handle);
+WIT_DYLIB_EXPORT void wit_dylib_push_error_context(void *cx, uint32_t handle);
+
+/* ------------------------------------------------------------------------ */
+/* The linked script (defined by the script library, called by the          */
+/* interpreter)                                                             */
+/* ------------------------------------------------------------------------ */
+/* An interpreter whose program is chosen when the component is linked, not */
+/* when the interpreter is built, reads it from a small data library that   */
+/* the pipeline links next to it (`script.so`, built by the                 */
+/* `wit-dylib-script-library` crate). That library defines the one function */
+/* below; the interpreter imports it (from `env`, hence no                  */
+/* `WIT_DYLIB_EXPORT` and `--unresolved-symbols=import-dynamic` at link     */
+/* time). An interpreter that never calls it does not import it and links   */
+/* without a script library; one that does fails to link without one.      */
+/* ------------------------------------------------------------------------ */
+
+/// Stores the length in bytes of the script blob in `*len` and returns its
+/// address. The blob is static data of the script library: valid for the
+/// whole program (it may be called from `wit_dylib_initialize`), never to be
+/// written or freed. It is laid out as
+///   name length: 4 bytes, unsigned little-endian (`n`);
+///   name: `n` bytes of UTF-8, the script's file name, for messages;
+///   source: the remaining `*len - 4 - n` bytes, exactly as linked (not
+///   NUL-terminated, and not checked to be UTF-8).
+const uint8_t *wit_dylib_script(size_t *len);
+
+/* ------------------------------------------------------------------------ */
+/* Differences from wasm-tools' header                                      */
+/* ------------------------------------------------------------------------ */
+/* wasm-tools' `wit-dylib` 0.263 ships its own `wit_dylib.h`. Both headers  */
+/* describe the same wasm functions: every parameter and result below is    */
+/* the same wasm i32/i64 in both, so a library built against either links   */
+/* with a world library from either generator. The differences are in C     */
+/* source only, and in each case this header follows what the world         */
+/* library's glue really passes or expects:                                 */
+/*                                                                          */
+/* - `push_u8`, `push_s8`, `push_u16`, `push_s16` take `uint32_t`/`int32_t` */
+/*   here, `uint8_t`/`int8_t`/`uint16_t`/`int16_t` there. clang's wasm C    */
+/*   ABI has the CALLER extend a narrow argument to i32 and lets the callee */
+/*   rely on it, but the glue is not C: wasm-tools' glue forwards a flat    */
+/*   argument's i32 unchanged, and the canonical ABI only defines its low   */
+/*   8 or 16 bits. Taking the whole word makes the interpreter truncate.    */
+/* - `push_bool` takes `uint32_t` (any nonzero value is true) and           */
+/*   `dealloc_bytes` a `uint32_t defer`, where that header says `bool`: the */
+/*   glue passes the raw byte or word, and a C `bool` other than 0 or 1 is  */
+/*   undefined behaviour.                                                    */
+/* - `pop_string` stores a `const uint8_t *`, there a `char *`: the bytes   */
+/*   are UTF-8 with an explicit length, not a NUL-terminated C string, and  */
+/*   the glue only reads them. `pop_list` likewise stores a `const void *`  */
+/*   (there `void *`).                                                      */
+/* - `push_list` takes `void *elems`, there `uint8_t *bytes`: the buffer    */
+/*   holds `len` ELEMENTS of any type in canonical layout, not `len` bytes. */
+/* - `pop_map` returns the entry count (`size_t`), there `void`: the glue   */
+/*   imports it with an i32 result and uses it to size the buffer.          */
+/* - `push_map` returns nothing, there `bool`: the glue imports it without  */
+/*   a result (there is no fast path for maps).                             */
+/* - `wit_flags_t.names` and `wit_enum_t.names` are `const char *const *`,  */
+/*   there `const char **`: they point into read-only static data.          */
+/* - The `new` function types of futures and streams take `(void)`, there   */
+/*   `()` (an unprototyped function before C23).                            */
+/* - `wit_dylib_resource_dtor`'s second argument is named `rep` (there      */
+/*   `handle`): it is the representation, as the name `ty` indexes          */
+/*   `resources`.                                                           */
+/* - Declared here only: `cabi_realloc`, `wit_dylib_export_async_call` and  */
+/*   `wit_dylib_export_async_callback` (imported by every world library of  */
+/*   either generator), the error-context extension, `wit_dylib_script`,    */
+/*   and `WIT_DYLIB_EXPORT`. The include guard differs too                  */
+/*   (`WIT_INTERPRETER_H` there), so do not include both headers.           */
+/* ------------------------------------------------------------------------ */
 
 #endif /* WIT_DYLIB_ABI_H */

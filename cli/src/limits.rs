@@ -20,6 +20,25 @@ pub struct LimitArgs {
         value_parser = clap::value_parser!(u32).range(1..=4096),
     )]
     pub max_memory: u32,
+    /// Wall-clock seconds for each call (and for start-up), waiting on the
+    /// host included: a script that waits forever stops here.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = Limits::DEFAULT_TIMEOUT.as_secs_f64(),
+        value_parser = parse_seconds,
+    )]
+    pub timeout: f64,
+}
+
+/// A positive number of seconds, at most a day.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(seconds),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 impl LimitArgs {
@@ -27,6 +46,7 @@ impl LimitArgs {
         Limits {
             fuel: self.fuel,
             max_memory: (self.max_memory as usize) << 20,
+            timeout: std::time::Duration::from_secs_f64(self.timeout),
         }
     }
 }
@@ -39,6 +59,7 @@ pub fn name_the_flag(err: anyhow::Error) -> anyhow::Error {
         match limit {
             LimitReached::Fuel(_) => "raise it with --fuel",
             LimitReached::Memory(_) => "raise it with --max-memory",
+            LimitReached::Time(_) => "raise it with --timeout",
         }
     } else if err.downcast_ref::<PreinitUnsupported>().is_some() {
         "build it with --no-preinit"

@@ -283,20 +283,26 @@ impl Server {
             .new_response_outparam(sender)
             .map_err(|err| Failure::internal(err.into()))?;
         let pre = self.pre.clone();
+        let timeout = self.limits.timeout;
         let task = tokio::spawn(async move {
             let _permit = permit;
-            let called = async {
+            // The whole request, waits included; running wasm is also
+            // stopped by the store's epoch deadline.
+            let called = tokio::time::timeout(timeout, async {
                 let proxy = pre.instantiate_async(&mut store).await?;
                 proxy
                     .wasi_http_incoming_handler()
                     .call_handle(&mut store, req, out)
                     .await
-            }
+            })
             .await;
             let host = &store.data().host;
             match called {
-                Ok(()) => Ok(host.stderr()),
-                Err(err) => Err(host.explain(err.into())),
+                Ok(Ok(())) => Ok(host.stderr()),
+                Ok(Err(err)) => Err(host.explain(err.into())),
+                Err(_) => Err(anyhow::Error::new(wit_dylib_pipeline::LimitReached::Time(
+                    timeout,
+                ))),
             }
         });
         match receiver.await {
@@ -341,6 +347,7 @@ impl Server {
         store.limiter(|data| data.host.limiter());
         store.set_fuel(self.limits.fuel)?;
         store.fuel_async_yield_interval(Some(YIELD_EVERY))?;
+        wit_dylib_pipeline::deadline::arm(&mut store, self.limits.timeout);
         Ok(store)
     }
 }

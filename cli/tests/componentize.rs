@@ -3,12 +3,6 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
-
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-
 use common::{artifact, repo, scratch, show, wit_dylib, wit_dylib_ok};
 
 /// Componentizes the toy version of the lua-demo example with the toy
@@ -111,68 +105,11 @@ fn serve_answers_a_client_and_logs_the_request() {
         "-o",
         show(&component),
     ]);
-    let mut server = Command::new(env!("CARGO_BIN_EXE_wit-dylib"))
-        .args(["serve", show(&component), "--addr", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut banner = String::new();
-    BufReader::new(server.stdout.take().unwrap())
-        .read_line(&mut banner)
-        .unwrap();
-    let addr = banner
-        .trim()
-        .strip_prefix("serving on http://")
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
-        .to_string();
-
-    let (status, content_type, body) = get(&addr, "/hi");
+    let server = common::Server::start(&[show(&component)]);
+    let (status, content_type, body) = common::get(&server.addr, "/hi");
     assert_eq!(status, 200);
     assert_eq!(content_type.as_deref(), Some("text/plain"));
     assert_eq!(body, "Hello, world!\n");
-
-    server.kill().unwrap();
-    let mut log = String::new();
-    server
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    server.wait().unwrap();
+    let log = server.stop();
     assert!(log.contains("GET /hi 200"), "{log}");
-}
-
-/// GETs `path` from `addr` with hyper's client: status, content type, body.
-fn get(addr: &str, path: &str) -> (u16, Option<String>, String) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
-                .await
-                .unwrap();
-        tokio::spawn(connection);
-        let request = hyper::Request::get(path)
-            .header("host", addr)
-            .body(Empty::<Bytes>::new())
-            .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| v.to_str().unwrap().to_string());
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            content_type,
-            String::from_utf8_lossy(&body).into_owned(),
-        )
-    })
 }

@@ -21,6 +21,7 @@
 //! [`Interpreter`] brings its library and its host-side check.
 
 pub mod compose;
+pub mod deadline;
 mod link;
 pub mod preinit;
 pub mod runtime;

@@ -36,6 +36,7 @@ use wasmtime_wizer::{ComponentInstanceState, Wizer};
 use wit_component::StringEncoding;
 use wit_parser::Resolve;
 
+use crate::deadline::block_on_within;
 use crate::runtime::{self, Host, Sandbox, block_on};
 
 /// The export wizer calls once the component is instantiated.
@@ -114,13 +115,15 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         runtime::stub_imports(linker, component, BUILD_TIME_IMPORT)
     })?;
     let mut store = runtime::store(engine, sandbox)?;
-    let instance = block_on(linker.instantiate_async(&mut store, &compiled))
-        .map_err(|e| runtime::explain(&store, e.into()))?;
+    // The script's top level runs here, within the time limit as a whole.
+    let timeout = sandbox.limits.timeout;
+    let instance = block_on_within(linker.instantiate_async(&mut store, &compiled), timeout)
+        .and_then(|instantiated| instantiated.map_err(|e| runtime::explain(&store, e.into())))?;
     let init = instance
         .get_func(&mut store, INIT_EXPORT)
         .ok_or_else(|| anyhow!("the component does not export `{INIT_EXPORT}`"))?;
-    block_on(init.call_async(&mut store, &[], &mut []))
-        .map_err(|e| runtime::explain(&store, e.into()))?;
+    block_on_within(init.call_async(&mut store, &[], &mut []), timeout)
+        .and_then(|called| called.map_err(|e| runtime::explain(&store, e.into())))?;
 
     let mut state = SnapshotState {
         store: &mut store,

@@ -1,9 +1,11 @@
 //! Running components under wasmtime, sandboxed: WASI with no capabilities
 //! (no preopened directories, no environment, no network, empty stdin),
-//! stderr captured for error messages, and limits on fuel and memory.
+//! stderr captured for error messages, and limits on fuel, memory and time.
 //!
 //! Every run of a script goes through here, at build time too: scripts come
 //! from other people, so none of them runs natively on the host.
+
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use wasmtime::component::types::{ComponentItem, Type};
@@ -17,14 +19,19 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-/// What one run may use. Fuel is spent again in full by every call (and by
-/// instantiation, which runs the script's top level unless pre-initialised).
+use crate::deadline;
+
+/// What one run may use. Fuel and time are given again in full to every
+/// call (and to instantiation, which runs the script's top level unless
+/// pre-initialised).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// wasmtime fuel per call: roughly one unit per wasm instruction.
     pub fuel: u64,
     /// Bytes of linear memory the component may grow to.
     pub max_memory: usize,
+    /// Wall-clock time per call, waiting included.
+    pub timeout: Duration,
 }
 
 impl Limits {
@@ -33,14 +40,19 @@ impl Limits {
     pub const DEFAULT_FUEL: u64 = 10_000_000_000;
     /// 512 MiB.
     pub const DEFAULT_MAX_MEMORY: usize = 512 << 20;
+    /// A minute: well past what the default fuel lasts when computing.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+    /// Every limit at its default.
+    pub const DEFAULT: Limits = Limits {
+        fuel: Limits::DEFAULT_FUEL,
+        max_memory: Limits::DEFAULT_MAX_MEMORY,
+        timeout: Limits::DEFAULT_TIMEOUT,
+    };
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            fuel: Limits::DEFAULT_FUEL,
-            max_memory: Limits::DEFAULT_MAX_MEMORY,
-        }
+        Limits::DEFAULT
     }
 }
 
@@ -52,6 +64,8 @@ pub enum LimitReached {
     Fuel(u64),
     /// The memory limit, in bytes.
     Memory(usize),
+    /// The time limit.
+    Time(Duration),
 }
 
 impl std::fmt::Display for LimitReached {
@@ -65,9 +79,12 @@ impl std::fmt::Display for LimitReached {
             LimitReached::Memory(bytes) => {
                 write!(f, "the memory limit ({} MiB) was reached", bytes >> 20)
             }
+            LimitReached::Time(limit) => write!(f, "the time limit ({limit:?}) ran out"),
         }
     }
 }
+
+impl std::error::Error for LimitReached {}
 
 /// How a component is run.
 #[derive(Clone, Debug, Default)]
@@ -137,9 +154,18 @@ pub struct Running {
     pub instance: Instance,
 }
 
-/// The engine: wasm exceptions on (Lua's setjmp/longjmp), maps, and fuel.
+/// The engine: wasm exceptions on (Lua's setjmp/longjmp), maps, fuel and
+/// epochs. A store made without [`store`] needs fuel and an epoch deadline
+/// ([`deadline::arm`]) before it runs anything.
 pub fn engine() -> Result<Engine> {
-    Engine::new(&config()).map_err(anyhow::Error::from)
+    new_engine(&config())
+}
+
+/// An engine from `config`, its epoch advancing (see [`deadline`]).
+fn new_engine(config: &Config) -> Result<Engine> {
+    let engine = Engine::new(config).map_err(anyhow::Error::from)?;
+    deadline::start_ticker(&engine);
+    Ok(engine)
 }
 
 /// The engine for build-time runs: each component is compiled for one short
@@ -148,7 +174,7 @@ pub fn build_engine() -> Result<Engine> {
     let mut config = config();
     config.cranelift_opt_level(wasmtime::OptLevel::None);
     config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
-    Engine::new(&config).map_err(anyhow::Error::from)
+    new_engine(&config)
 }
 
 /// The engine for a server: `instances` instances at a time, each within
@@ -174,7 +200,7 @@ pub fn pooled_engine(limits: &Limits, instances: u32) -> Result<Engine> {
         .max_memory_size(limits.max_memory);
     let mut config = config();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Engine::new(&config).map_err(anyhow::Error::from)
+    new_engine(&config)
 }
 
 fn config() -> Config {
@@ -189,19 +215,21 @@ fn config() -> Config {
     // extension).
     config.wasm_component_model_error_context(true);
     config.consume_fuel(true);
+    deadline::configure(&mut config);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.
     config.wasm_backtrace_max_frames(None);
     config
 }
 
-/// A store for `sandbox`, with its fuel filled.
+/// A store for `sandbox`, with its fuel filled and its time running.
 pub fn store(engine: &Engine, sandbox: &Sandbox) -> Result<Store<Host>> {
     let mut store = Store::new(engine, Host::new(sandbox));
     store.limiter(Host::limiter);
     store
         .set_fuel(sandbox.limits.fuel)
         .map_err(anyhow::Error::from)?;
+    deadline::arm(&mut store, sandbox.limits.timeout);
     Ok(store)
 }
 
@@ -322,9 +350,11 @@ pub fn instantiate_in(
     let mut store = store(engine, sandbox)?;
     // Always the async entry points: a component with an `async func`
     // import needs them, and they serve every other one as well.
-    let instance = block_on(linker.instantiate_async(&mut store, &component))
-        .map_err(|e| explain(&store, e.into()))
-        .context("instantiating the component")?;
+    let timeout = sandbox.limits.timeout;
+    let instance =
+        deadline::block_on_within(linker.instantiate_async(&mut store, &component), timeout)
+            .and_then(|instantiated| instantiated.map_err(|e| explain(&store, e.into())))
+            .context("instantiating the component")?;
     Ok(Running { store, instance })
 }
 
@@ -354,10 +384,14 @@ impl Running {
     pub fn call(&mut self, interface: Option<&str>, name: &str, args: &[Val]) -> Result<Vec<Val>> {
         let func = self.export(interface, name)?;
         let mut results = vec![Val::Bool(false); func.ty(&self.store).results().len()];
-        let fuel = self.store.data().limits.fuel;
-        self.store.set_fuel(fuel).map_err(anyhow::Error::from)?;
-        block_on(func.call_async(&mut self.store, args, &mut results))
-            .map_err(|e| explain(&self.store, e.into()))
+        let limits = self.store.data().limits;
+        self.store
+            .set_fuel(limits.fuel)
+            .map_err(anyhow::Error::from)?;
+        deadline::arm(&mut self.store, limits.timeout);
+        let called = func.call_async(&mut self.store, args, &mut results);
+        deadline::block_on_within(called, limits.timeout)
+            .and_then(|called| called.map_err(|e| explain(&self.store, e.into())))
             .with_context(|| format!("calling `{name}` failed"))?;
         Ok(results)
     }
@@ -434,6 +468,9 @@ impl Host {
         }
         if host.memory.refused {
             return err.context(LimitReached::Memory(host.limits.max_memory));
+        }
+        if trap == Some(Trap::Interrupt) {
+            return err.context(LimitReached::Time(host.limits.timeout));
         }
         err
     }

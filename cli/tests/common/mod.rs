@@ -4,8 +4,12 @@
 
 #![allow(dead_code)]
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Bytes;
 
 /// Runs `wit-dylib` with `args`.
 pub fn wit_dylib(args: &[&str]) -> Output {
@@ -67,4 +71,83 @@ pub fn repo(path: &str) -> PathBuf {
 
 pub fn show(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
+}
+
+/// A `wit-dylib serve` process on a free loopback port.
+pub struct Server {
+    child: Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+}
+
+impl Server {
+    /// Starts `wit-dylib serve ARGS --addr 127.0.0.1:0` and waits for its
+    /// banner.
+    pub fn start(args: &[&str]) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wit-dylib"))
+            .arg("serve")
+            .args(args)
+            .args(["--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut banner = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut banner)
+            .unwrap();
+        let addr = banner
+            .trim()
+            .strip_prefix("serving on http://")
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("unexpected banner {banner:?}"))
+            .to_string();
+        Server { child, addr }
+    }
+
+    /// Stops the server and returns its log (stderr).
+    pub fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        self.child.wait().unwrap();
+        log
+    }
+}
+
+/// GETs `path` from `addr` with hyper's client: status, content type, body.
+pub fn get(addr: &str, path: &str) -> (u16, Option<String>, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(wasmtime_wasi_http::io::TokioIo::new(stream))
+                .await
+                .unwrap();
+        tokio::spawn(connection);
+        let request = hyper::Request::get(path)
+            .header("host", addr)
+            .body(Empty::<Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (
+            status,
+            content_type,
+            String::from_utf8_lossy(&body).into_owned(),
+        )
+    })
 }

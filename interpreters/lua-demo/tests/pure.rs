@@ -11,10 +11,7 @@ use wasmtime::component::{Component, Instance, Linker, Val};
 const STUBBED: Options = Options {
     preinit: true,
     stub_wasi: true,
-    limits: lua_demo::Limits {
-        fuel: lua_demo::Limits::DEFAULT_FUEL,
-        max_memory: lua_demo::Limits::DEFAULT_MAX_MEMORY,
-    },
+    limits: lua_demo::Limits::DEFAULT,
 };
 
 fn build(script: &Path, wit: &Path, world: &str) -> Result<Vec<u8>> {
@@ -42,6 +39,8 @@ fn instantiate_bare(
     define(&mut linker)?;
     let mut store = Store::new(component.engine(), ());
     store.set_fuel(lua_demo::Limits::DEFAULT_FUEL)?;
+    // The pipeline's engines interrupt wasm at a store's epoch deadline.
+    lua_demo::deadline::arm(&mut store, lua_demo::Limits::DEFAULT_TIMEOUT);
     let instance = linker.instantiate(&mut store, component)?;
     Ok((store, instance))
 }

@@ -82,6 +82,7 @@ fn pure_app() -> SocketAddr {
 const FAULTY_LIMITS: Limits = Limits {
     fuel: 500_000_000,
     max_memory: 32 << 20,
+    ..Limits::DEFAULT
 };
 
 /// `tests/serve/faulty.lua`: routes that fail in every way.

@@ -454,8 +454,30 @@ unsafe extern "C" {
     /** Receives the world's description. Called once, from the world library's
  constructors; `wit` stays valid for the rest of the program.*/
     pub fn wit_dylib_initialize(wit: *const wit_t);
-    /** The canonical-ABI allocator, also re-exported by the world library:
- grows, shrinks, allocates (`old_ptr` NULL, `old_size` 0) memory.*/
+    /** The canonical-ABI allocator of the whole component, also re-exported by
+ the world library: the glue and the host allocate with it every buffer
+ they hand over (strings, lists, results of imports). It grows, shrinks
+ and allocates (`old_ptr` NULL or `old_size` 0) blocks of `align`-aligned
+ memory. It must never return NULL (the glue and the host do not check):
+ abort (trap) when memory runs out.
+
+ Link order decides whose `cabi_realloc` this is: both libcs, the full
+ wasi-libc `libc.so` and the trimmed one `cargo xtask provision` builds,
+ export one too (`realloc` over their `malloc`), and the component linker
+ binds the symbol to the first library that defines it. Link the
+ interpreter before `libc.so` (our pipeline links it first); otherwise
+ the buffers it receives come from libc's allocator, which an interpreter
+ with an allocator of its own would then free with the wrong one.
+
+ Zero-size requests (`new_size == 0`): free `old_ptr` if it is a real block
+ (`old_size != 0`) and return a non-NULL address that is a multiple of
+ `align` and owns no memory. Our SDK returns `(void *)align`, as does
+ wasi-libc's. Such an address comes back to the interpreter only with a
+ size or length of 0 (`push_string`, `push_list`, `dealloc_bytes`, or here
+ as `old_ptr` with `old_size` 0) and must never be freed: read "size 0"
+ as "nothing to free", and a request with `old_size` 0 as a fresh
+ allocation whatever `old_ptr` is. The SDK's `dealloc_bytes` ignores size
+ 0, and it drops empty strings and lists without freeing their pointer.*/
     pub fn cabi_realloc(
         old_ptr: *mut ::core::ffi::c_void,
         old_size: usize,
@@ -464,7 +486,8 @@ unsafe extern "C" {
     ) -> *mut ::core::ffi::c_void;
     /** Releases `size` bytes at `ptr` that were allocated with `cabi_realloc`
  and `align`. `defer == 0`: free them now. Any other value: free them when
- `cx` is destroyed, because the canonical ABI may still read them.*/
+ `cx` is destroyed, because the canonical ABI may still read them. With
+ `size` 0 there is nothing to free (see `cabi_realloc`).*/
     pub fn wit_dylib_dealloc_bytes(
         cx: *mut ::core::ffi::c_void,
         ptr: *mut ::core::ffi::c_void,
@@ -646,4 +669,13 @@ unsafe extern "C" {
     pub fn wit_dylib_pop_error_context(cx: *mut ::core::ffi::c_void) -> u32;
     /// Pushes an error-context handle, now the interpreter's to drop.
     pub fn wit_dylib_push_error_context(cx: *mut ::core::ffi::c_void, handle: u32);
+    /** Stores the length in bytes of the script blob in `*len` and returns its
+ address. The blob is static data of the script library: valid for the
+ whole program (it may be called from `wit_dylib_initialize`), never to be
+ written or freed. It is laid out as
+   name length: 4 bytes, unsigned little-endian (`n`);
+   name: `n` bytes of UTF-8, the script's file name, for messages;
+   source: the remaining `*len - 4 - n` bytes, exactly as linked (not
+   NUL-terminated, and not checked to be UTF-8).*/
+    pub fn wit_dylib_script(len: *mut usize) -> *const u8;
 }
