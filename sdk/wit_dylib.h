@@ -23,9 +23,11 @@
  *
  * Building an interpreter written in C
  * ------------------------------------
- * With the wasm32-wasip2 clang that `cargo xtask provision` assembles in
- * $WASI_SDK (/var/tmp/wit-dylib-target/wasi-sdk; its `bin/clang` adds
- * `--target=wasm32-wasip2` and the wasi-libc sysroot):
+ * `wit-dylib build --c interp.c -o interp.so` provisions the toolchain and
+ * runs the line below for you. By hand, with the wasm32-wasip2 clang that
+ * `cargo xtask provision` (or `wit-dylib build`) assembles in $WASI_SDK
+ * (`$WIT_DYLIB_HOME/wasi-sdk`, by default `~/.cache/wit-dylib/wasi-sdk`;
+ * its `bin/clang` adds `--target=wasm32-wasip2` and the wasi-libc sysroot):
  *
  *   $WASI_SDK/bin/clang -std=c11 -O2 -fPIC -shared -nostartfiles \
  *       -Wl,--skip-wit-component,--no-entry,--unresolved-symbols=import-dynamic \
@@ -46,14 +48,18 @@
  *                   the component defines, such as `wit_dylib_script`,
  *                   become `env` imports instead of link errors.
  *
- * wasm-ld's warning "creating shared libraries, with -shared, is not yet
- * stable" is expected. clang hides symbols by default on wasm
+ * wasm-ld's warnings that `-shared` and dynamic imports are "not yet
+ * stable" are expected. clang hides symbols by default on wasm
  * (`-fvisibility=hidden`), so a definition is exported only because its
  * declaration here carries `WIT_DYLIB_EXPORT` (default visibility, inherited
  * by the definition): include this header in the file that defines them.
  * Check the result with `wasm-tools print interp.so | grep -E '\((import|export)'`:
- * it must export every `WIT_DYLIB_EXPORT` function, `cabi_realloc` among
- * them.
+ * it must export every `WIT_DYLIB_EXPORT` function (`cabi_realloc` among
+ * them) and import nothing but libc, `wit_dylib_script` if it reads a
+ * script, and the memory, table, `__stack_pointer`, `__memory_base`,
+ * `__table_base` and `GOT.*` items of a dynamic library. An example:
+ * examples/c-interpreter.
+ *
  * C compiled into a Rust interpreter crate through `cc` needs only `-fPIC`;
  * cargo does the linking (`wit-dylib build`).
  *
@@ -168,8 +174,10 @@ typedef struct wit_import_func {
     /// subtask has returned. Never allocate a zero-size area through an
     /// allocator that rejects size 0.
     wit_import_async_fn_t async_impl;
-    /// Set for async imports with a result: once the subtask has returned,
-    /// call it with the same area to push the result onto `cx`.
+    /// Once the subtask has returned, call it with the same area to push the
+    /// result onto `cx` (it pushes nothing for a function without one). Our
+    /// generator sets it for every async import; wasm-tools' 0.263 only for
+    /// those with a result (NULL otherwise).
     wit_import_async_lift_fn_t async_lift_impl;
     size_t nparams;
     const wit_type_t *params;
@@ -557,7 +565,8 @@ WIT_DYLIB_EXPORT void wit_dylib_pop_tuple(void *cx, size_t ty);
 /// the case index.
 WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_variant(void *cx, size_t ty);
 /// As `wit_dylib_pop_variant`: 0 none, 1 some (with the payload pushed).
-/// The glue reads any nonzero value as 1, so return exactly 0 or 1.
+/// Return exactly 0 or 1: our glue traps on any other value (wasm-tools'
+/// reads any nonzero value as 1).
 WIT_DYLIB_EXPORT uint32_t wit_dylib_pop_option(void *cx, size_t ty);
 /// As `wit_dylib_pop_variant`: 0 ok, 1 err; the payload is pushed when that
 /// side has a type. Return exactly 0 or 1, as for options.
@@ -710,22 +719,25 @@ const uint8_t *wit_dylib_script(size_t *len);
 /* Differences from wasm-tools' header                                      */
 /* ------------------------------------------------------------------------ */
 /* wasm-tools' `wit-dylib` 0.263 ships its own `wit_dylib.h`. Both headers  */
-/* describe the same wasm functions: every parameter and result below is    */
-/* the same wasm i32/i64 in both, so a library built against either links   */
-/* with a world library from either generator. The differences are in C     */
-/* source only, and in each case this header follows what the world         */
-/* library's glue really passes or expects:                                 */
+/* describe the same wasm functions, and but for `pop_map` and `push_map`   */
+/* each has the same wasm signature (i32, i64, f32, f64) under either       */
+/* header. Those two differ in their result, and there that header does not */
+/* match what either generator's world library imports: an interpreter      */
+/* declaring them as it does fails to link (the component linker matches   */
+/* symbols by name and type). The other differences are in C source only.   */
+/* In each case this header follows what the glue really passes or expects: */
 /*                                                                          */
 /* - `push_u8`, `push_s8`, `push_u16`, `push_s16` take `uint32_t`/`int32_t` */
 /*   here, `uint8_t`/`int8_t`/`uint16_t`/`int16_t` there. clang's wasm C    */
 /*   ABI has the CALLER extend a narrow argument to i32 and lets the callee */
 /*   rely on it, but the glue is not C: wasm-tools' glue forwards a flat    */
-/*   argument's i32 unchanged, and the canonical ABI only defines its low   */
-/*   8 or 16 bits. Taking the whole word makes the interpreter truncate.    */
+/*   argument's i32 unchanged (ours extends it), and the canonical ABI only */
+/*   defines its low 8 or 16 bits. Taking the whole word makes the          */
+/*   interpreter truncate it itself.                                        */
 /* - `push_bool` takes `uint32_t` (any nonzero value is true) and           */
-/*   `dealloc_bytes` a `uint32_t defer`, where that header says `bool`: the */
-/*   glue passes the raw byte or word, and a C `bool` other than 0 or 1 is  */
-/*   undefined behaviour.                                                    */
+/*   `dealloc_bytes` a `uint32_t defer`, where that header says `bool`:     */
+/*   wasm-tools' glue passes a bool's raw byte (ours makes it 0 or 1), and  */
+/*   a C `bool` holding anything else is undefined behaviour.               */
 /* - `pop_string` stores a `const uint8_t *`, there a `char *`: the bytes   */
 /*   are UTF-8 with an explicit length, not a NUL-terminated C string, and  */
 /*   the glue only reads them. `pop_list` likewise stores a `const void *`  */
@@ -733,16 +745,17 @@ const uint8_t *wit_dylib_script(size_t *len);
 /* - `push_list` takes `void *elems`, there `uint8_t *bytes`: the buffer    */
 /*   holds `len` ELEMENTS of any type in canonical layout, not `len` bytes. */
 /* - `pop_map` returns the entry count (`size_t`), there `void`: the glue   */
-/*   imports it with an i32 result and uses it to size the buffer.          */
-/* - `push_map` returns nothing, there `bool`: the glue imports it without  */
-/*   a result (there is no fast path for maps).                             */
+/*   of both generators imports it with an i32 result and uses it to size   */
+/*   the buffer.                                                            */
+/* - `push_map` returns nothing, there `bool`: the glue of both generators  */
+/*   imports it without a result (there is no fast path for maps).          */
 /* - `wit_flags_t.names` and `wit_enum_t.names` are `const char *const *`,  */
 /*   there `const char **`: they point into read-only static data.          */
 /* - The `new` function types of futures and streams take `(void)`, there   */
 /*   `()` (an unprototyped function before C23).                            */
 /* - `wit_dylib_resource_dtor`'s second argument is named `rep` (there      */
-/*   `handle`): it is the representation, as the name `ty` indexes          */
-/*   `resources`.                                                           */
+/*   `handle`; same type): it is the representation the interpreter gave   */
+/*   `wit_resource_t.new`, not a handle.                                    */
 /* - Declared here only: `cabi_realloc`, `wit_dylib_export_async_call` and  */
 /*   `wit_dylib_export_async_callback` (imported by every world library of  */
 /*   either generator), the error-context extension, `wit_dylib_script`,    */

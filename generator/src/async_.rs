@@ -1,5 +1,5 @@
-//! The generated functions for async imports and exports (abi.md §1.9,
-//! §1.11), in the callback flavour of the async canonical ABI.
+//! The generated functions for async imports and exports (docs/abi.md
+//! §8.2, §8.3), in the callback flavour of the async canonical ABI.
 //!
 //! * [`import_adapter`] `(cx, abi_area) -> status`: `async_impl` of an async
 //!   import. Pops the arguments into flat values or, beyond four flat

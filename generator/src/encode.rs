@@ -1,4 +1,5 @@
-//! Binary encoding of [`Metadata`] into the data segment (abi.md §1.7, §2.2).
+//! Binary encoding of [`Metadata`] into the data segment (docs/abi.md §4.1,
+//! §4.10).
 //!
 //! Layout, from offset 0 of the segment (which the loader places at
 //! `__memory_base`):

@@ -1,6 +1,6 @@
 //! The 67 functions every generated library imports from module `env`: the
 //! `wit_dylib_*` entry points an interpreter exports, plus `cabi_realloc`
-//! (abi.md §2.3). All of them are imported, used or not, so that any
+//! (docs/abi.md §11.1). All of them are imported, used or not, so that any
 //! interpreter written for `wit_dylib.h` links with any generated library.
 //!
 //! They are imported first and contiguously, so the function index of

@@ -31,7 +31,7 @@ pub struct Gen<'a> {
     pub resolve: &'a Resolve,
     pub sizes: &'a SizeAlign,
     /// The metadata entry of every registered type; which entry a type maps to
-    /// changes between the import and the export pass (abi.md §1.8).
+    /// changes between the import and the export pass (docs/abi.md §4.11).
     pub types: &'a HashMap<TypeId, TypeRef>,
     pub helpers: &'a RefCell<Helpers>,
     /// The error-context extension's imports, when the world passes any.

@@ -1,4 +1,4 @@
-//! Futures and streams (abi.md §1.6, §1.7, §1.11).
+//! Futures and streams (docs/abi.md §4.8, §8.4, §8.5, §11.3).
 //!
 //! The canonical built-ins of a `future<T>`/`stream<T>` type are imported
 //! per function that passes it: `[future-new-N]f` and friends, where `N` is

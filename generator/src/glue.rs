@@ -1,4 +1,4 @@
-//! The generated functions that bridge one WIT function (abi.md §1.9, §1.11).
+//! The generated functions that bridge one WIT function (docs/abi.md §6).
 //!
 //! * [`import_adapter`] `(cx) -> ()`: the interpreter's `impl` pointer for an
 //!   import. Pops the arguments (argument 0 on top), calls the import, pushes

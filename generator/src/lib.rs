@@ -4,7 +4,7 @@
 //!
 //! The output is a drop-in replacement for the library the wasm-tools
 //! `wit-dylib` generator emits (same imports, exports, `dylink.0` and
-//! metadata layout; see `/work/shared/abi.md`), with stricter checking of
+//! metadata layout; see `docs/abi.md`), with stricter checking of
 //! the values that cross it: booleans are normalised, `char`s validated and
 //! discriminants range-checked, trapping on anything malformed.
 //!

@@ -1,5 +1,5 @@
 //! Lifting: canonical ABI → interpreter value, by *pushing* onto the
-//! interpreter's stack (abi.md §1.10, §1.12).
+//! interpreter's stack (docs/abi.md §5.3 to §5.8, §5.10).
 //!
 //! Beyond upstream, lifted values are validated before the interpreter sees
 //! them: `bool` is normalised to 0/1, flat `u8`/`u16` are masked and flat

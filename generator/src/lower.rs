@@ -1,5 +1,5 @@
 //! Lowering: interpreter value → canonical ABI, by *popping* from the
-//! interpreter's stack (abi.md §1.10, §1.12).
+//! interpreter's stack (docs/abi.md §5.3 to §5.8, §5.10).
 //!
 //! Beyond upstream, lowered values are checked or normalised on the way out:
 //! `bool` becomes 0/1, flat `u8`/`u16` are masked and `s8`/`s16`

@@ -1,5 +1,5 @@
 //! The description of a world that the generated library hands to the
-//! interpreter (`wit_t`, abi.md §1.7 and §2.2).
+//! interpreter (`wit_t`, docs/abi.md §4.2 to §4.9).
 //!
 //! [`Metadata`] is the in-memory model: one table per kind, in the order the
 //! entries were registered. A [`TypeRef`] names a type by kind and by its

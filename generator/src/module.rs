@@ -1,5 +1,5 @@
 //! Assembly of the core module: index spaces, sections and `dylink.0`
-//! (abi.md §1.5).
+//! (docs/abi.md §1.6).
 //!
 //! Index spaces: functions are imports first (the 67 `env` functions, then
 //! the world's imports and resource intrinsics), then defined functions in

@@ -1,5 +1,5 @@
 //! The driver: walks a world in the order upstream `wit-dylib` does, so that
-//! the metadata tables come out identical (abi.md §1.8).
+//! the metadata tables come out identical (docs/abi.md §4.11).
 //!
 //! 1. Imports: the 67 `env` functions; every world import function and the
 //!    `[resource-drop]` of every imported resource (world order, per

@@ -1,5 +1,5 @@
 //! Static checks of generated code and metadata: the checks we add over
-//! upstream are present, and the tables are ordered as abi.md §1.8 says.
+//! upstream are present, and the tables are ordered as docs/abi.md §4.11 says.
 
 use anyhow::Result;
 use wasmparser::{Parser, Payload};

@@ -158,8 +158,11 @@ pub fn componentize(
         require_sync(resolve, world, &interpreter.language)?;
     }
     let world_library = world_library(resolve, world)?;
-    // Without `wasi:random` at run time, the SDK must not ask for entropy.
-    let no_entropy = options.stub_wasi && !imports_wasi_random(resolve, world);
+    // Without `wasi:random` at run time, the SDK must not ask for entropy;
+    // an interpreter without the SDK's `wit_dylib_preinit` is not told.
+    let no_entropy = options.stub_wasi
+        && !imports_wasi_random(resolve, world)
+        && link::exports(&interpreter.library, "wit_dylib_preinit");
     let init = match options.preinit {
         true => Some(preinit::init_library(no_entropy)?),
         false => None,

@@ -52,3 +52,15 @@ pub(crate) fn check_dylib(library: &[u8]) -> Result<()> {
         "a WebAssembly module without a `dylink.0` section: not a dynamic library (build it with -shared)"
     )
 }
+
+/// Whether the dylib `library` exports `name`.
+pub(crate) fn exports(library: &[u8], name: &str) -> bool {
+    Parser::new(0)
+        .parse_all(library)
+        .any(|payload| match payload {
+            Ok(Payload::ExportSection(exports)) => exports
+                .into_iter()
+                .any(|export| export.is_ok_and(|export| export.name == name)),
+            _ => false,
+        })
+}

@@ -49,11 +49,43 @@ pub fn rustflags(toolchain: &Toolchain) -> Vec<String> {
     ]
 }
 
-/// The flags a C file needs to become (part of) an interpreter dylib with
-/// `toolchain.clang`: position-independent code, and the header's
-/// default-visibility functions exported from a shared library.
+/// What a C file compiled into (part of) an interpreter dylib needs:
+/// position-independent code.
 pub const C_FLAGS: &[&str] = &["-fPIC"];
-pub const C_LINK_FLAGS: &[&str] = &["-shared", "-Wl,--skip-wit-component,--no-entry"];
+
+/// How `toolchain.clang` links C objects into an interpreter dylib: a shared
+/// library importing libc from the component's `libc.so`, without a start
+/// file (a reactor's would export `_initialize`), as a core module (not a
+/// component), without an entry point, and with symbols that other
+/// libraries define (`wit_dylib_script`) imported. The header's
+/// `WIT_DYLIB_EXPORT` makes the interpreter's functions visible.
+pub const C_LINK_FLAGS: &[&str] = &[
+    "-shared",
+    "-nostartfiles",
+    "-Wl,--skip-wit-component,--no-entry,--unresolved-symbols=import-dynamic",
+];
+
+/// Compiles and links C `sources` into the interpreter dylib `output`, at
+/// `-O2`, with `include` directories and `extra` clang arguments.
+pub fn build_c(
+    toolchain: &Toolchain,
+    sources: &[PathBuf],
+    include: &[PathBuf],
+    extra: &[String],
+    output: &Path,
+) -> Result<()> {
+    let mut clang = toolchain.clang();
+    clang
+        .arg("-O2")
+        .args(C_FLAGS)
+        .args(C_LINK_FLAGS)
+        .args(include.iter().map(|dir| format!("-I{}", dir.display())))
+        .args(extra)
+        .arg("-o")
+        .arg(output)
+        .args(sources);
+    command::run(&mut clang)
+}
 
 /// Builds `build` with `cargo` for wasm32-wasip2 and returns the dylibs it
 /// wrote, one per `cdylib` target. Cargo's diagnostics go to stderr.

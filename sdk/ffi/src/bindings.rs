@@ -79,8 +79,10 @@ pub struct wit_import_func {
  subtask has returned. Never allocate a zero-size area through an
  allocator that rejects size 0.*/
     pub async_impl: wit_import_async_fn_t,
-    /** Set for async imports with a result: once the subtask has returned,
- call it with the same area to push the result onto `cx`.*/
+    /** Once the subtask has returned, call it with the same area to push the
+ result onto `cx` (it pushes nothing for a function without one). Our
+ generator sets it for every async import; wasm-tools' 0.263 only for
+ those with a result (NULL otherwise).*/
     pub async_lift_impl: wit_import_async_lift_fn_t,
     pub nparams: usize,
     pub params: *const wit_type_t,
@@ -554,7 +556,8 @@ unsafe extern "C" {
  the case index.*/
     pub fn wit_dylib_pop_variant(cx: *mut ::core::ffi::c_void, ty: usize) -> u32;
     /** As `wit_dylib_pop_variant`: 0 none, 1 some (with the payload pushed).
- The glue reads any nonzero value as 1, so return exactly 0 or 1.*/
+ Return exactly 0 or 1: our glue traps on any other value (wasm-tools'
+ reads any nonzero value as 1).*/
     pub fn wit_dylib_pop_option(cx: *mut ::core::ffi::c_void, ty: usize) -> u32;
     /** As `wit_dylib_pop_variant`: 0 ok, 1 err; the payload is pushed when that
  side has a type. Return exactly 0 or 1, as for options.*/

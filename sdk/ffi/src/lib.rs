@@ -3,13 +3,14 @@
 //! This crate is nothing but the output of `bindgen` run on `../wit_dylib.h`
 //! (`sdk/wit_dylib.h` in this repository), committed as `src/bindings.rs`: the metadata structs a world library hands to an interpreter
 //! ([`wit_t`] and everything it points to), the `WIT_TYPE_*` type codes, the function-pointer
-//! types found in that metadata, and `extern "C"` declarations of every function an
-//! interpreter must define (`wit_dylib_*` and `cabi_realloc`). The header is the documentation:
-//! it explains the stack protocol and who owns which memory. The safe layer is
+//! types found in that metadata, `extern "C"` declarations of every function an
+//! interpreter must define (`wit_dylib_*` and `cabi_realloc`), and of `wit_dylib_script`, which
+//! the script library defines. The header is the documentation: it explains the stack protocol
+//! and who owns which memory; its specification is `docs/abi.md`. The safe layer is
 //! `wit-dylib-sdk`.
 //!
-//! The declarations are for type checking: an interpreter defines these symbols itself
-//! (with `#[unsafe(no_mangle)]`), it never calls them. They describe the wasm32 ABI, where
+//! The declarations of the interpreter's functions are for type checking: an interpreter
+//! defines these symbols itself (with `#[unsafe(no_mangle)]`), it never calls them. They describe the wasm32 ABI, where
 //! `usize` and pointers are 32 bits; the crate builds on any target, but the layouts only
 //! match the world library's data on wasm32 (checked at compile time below).
 //!

@@ -1,0 +1,206 @@
+//! `examples/c-interpreter`, an interpreter written in C against
+//! `wit_dylib.h` alone: built by `wit-dylib build --c` and by the clang line
+//! its README documents, componentized, and run; its host-side harness runs
+//! under the host's C compiler with sanitizers.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{repo, scratch, show, wit_dylib, wit_dylib_ok};
+
+fn example(file: &str) -> PathBuf {
+    repo("examples/c-interpreter").join(file)
+}
+
+/// The interpreter, built once by `wit-dylib build --c`.
+fn interpreter() -> &'static PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let out = scratch("c-build").join("interp.so");
+        let printed = wit_dylib_ok(&[
+            "build",
+            "--c",
+            show(&example("interp.c")),
+            "-o",
+            show(&out),
+            "--",
+            "-std=c11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ]);
+        assert_eq!(printed.trim(), show(&out));
+        out
+    })
+}
+
+/// `app.rules` for `app.wit`, componentized once with `extra` flags.
+fn component(name: &str, extra: &[&str]) -> PathBuf {
+    let out = scratch(&format!("c-{name}")).join("app.wasm");
+    let (rules, wit) = (example("app.rules"), example("app.wit"));
+    let mut args = vec![
+        "componentize",
+        "--interpreter",
+        show(interpreter()),
+        show(&rules),
+        "--wit",
+        show(&wit),
+        "-o",
+        show(&out),
+    ];
+    args.extend_from_slice(extra);
+    wit_dylib_ok(&args);
+    out
+}
+
+fn run(component: &Path, call: &str) -> String {
+    let call = format!("demo:app/api#{call}");
+    wit_dylib_ok(&["run", show(component), "--invoke", &call])
+        .trim_end()
+        .to_string()
+}
+
+/// Every rule of `app.rules`, with the results its README gives.
+const CALLS: &[(&str, &str)] = &[
+    (r#"greet("you")"#, r#""Hello, you!""#),
+    (r#"words(" the quick  fox ")"#, r#"["the", "quick", "fox"]"#),
+    (r#"shout(["one", "two", "three"])"#, r#""THREE TWO ONE!""#),
+    (r#"count(["one", "two", "three"])"#, "3"),
+    (r#"make-person("Ada", 36)"#, r#"{name: "Ada", age: 36}"#),
+    (
+        r#"describe({name: "Ada", age: 36})"#,
+        r#""Ada is 36 years old""#,
+    ),
+    (
+        r#"birthday({name: "Ada", age: 36})"#,
+        r#"{name: "Ada", age: 37}"#,
+    ),
+];
+
+#[test]
+fn strings_lists_and_records_come_back_as_its_rules_say() {
+    let app = component("app", &[]);
+    for (call, expected) in CALLS {
+        assert_eq!(run(&app, call), *expected, "{call}");
+    }
+}
+
+#[test]
+fn it_builds_pure_and_without_preinitialisation() {
+    for (name, flags) in [
+        ("pure", &["--stub-wasi"][..]),
+        ("plain", &["--no-preinit"][..]),
+    ] {
+        let app = component(name, flags);
+        assert_eq!(run(&app, r#"greet("C")"#), r#""Hello, C!""#, "{name}");
+    }
+}
+
+#[test]
+fn the_documented_clang_line_builds_the_same_library() {
+    let toolchain = wit_dylib_toolchain::locate().unwrap();
+    let out = scratch("c-by-hand").join("interp.so");
+    // examples/c-interpreter/README.md, "Building".
+    let status = Command::new(&toolchain.clang)
+        .current_dir(repo("examples/c-interpreter"))
+        .args([
+            "-std=c11",
+            "-O2",
+            "-Wall",
+            "-Wextra",
+            "-fPIC",
+            "-shared",
+            "-nostartfiles",
+        ])
+        .arg("-Wl,--skip-wit-component,--no-entry,--unresolved-symbols=import-dynamic")
+        .args(["-I", "../../sdk", "-o"])
+        .arg(&out)
+        .arg("interp.c")
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(
+        std::fs::read(&out).unwrap(),
+        std::fs::read(interpreter()).unwrap(),
+        "the README's clang line and `wit-dylib build --c` disagree"
+    );
+}
+
+#[test]
+fn a_script_error_stops_componentize_naming_file_and_line() {
+    let dir = scratch("c-broken");
+    let rules = std::fs::read_to_string(example("app.rules"))
+        .unwrap()
+        .replace("p.name ++ \" is \"", "p.nam ++ \" is \"");
+    let broken = dir.join("app.rules");
+    std::fs::write(&broken, rules).unwrap();
+    let out = wit_dylib(&[
+        "componentize",
+        "--interpreter",
+        show(interpreter()),
+        show(&broken),
+        "--wit",
+        show(&example("app.wit")),
+        "-o",
+        show(&dir.join("never.wasm")),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("c-interpreter: app.rules:") && stderr.contains("has no field `nam`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn an_out_of_range_result_traps_naming_the_export() {
+    let app = component("range", &[]);
+    let out = wit_dylib(&[
+        "run",
+        show(&app),
+        "--invoke",
+        r#"demo:app/api#birthday({name: "Old", age: 4294967295})"#,
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("export `birthday`: 4294967296 is out of range for u32"),
+        "{stderr}"
+    );
+}
+
+/// `test/harness.c` plays the world library's side of the protocol on the
+/// host, with AddressSanitizer and UBSan watching.
+#[test]
+fn the_host_side_harness_passes_under_sanitizers() {
+    let dir = scratch("c-harness");
+    let harness = dir.join("harness");
+    let built = Command::new("cc")
+        .current_dir(repo("examples/c-interpreter/test"))
+        .args(["-std=c11", "-Wall", "-Wextra", "-Werror", "-g"])
+        .arg("-fsanitize=address,undefined")
+        .args(["-I", "../../../sdk", "-o"])
+        .arg(&harness)
+        .arg("harness.c")
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let ran = Command::new(&harness)
+        .arg(example("app.rules"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&ran.stdout);
+    assert!(
+        ran.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert!(stdout.trim_end().ends_with("all passed"), "{stdout}");
+}
