@@ -105,6 +105,11 @@ impl Server {
         Server { child, addr }
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Stops the server and returns its log (stderr).
     pub fn stop(mut self) -> String {
         self.child.kill().unwrap();

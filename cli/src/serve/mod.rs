@@ -3,10 +3,15 @@
 //! behind `wasmtime serve`), hyper and tokio.
 //!
 //! Every request gets a fresh instance, from a pool, in a store of its own
-//! with the run-time limits (fuel, memory) and WASI without capabilities;
-//! outgoing HTTP requests are refused. A handler that fails before it sets
+//! with the run-time limits (fuel, memory, time) and WASI without
+//! capabilities; outgoing HTTP requests are refused. Before that it passes
+//! [`admission`]: a cap on requests in flight (503), on body size (413),
+//! and on the time its headers (the connection closes) and the first part
+//! of its body (408) may take. A handler that fails before it sets
 //! a response (a script error, a trap, a limit) is answered with 500, and
 //! the server goes on serving.
+
+mod admission;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,6 +27,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Frame, SizeHint};
 use hyper::server::conn::http1;
 use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
@@ -35,6 +41,8 @@ use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use wit_dylib_pipeline::{Limits, runtime};
+
+use self::admission::Admission;
 
 /// Instances alive at once (the pool's size); further requests wait.
 pub const MAX_INSTANCES: u32 = 128;
@@ -55,6 +63,17 @@ pub struct ServeArgs {
     /// Where to listen; port 0 picks a free port (the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub addr: SocketAddr,
+    /// Requests in flight at once (reading, running or answering); more
+    /// are answered 503 at once.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_requests: u32,
+    /// The largest request body, in bytes; larger ones are answered 413.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub max_body_size: u64,
+    /// Seconds a client may take to send a request's headers; the
+    /// connection is closed after that.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub header_timeout: u64,
     #[command(flatten)]
     pub limits: crate::LimitArgs,
 }
@@ -66,6 +85,9 @@ pub fn command(args: &ServeArgs) -> Result<()> {
     let options = Options {
         addr: args.addr,
         limits: args.limits.limits(),
+        max_requests: args.max_requests as usize,
+        max_body_size: args.max_body_size,
+        header_timeout: Duration::from_secs(args.header_timeout),
     };
     run(&bytes, &options).with_context(|| args.component.display().to_string())
 }
@@ -73,12 +95,32 @@ pub fn command(args: &ServeArgs) -> Result<()> {
 /// What to serve, where, within which limits.
 pub struct Options {
     pub addr: SocketAddr,
+    /// Each request's fuel, memory and time.
     pub limits: Limits,
+    /// Requests in flight at once; more get 503.
+    pub max_requests: usize,
+    /// The largest request body; larger get 413.
+    pub max_body_size: u64,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+}
+
+impl Options {
+    /// The defaults of `serve`'s flags, listening on `addr`.
+    pub fn new(addr: SocketAddr, limits: Limits) -> Options {
+        Options {
+            addr,
+            limits,
+            max_requests: 1024,
+            max_body_size: 16 << 20,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Serves `component` until Ctrl-C.
 pub fn run(component: &[u8], options: &Options) -> Result<()> {
-    let server = Server::new(component, options.limits)?;
+    let server = Server::with_options(component, options)?;
     let listener = std::net::TcpListener::bind(options.addr)
         .with_context(|| format!("cannot listen on {}", options.addr))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -125,13 +167,21 @@ pub struct Server {
     limits: Limits,
     /// One permit per pooled instance.
     instances: Arc<Semaphore>,
+    admission: Admission,
+    header_timeout: Duration,
 }
 
 impl Server {
     /// Compiles `component` and checks that it is a `wasi:http/proxy`
     /// handler whose imports the server provides; every request then runs
-    /// within `limits`.
+    /// within `limits`, and is admitted with the defaults of [`Options`].
     pub fn new(component: &[u8], limits: Limits) -> Result<Server> {
+        Server::with_options(component, &Options::new(([127, 0, 0, 1], 0).into(), limits))
+    }
+
+    /// [`Server::new`] with every limit of `options` (its address aside).
+    pub fn with_options(component: &[u8], options: &Options) -> Result<Server> {
+        let limits = options.limits;
         let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
         let component = runtime::compile(&engine, component)?;
         let mut linker = Linker::new(&engine);
@@ -151,6 +201,8 @@ impl Server {
             pre,
             limits,
             instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+            admission: Admission::new(options.max_requests, options.max_body_size, limits.timeout),
+            header_timeout: options.header_timeout,
         })
     }
 
@@ -214,12 +266,15 @@ async fn connection(
     if let Err(err) = stream.set_nodelay(true) {
         eprintln!("connection from {peer}: {err}");
     }
+    let header_timeout = server.header_timeout;
     let service = hyper::service::service_fn(move |req| {
         let server = server.clone();
         async move { Ok::<_, Infallible>(server.handle(req).await) }
     });
     let conn = http1::Builder::new()
         .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     let result = tokio::select! {
@@ -261,6 +316,7 @@ impl Server {
         req: Request<hyper::body::Incoming>,
         line: &str,
     ) -> Result<Response<HyperOutgoingBody>, Failure> {
+        let (req, in_flight) = self.admission.admit(req).await?;
         let permit = self
             .instances
             .clone()
@@ -285,7 +341,7 @@ impl Server {
         let pre = self.pre.clone();
         let timeout = self.limits.timeout;
         let task = tokio::spawn(async move {
-            let _permit = permit;
+            let _permits = (in_flight, permit);
             // The whole request, waits included; running wasm is also
             // stopped by the store's epoch deadline.
             let called = tokio::time::timeout(timeout, async {
