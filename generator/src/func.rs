@@ -36,6 +36,9 @@ pub struct Gen<'a> {
     pub helpers: &'a RefCell<Helpers>,
     /// The error-context extension's imports, when the world passes any.
     pub error_context: Option<ErrorContextFns>,
+    /// Broken invariants of the generator met while generating: each makes
+    /// generation fail (see [`FuncBuilder::internal_error`]).
+    pub internal_errors: &'a RefCell<Vec<String>>,
 }
 
 /// Functions generated on demand while other bodies are generated: the
@@ -88,6 +91,14 @@ impl Gen<'_> {
 
     pub fn type_ref(&self, id: TypeId) -> Option<TypeRef> {
         self.types.get(&id).copied()
+    }
+
+    /// `type `name`` (or `an anonymous type`), for internal errors.
+    pub fn describe_type(&self, id: TypeId) -> String {
+        match &self.resolve.types[id].name {
+            Some(name) => format!("type `{name}`"),
+            None => "an anonymous type".to_string(),
+        }
     }
 }
 
@@ -261,10 +272,20 @@ impl<'a> FuncBuilder<'a> {
     /// Pushes the call context.
     pub fn cx(&mut self) {
         match self.cx {
-            Some(cx) => self.ins().local_get(cx.idx),
+            Some(cx) => {
+                self.ins().local_get(cx.idx);
+            }
             // Every generator sets `cx` before emitting code that needs it.
-            None => self.ins().unreachable(),
-        };
+            None => self.internal_error("code needs the call context before it is set".into()),
+        }
+    }
+
+    /// Records a broken invariant of the generator (generation then fails
+    /// with it, naming the function) and emits a trap so that the body
+    /// stays valid meanwhile.
+    pub fn internal_error(&mut self, what: String) {
+        self.g.internal_errors.borrow_mut().push(what);
+        self.ins().unreachable();
     }
 
     /// Calls an `env` function.

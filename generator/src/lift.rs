@@ -69,7 +69,7 @@ impl FuncBuilder<'_> {
                 }
                 // Imported whenever a function passes one (`crate::support`).
                 None => {
-                    self.ins().unreachable();
+                    self.internal_error("an error-context without the extension's imports".into())
                 }
             },
         }
@@ -148,7 +148,7 @@ impl FuncBuilder<'_> {
         let g = self.g;
         let kind = &g.resolve.types[id].kind;
         let Some(tref) = g.type_ref(id) else {
-            self.ins().unreachable();
+            self.internal_error(format!("{} has no metadata entry", g.describe_type(id)));
             return;
         };
         match (kind, tref) {
@@ -203,9 +203,10 @@ impl FuncBuilder<'_> {
             (TypeDefKind::FixedLengthList(t, len), TypeRef::FixedLengthList { tuple, .. }) => {
                 self.lift_fields(Env::PushTuple, tuple, &vec![*t; *len as usize], src);
             }
-            _ => {
-                self.ins().unreachable();
-            }
+            _ => self.internal_error(format!(
+                "{} does not match its metadata entry",
+                g.describe_type(id)
+            )),
         }
     }
 
@@ -340,5 +341,53 @@ impl FuncBuilder<'_> {
         self.i32_const(0);
         self.call(Env::DeallocBytes);
         self.ins().end();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use wasm_encoder::ValType;
+    use wit_parser::{Resolve, SizeAlign, Type};
+
+    use crate::func::{FuncBuilder, Gen, Loc, Mem};
+
+    /// A type the metadata does not describe is a generator bug: it is
+    /// recorded as an internal error naming the type, not left to trap in
+    /// a user's component.
+    #[test]
+    fn a_type_without_metadata_is_an_internal_error() {
+        let mut resolve = Resolve::default();
+        resolve
+            .push_str(
+                "t.wit",
+                "package t:t; interface i { record point { x: u32 } }",
+            )
+            .unwrap();
+        let point = resolve
+            .types
+            .iter()
+            .find(|(_, t)| t.name.as_deref() == Some("point"));
+        let (point, _) = point.unwrap();
+        let mut sizes = SizeAlign::default();
+        sizes.fill(&resolve).unwrap();
+        let (types, helpers, errors) = (HashMap::new(), RefCell::default(), RefCell::default());
+        let g = Gen {
+            resolve: &resolve,
+            sizes: &sizes,
+            types: &types,
+            helpers: &helpers,
+            error_context: None,
+            internal_errors: &errors,
+        };
+        let mut builder = FuncBuilder::new(&g, &[ValType::I32]);
+        builder.lift(Loc::Mem(Mem { base: 0, offset: 0 }), &Type::Id(point));
+        let errors = errors.take();
+        assert!(!errors.is_empty());
+        for error in errors {
+            assert_eq!(error, "type `point` has no metadata entry");
+        }
     }
 }

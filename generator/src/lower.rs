@@ -82,7 +82,7 @@ impl FuncBuilder<'_> {
                 }),
                 // Imported whenever a function passes one (`crate::support`).
                 None => {
-                    self.ins().unreachable();
+                    self.internal_error("an error-context without the extension's imports".into())
                 }
             },
         }
@@ -110,7 +110,7 @@ impl FuncBuilder<'_> {
         let g = self.g;
         let kind = &g.resolve.types[id].kind;
         let Some(tref) = g.type_ref(id) else {
-            self.ins().unreachable();
+            self.internal_error(format!("{} has no metadata entry", g.describe_type(id)));
             return;
         };
         match (kind, tref) {
@@ -176,9 +176,10 @@ impl FuncBuilder<'_> {
                 self.lower_fields(Env::PopTuple, tuple, &vec![*t; *len as usize], dst);
             }
             // Bare resources are never values; nothing else can reach here.
-            _ => {
-                self.ins().unreachable();
-            }
+            _ => self.internal_error(format!(
+                "{} does not match its metadata entry",
+                g.describe_type(id)
+            )),
         }
     }
 

@@ -73,6 +73,8 @@ pub(crate) struct WorldGen<'a> {
     /// The error-context extension, when some function passes one.
     pub(crate) error_context: Option<ErrorContextFns>,
     pub(crate) helpers: RefCell<Helpers>,
+    /// See [`Gen::internal_errors`].
+    pub(crate) internal_errors: RefCell<Vec<String>>,
 }
 
 struct ImportedFunc<'a> {
@@ -107,6 +109,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
         builtins: HashMap::new(),
         error_context: None,
         helpers: RefCell::default(),
+        internal_errors: RefCell::default(),
     };
 
     for (name, params, results) in ENV_FUNCTIONS {
@@ -165,6 +168,18 @@ impl<'a> WorldGen<'a> {
             types: &self.types,
             helpers: &self.helpers,
             error_context: self.error_context,
+            internal_errors: &self.internal_errors,
+        }
+    }
+
+    /// Fails, naming `func`, if generating it broke an invariant.
+    fn check_internal(&self, func: &str) -> Result<()> {
+        match self.internal_errors.take().first() {
+            Some(what) => bail!(
+                "internal error in the generator while generating `{func}`: {what} \
+                 (please report it with the WIT)"
+            ),
+            None => Ok(()),
         }
     }
 
@@ -689,7 +704,7 @@ impl<'a> WorldGen<'a> {
             result: func.result.map(|t| self.lookup(&t)).transpose()?,
         };
         self.metadata.import_funcs.push(entry);
-        Ok(())
+        self.check_internal(&func.name)
     }
 
     /// The export, its post-return (sync) or callback and `task.return`
@@ -755,7 +770,7 @@ impl<'a> WorldGen<'a> {
             result: func.result.map(|t| self.lookup(&t)).transpose()?,
         };
         self.metadata.export_funcs.push(entry);
-        Ok(())
+        self.check_internal(&func.name)
     }
 }
 
