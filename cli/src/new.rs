@@ -22,7 +22,18 @@ pub struct NewArgs {
 
 /// The template's files: where each goes in the new crate, and its text
 /// with `{{name}}`, `{{crate_name}}` and `{{sdk}}` to fill in.
-const TEMPLATE: &[(&str, &str)] = &[];
+const TEMPLATE: &[(&str, &str)] = &[
+    // Stored as `.tmpl`: it is not TOML until filled in, and cargo would
+    // take a directory holding a `Cargo.toml` for a package of its own.
+    ("Cargo.toml", include_str!("../template/Cargo.toml.tmpl")),
+    (".gitignore", include_str!("../template/.gitignore")),
+    ("README.md", include_str!("../template/README.md")),
+    ("app.calc", include_str!("../template/app.calc")),
+    ("wit/world.wit", include_str!("../template/wit/world.wit")),
+    ("src/lib.rs", include_str!("../template/src/lib.rs")),
+    ("src/lang.rs", include_str!("../template/src/lang.rs")),
+    ("src/values.rs", include_str!("../template/src/values.rs")),
+];
 
 /// Writes the crate and says what to run next.
 pub fn run(args: &NewArgs) -> Result<()> {

@@ -7,14 +7,13 @@
 //! ```
 //!
 //! Values are integers (128-bit, so that every WIT integer fits; overflow is
-//! an error), floats, booleans, strings and `()`. Operators, loosest first:
-//! `a; b` (`a`, then `b`), comparisons `== != < <= > >=` (of two numbers, two
-//! strings or two booleans), `++` (joins the text of both sides), `+ -`,
-//! `* / %` (on integers, `/` truncates), unary `-`. Operands are literals
-//! (`42`, `2.5`, `"text"` with `\n \t \" \\`, `true`, `false`, `()`),
-//! parameters, calls of definitions or imports (`f(x, y)`), `(...)` and
-//! `if c then x else y`. Names are kebab-case, like WIT's (`is-leap`), so
-//! `a-b` is a name: subtract with `a - b`.
+//! an error), booleans, strings and `()`. Operators, loosest first: `a; b`
+//! (`a`, then `b`), comparisons `== != < <= > >=` (of two values of a kind),
+//! `++` (joins the text of both sides), `+ -`, `* / %` (`/` truncates),
+//! unary `-`. Operands are literals (`42`, `"text"` without escapes, `true`,
+//! `false`, `()`), parameters, calls of definitions or imports (`f(x, y)`),
+//! `(...)` and `if c then x else y`. Names are kebab-case, like WIT's
+//! (`is-leap`), so `a-b` is a name: subtract with `a - b`.
 //!
 //! This module knows nothing of WIT: the interpreter hands it the world's
 //! imports as [`Imports`].
@@ -26,7 +25,6 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     Int(i128),
-    Float(f64),
     Bool(bool),
     Str(String),
     /// What a function without a result returns.
@@ -38,18 +36,9 @@ impl Value {
     pub fn describe(&self) -> String {
         match self {
             Value::Int(i) => format!("int {i}"),
-            Value::Float(x) => format!("float {x:?}"),
             Value::Bool(b) => format!("bool {b}"),
             Value::Str(s) => format!("string {s:?}"),
             Value::Unit => "()".into(),
-        }
-    }
-
-    fn number(&self) -> Option<f64> {
-        match *self {
-            Value::Int(i) => Some(i as f64),
-            Value::Float(x) => Some(x),
-            _ => None,
         }
     }
 }
@@ -59,7 +48,6 @@ impl fmt::Display for Value {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         match self {
             Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => write!(f, "{x:?}"),
             Value::Bool(b) => write!(f, "{b}"),
             Value::Str(s) => f.write_str(s),
             Value::Unit => f.write_str("()"),
@@ -85,8 +73,30 @@ struct Def {
     body: Expr,
 }
 
-/// Calls nest at most this deep: runaway recursion is an error, not a stack
-/// overflow.
+/// An expression; a `Pos` is where an error in it is reported.
+enum Expr {
+    Lit(Value),
+    /// The parameter at this index of the definition.
+    Param(usize),
+    Call(String, Vec<Expr>, Pos),
+    Binary(&'static str, Box<Expr>, Box<Expr>, Pos),
+    If(Box<Expr>, Box<Expr>, Box<Expr>, Pos),
+    /// `a; b`
+    Then(Box<Expr>, Box<Expr>),
+}
+
+/// A place in the script: line and column, from 1.
+type Pos = (usize, usize);
+
+/// An error message that names the script and the place: `app.calc:3:14: ...`.
+fn place(script: &str, (line, col): Pos, message: &str) -> String {
+    format!("{script}:{line}:{col}: {message}")
+}
+
+/// Evaluation nests at most this deep, counting every operator, `if`, `;`
+/// and call, so that runaway recursion is an error rather than a stack
+/// overflow. A level takes about 340 bytes of wasm stack, of the 512 KiB
+/// wasmtime gives by default; `binary` stays out of `eval` to keep it so.
 const MAX_DEPTH: usize = 1000;
 
 impl Program {
@@ -94,19 +104,27 @@ impl Program {
     pub fn parse(script: &str, source: &str) -> Result<Program, String> {
         let mut defs = HashMap::new();
         for (i, line) in source.lines().enumerate() {
-            let error = |(pos, message)| place(script, pos, message);
+            let error = |(pos, message): (Pos, String)| place(script, pos, &message);
             let toks = lex(line, i + 1).map_err(error)?;
             let Some(&(_, start)) = toks.first() else {
                 continue; // blank or a comment
             };
-            let end = Pos { line: i + 1, col: line.chars().count() + 1 };
-            let mut parser = Parser { toks, next: 0, end, params: Vec::new() };
+            let end = (i + 1, line.chars().count() + 1);
+            let mut parser = Parser {
+                toks,
+                next: 0,
+                end,
+                params: Vec::new(),
+            };
             let (name, def) = parser.definition().map_err(error)?;
             if defs.insert(name.clone(), def).is_some() {
-                return Err(place(script, start, format!("`{name}` is defined twice")));
+                return Err(place(script, start, &format!("`{name}` is defined twice")));
             }
         }
-        Ok(Program { script: script.into(), defs })
+        Ok(Program {
+            script: script.into(),
+            defs,
+        })
     }
 
     /// The number of parameters of definition `name`, if there is one.
@@ -115,17 +133,29 @@ impl Program {
     }
 
     /// Calls definition `name` with `args`.
-    pub fn call(&self, name: &str, args: Vec<Value>, imports: &dyn Imports) -> Result<Value, String> {
+    pub fn call(&self, name: &str, args: &[Value], imports: &dyn Imports) -> Result<Value, String> {
         match self.defs.get(name) {
-            Some(def) if def.params == args.len() => self.eval(&def.body, &args, imports, 0),
-            _ => Err(format!("`{}` defines no `{name}` with {} parameters", self.script, args.len())),
+            Some(def) if def.params == args.len() => self.eval(&def.body, args, imports, 0),
+            _ => Err(format!(
+                "`{}` defines no `{name}` of {} parameters",
+                self.script,
+                args.len()
+            )),
         }
     }
 
-    /// Evaluates `expr` in a definition called with `args`, `depth` calls deep.
-    fn eval(&self, expr: &Expr, args: &[Value], imports: &dyn Imports, depth: usize) -> Result<Value, String> {
-        let eval = |expr: &Expr| self.eval(expr, args, imports, depth);
-        let fail = |pos: Pos, message: String| Err(place(&self.script, pos, message));
+    /// Evaluates `expr`, `depth` levels deep, in a call of a definition
+    /// with `args`. (Messages are made in helpers and closures, to keep its
+    /// stack frame small.)
+    fn eval(
+        &self,
+        expr: &Expr,
+        args: &[Value],
+        imports: &dyn Imports,
+        depth: usize,
+    ) -> Result<Value, String> {
+        let eval = |expr: &Expr| self.eval(expr, args, imports, depth + 1);
+        let at = |pos: Pos| move |message: String| place(&self.script, pos, &message);
         match expr {
             Expr::Lit(value) => Ok(value.clone()),
             Expr::Param(index) => Ok(args[*index].clone()),
@@ -133,43 +163,59 @@ impl Program {
                 eval(first)?;
                 eval(then)
             }
-            Expr::If(cond, then, other, pos) => match eval(cond)? {
-                Value::Bool(true) => eval(then),
-                Value::Bool(false) => eval(other),
-                value => fail(*pos, format!("`if` needs a bool, found {}", value.describe())),
-            },
-            Expr::Neg(operand, pos) => match eval(operand)? {
-                Value::Int(i) => i.checked_neg().map(Value::Int).map_or_else(|| fail(*pos, "integer overflow in `-`".into()), Ok),
-                Value::Float(x) => Ok(Value::Float(-x)),
-                value => fail(*pos, format!("`-` needs a number, found {}", value.describe())),
-            },
-            Expr::Binary(op, lhs, rhs, pos) => binary(op, eval(lhs)?, eval(rhs)?).or_else(|message| fail(*pos, message)),
+            Expr::If(cond, then, other, pos) => {
+                if truth(eval(cond)?).map_err(at(*pos))? {
+                    eval(then)
+                } else {
+                    eval(other)
+                }
+            }
+            Expr::Binary(op, lhs, rhs, pos) => binary(op, eval(lhs)?, eval(rhs)?).map_err(at(*pos)),
             Expr::Call(name, arg_exprs, pos) => {
-                let values = arg_exprs.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
-                match self.defs.get(name) {
-                    Some(def) if def.params != values.len() => {
-                        fail(*pos, format!("`{name}` takes {} arguments, got {}", def.params, values.len()))
-                    }
-                    Some(_) if depth == MAX_DEPTH => fail(*pos, format!("calls nest deeper than {MAX_DEPTH}")),
-                    Some(def) => self.eval(&def.body, &values, imports, depth + 1),
-                    None => match imports.call(name, values) {
-                        Some(result) => result.or_else(|message| fail(*pos, message)),
-                        None => fail(*pos, format!("unknown function `{name}`")),
-                    },
+                let args = arg_exprs.iter().map(eval).collect::<Result<Vec<_>, _>>()?;
+                match self.definition(name, args.len(), depth).map_err(at(*pos))? {
+                    Some(def) => self.eval(&def.body, &args, imports, depth + 1),
+                    None => imports
+                        .call(name, args)
+                        .unwrap_or_else(|| Err(format!("unknown function `{name}`")))
+                        .map_err(at(*pos)),
                 }
             }
         }
     }
+
+    /// The definition a call of `name` with `count` arguments runs, `None`
+    /// if there is none (then it calls an import).
+    fn definition(&self, name: &str, count: usize, depth: usize) -> Result<Option<&Def>, String> {
+        match self.defs.get(name) {
+            Some(def) if def.params != count => Err(format!(
+                "`{name}` takes {} arguments, got {count}",
+                def.params
+            )),
+            Some(_) if depth >= MAX_DEPTH => {
+                Err(format!("evaluation nests deeper than {MAX_DEPTH} levels"))
+            }
+            def => Ok(def),
+        }
+    }
+}
+
+/// The boolean an `if` tests.
+fn truth(value: Value) -> Result<bool, String> {
+    match value {
+        Value::Bool(b) => Ok(b),
+        value => Err(format!("`if` needs a bool, found {}", value.describe())),
+    }
 }
 
 /// Applies binary operator `op`; an error says why it cannot.
+#[inline(never)]
 fn binary(op: &str, lhs: Value, rhs: Value) -> Result<Value, String> {
-    use Value::{Float, Int, Str};
+    use Value::{Bool, Int, Str};
     match (op, lhs, rhs) {
         ("++", lhs, rhs) => Ok(Str(format!("{lhs}{rhs}"))),
-        ("==" | "!=" | "<" | "<=" | ">" | ">=", lhs, rhs) => compare(op, &lhs, &rhs).map(Value::Bool),
         ("/" | "%", Int(_), Int(0)) => Err("division by zero".into()),
-        (_, Int(a), Int(b)) => match op {
+        ("+" | "-" | "*" | "/" | "%", Int(a), Int(b)) => match op {
             "+" => a.checked_add(b),
             "-" => a.checked_sub(b),
             "*" => a.checked_mul(b),
@@ -178,167 +224,103 @@ fn binary(op: &str, lhs: Value, rhs: Value) -> Result<Value, String> {
         }
         .map(Int)
         .ok_or_else(|| format!("integer overflow in `{op}`")),
-        (_, lhs, rhs) => match (lhs.number(), rhs.number()) {
-            (Some(a), Some(b)) => Ok(Float(match op {
-                "+" => a + b,
-                "-" => a - b,
-                "*" => a * b,
-                "/" => a / b,
-                _ => a % b,
-            })),
-            _ => Err(format!("`{op}` needs numbers, found {} and {}", lhs.describe(), rhs.describe())),
-        },
+        ("+" | "-" | "*" | "/" | "%", lhs, rhs) => Err(format!(
+            "`{op}` needs integers, found {} and {}",
+            lhs.describe(),
+            rhs.describe()
+        )),
+        // The rest are comparisons.
+        (_, Int(a), Int(b)) => Ok(Bool(compare(op, a.cmp(&b)))),
+        (_, Str(a), Str(b)) => Ok(Bool(compare(op, a.cmp(&b)))),
+        (_, Bool(a), Bool(b)) => Ok(Bool(compare(op, a.cmp(&b)))),
+        (_, lhs, rhs) => Err(format!(
+            "cannot compare {} with {}",
+            lhs.describe(),
+            rhs.describe()
+        )),
     }
 }
 
-/// Applies comparison `op`.
-fn compare(op: &str, lhs: &Value, rhs: &Value) -> Result<bool, String> {
-    use std::cmp::Ordering::{Equal, Greater, Less};
-    let order = match (lhs, rhs) {
-        (Value::Int(a), Value::Int(b)) => a.partial_cmp(b),
-        (Value::Str(a), Value::Str(b)) => a.partial_cmp(b),
-        (Value::Bool(a), Value::Bool(b)) => a.partial_cmp(b),
-        _ => match (lhs.number(), rhs.number()) {
-            (Some(a), Some(b)) => a.partial_cmp(&b), // `None` for NaN
-            _ => return Err(format!("cannot compare {} with {}", lhs.describe(), rhs.describe())),
-        },
-    };
-    Ok(match op {
-        "==" => order == Some(Equal),
-        "!=" => order != Some(Equal),
-        "<" => order == Some(Less),
-        "<=" => matches!(order, Some(Less | Equal)),
-        ">" => order == Some(Greater),
-        _ => matches!(order, Some(Greater | Equal)),
-    })
-}
-
-/// A place in the script: line and column, from 1.
-#[derive(Clone, Copy, Debug)]
-struct Pos {
-    line: usize,
-    col: usize,
-}
-
-/// An error message that names the script and the place: `app.calc:3:14: ...`.
-fn place(script: &str, pos: Pos, message: String) -> String {
-    format!("{script}:{}:{}: {message}", pos.line, pos.col)
-}
-
-/// An expression; a `Pos` is where an error in it is reported.
-enum Expr {
-    Lit(Value),
-    /// The parameter at this index of the definition.
-    Param(usize),
-    Call(String, Vec<Expr>, Pos),
-    Neg(Box<Expr>, Pos),
-    Binary(&'static str, Box<Expr>, Box<Expr>, Pos),
-    If(Box<Expr>, Box<Expr>, Box<Expr>, Pos),
-    /// `a; b`
-    Then(Box<Expr>, Box<Expr>),
-}
-
-#[derive(Clone, Debug, PartialEq)]
-enum Tok {
-    Int(i128),
-    Float(f64),
-    Str(String),
-    Name(String),
-    Sym(&'static str),
-}
-
-impl fmt::Display for Tok {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        match self {
-            Tok::Int(i) => write!(f, "`{i}`"),
-            Tok::Float(x) => write!(f, "`{x:?}`"),
-            Tok::Str(s) => write!(f, "`{s:?}`"),
-            Tok::Name(s) | Tok::Sym(s) => write!(f, "`{s}`"),
-        }
+/// Applies comparison `op` to how its operands compare.
+fn compare(op: &str, order: std::cmp::Ordering) -> bool {
+    match op {
+        "==" => order.is_eq(),
+        "!=" => order.is_ne(),
+        "<" => order.is_lt(),
+        "<=" => order.is_le(),
+        ">" => order.is_gt(),
+        _ => order.is_ge(),
     }
 }
 
-/// Symbols, those that start with another symbol first.
+/// Symbols, each before those it starts with.
 const SYMBOLS: &[&str] = &[
     "++", "==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",", "=", ";",
 ];
 
 /// Binary operators by precedence, loosest first (`;` is looser still).
-const LEVELS: &[&[&str]] = &[&["==", "!=", "<=", ">=", "<", ">"], &["++"], &["+", "-"], &["*", "/", "%"]];
+const LEVELS: &[&[&str]] = &[
+    &["==", "!=", "<=", ">=", "<", ">"],
+    &["++"],
+    &["+", "-"],
+    &["*", "/", "%"],
+];
 
 const KEYWORDS: &[&str] = &["if", "then", "else", "true", "false"];
 
 type Parsed<T> = Result<T, (Pos, String)>;
 
-/// The tokens of line number `line`.
-fn lex(text: &str, line: usize) -> Parsed<Vec<(Tok, Pos)>> {
+/// The tokens of line number `line`, each with its place: names, numbers,
+/// strings (with their quotes) and symbols.
+fn lex(text: &str, line: usize) -> Parsed<Vec<(String, Pos)>> {
     let chars: Vec<char> = text.chars().collect();
     let mut toks = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let start = i;
-        let pos = Pos { line, col: i + 1 };
-        let tok = match chars[i] {
+        let (start, c, pos) = (i, chars[i], (line, i + 1));
+        i += 1;
+        match c {
             '#' => break,
-            c if c.is_whitespace() => {
-                i += 1;
-                continue;
-            }
-            '"' => {
-                let mut s = String::new();
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err((pos, "unterminated string".into())),
-                        Some('"') => break,
-                        Some('\\') => s.push(match chars.get(i + 1) {
-                            Some('n') => '\n',
-                            Some('t') => '\t',
-                            Some('"') => '"',
-                            Some('\\') => '\\',
-                            _ => return Err((Pos { line, col: i + 1 }, "unknown escape: use \\n \\t \\\" or \\\\".into())),
-                        }),
-                        Some(&c) => s.push(c),
-                    }
-                    i += if chars[i] == '\\' { 2 } else { 1 };
-                }
-                i += 1;
-                Tok::Str(s)
-            }
-            c if c.is_ascii_digit() => {
-                while chars.get(i).is_some_and(|c| c.is_ascii_digit() || *c == '.') {
+            _ if c.is_whitespace() => continue,
+            '"' => match chars[i..].iter().position(|&c| c == '"') {
+                Some(len) => i += len + 1,
+                None => return Err((pos, "unterminated string".into())),
+            },
+            _ if c.is_ascii_digit() => {
+                while chars.get(i).is_some_and(char::is_ascii_alphanumeric) {
                     i += 1;
                 }
-                let text: String = chars[start..i].iter().collect();
-                let bad = |_| (pos, format!("`{text}` is not a number calc can hold"));
-                match text.contains('.') {
-                    true => Tok::Float(text.parse().map_err(bad)?),
-                    false => Tok::Int(text.parse().map_err(bad)?),
-                }
             }
-            c if c.is_ascii_alphabetic() => {
+            _ if c.is_ascii_alphabetic() => {
                 // Kebab-case: `-` continues a name when a letter follows it.
                 let letter_at = |j: usize| chars.get(j).is_some_and(char::is_ascii_alphabetic);
-                while chars.get(i).is_some_and(char::is_ascii_alphanumeric) || chars[i] == '-' && letter_at(i + 1) {
+                while chars
+                    .get(i)
+                    .is_some_and(|&c| c.is_ascii_alphanumeric() || c == '-' && letter_at(i + 1))
+                {
                     i += 1;
                 }
-                Tok::Name(chars[start..i].iter().collect())
             }
-            c => {
-                let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
-                let sym = SYMBOLS.iter().find(|sym| rest.starts_with(**sym)).ok_or((pos, format!("unexpected `{c}`")))?;
-                i += sym.len();
-                Tok::Sym(sym)
+            _ => {
+                let rest: String = chars[start..chars.len().min(start + 2)].iter().collect();
+                let Some(sym) = SYMBOLS.iter().find(|sym| rest.starts_with(**sym)) else {
+                    return Err((pos, format!("unexpected `{c}`")));
+                };
+                i = start + sym.len();
             }
-        };
-        toks.push((tok, pos));
+        }
+        toks.push((chars[start..i].iter().collect(), pos));
     }
     Ok(toks)
 }
 
+fn is_name(tok: &str) -> bool {
+    tok.starts_with(|c: char| c.is_ascii_alphabetic()) && !KEYWORDS.contains(&tok)
+}
+
 /// A recursive-descent parser of one line, a definition.
 struct Parser {
-    toks: Vec<(Tok, Pos)>,
+    toks: Vec<(String, Pos)>,
     next: usize,
     /// Where the line ends.
     end: Pos,
@@ -347,8 +329,8 @@ struct Parser {
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Tok> {
-        self.toks.get(self.next).map(|(tok, _)| tok)
+    fn peek(&self) -> Option<&str> {
+        self.toks.get(self.next).map(|(tok, _)| tok.as_str())
     }
 
     fn pos(&self) -> Pos {
@@ -356,75 +338,80 @@ impl Parser {
     }
 
     /// Takes the next token if it is `tok`.
-    fn eat(&mut self, tok: &Tok) -> bool {
+    fn eat(&mut self, tok: &str) -> bool {
         let found = self.peek() == Some(tok);
         self.next += usize::from(found);
         found
     }
 
-    fn expect(&mut self, tok: Tok) -> Parsed<()> {
-        match self.eat(&tok) {
-            true => Ok(()),
-            false => Err(self.unexpected(&tok.to_string())),
+    fn expect(&mut self, tok: &str) -> Parsed<()> {
+        if self.eat(tok) {
+            Ok(())
+        } else {
+            Err(self.unexpected(&format!("`{tok}`")))
         }
     }
 
     /// The error for a next token that is not what the grammar `wants`.
     fn unexpected(&self, wants: &str) -> (Pos, String) {
-        let found = self.peek().map_or("the end of the line".into(), Tok::to_string);
+        let found = self
+            .peek()
+            .map_or("the end of the line".into(), |tok| format!("`{tok}`"));
         (self.pos(), format!("expected {wants}, found {found}"))
     }
 
     /// A name that is not a keyword.
     fn name(&mut self, wants: &str) -> Parsed<String> {
-        match self.peek() {
-            Some(Tok::Name(name)) if !KEYWORDS.contains(&name.as_str()) => {
-                let name = name.clone();
+        match self.peek().filter(|tok| is_name(tok)).map(str::to_string) {
+            Some(name) => {
                 self.next += 1;
                 Ok(name)
             }
-            _ => Err(self.unexpected(wants)),
+            None => Err(self.unexpected(wants)),
         }
     }
 
     /// The items of a parenthesised list, after its `(`.
     fn list<T>(&mut self, mut item: impl FnMut(&mut Parser) -> Parsed<T>) -> Parsed<Vec<T>> {
         let mut items = Vec::new();
-        if self.eat(&Tok::Sym(")")) {
-            return Ok(items);
-        }
-        loop {
-            items.push(item(self)?);
-            if self.eat(&Tok::Sym(")")) {
-                return Ok(items);
-            }
-            if !self.eat(&Tok::Sym(",")) {
+        while !self.eat(")") {
+            if !items.is_empty() && !self.eat(",") {
                 return Err(self.unexpected("`,` or `)`"));
             }
+            items.push(item(self)?);
         }
+        Ok(items)
     }
 
     /// `name(param, ...) = body`, the whole line.
     fn definition(&mut self) -> Parsed<(String, Def)> {
         let start = self.pos();
         let name = self.name("a definition, `name(parameters) = expression`")?;
-        self.expect(Tok::Sym("("))?;
+        self.expect("(")?;
         self.params = self.list(|parser| parser.name("a parameter name"))?;
-        if let Some((i, param)) = self.params.iter().enumerate().find(|(i, p)| self.params[..*i].contains(p)) {
-            return Err((start, format!("parameter {} of `{name}`, `{param}`, repeats an earlier one", i + 1)));
+        for (i, param) in self.params.iter().enumerate() {
+            if self.params[..i].contains(param) {
+                return Err((start, format!("parameter `{param}` appears twice")));
+            }
         }
-        self.expect(Tok::Sym("="))?;
+        self.expect("=")?;
         let body = self.sequence()?;
-        if self.peek().is_some() {
-            return Err(self.unexpected("an operator or the end of the line"));
+        match self.peek() {
+            None => Ok((
+                name,
+                Def {
+                    params: self.params.len(),
+                    body,
+                },
+            )),
+            Some(_) => Err(self.unexpected("an operator or the end of the line")),
         }
-        Ok((name, Def { params: self.params.len(), body }))
     }
 
     /// `a; b; ...`
     fn sequence(&mut self) -> Parsed<Expr> {
         let mut expr = self.binary(0)?;
-        while self.eat(&Tok::Sym(";")) {
+        while self.eat(";") {
             expr = Expr::Then(Box::new(expr), Box::new(self.binary(0)?));
         }
         Ok(expr)
@@ -436,7 +423,7 @@ impl Parser {
             return self.unary();
         };
         let mut lhs = self.binary(level + 1)?;
-        while let Some(&op) = ops.iter().find(|op| self.peek() == Some(&Tok::Sym(op))) {
+        while let Some(&op) = ops.iter().find(|op| self.peek() == Some(op)) {
             let pos = self.pos();
             self.next += 1;
             lhs = Expr::Binary(op, Box::new(lhs), Box::new(self.binary(level + 1)?), pos);
@@ -444,51 +431,60 @@ impl Parser {
         Ok(lhs)
     }
 
+    /// `-x`, which is `0 - x`.
     fn unary(&mut self) -> Parsed<Expr> {
         let pos = self.pos();
-        match self.eat(&Tok::Sym("-")) {
-            true => Ok(Expr::Neg(Box::new(self.unary()?), pos)),
-            false => self.operand(),
+        if !self.eat("-") {
+            return self.operand();
         }
+        let zero = Box::new(Expr::Lit(Value::Int(0)));
+        Ok(Expr::Binary("-", zero, Box::new(self.unary()?), pos))
     }
 
     fn operand(&mut self) -> Parsed<Expr> {
         let pos = self.pos();
-        let Some(tok) = self.peek().cloned() else {
+        let Some(tok) = self.peek().map(str::to_string) else {
             return Err(self.unexpected("an expression"));
         };
         self.next += 1;
-        Ok(match tok {
-            Tok::Int(i) => Expr::Lit(Value::Int(i)),
-            Tok::Float(x) => Expr::Lit(Value::Float(x)),
-            Tok::Str(s) => Expr::Lit(Value::Str(s)),
-            Tok::Sym("(") if self.eat(&Tok::Sym(")")) => Expr::Lit(Value::Unit),
-            Tok::Sym("(") => {
+        let literal = |value| Ok(Expr::Lit(value));
+        match tok.as_str() {
+            "(" if self.eat(")") => literal(Value::Unit),
+            "(" => {
                 let expr = self.sequence()?;
-                self.expect(Tok::Sym(")"))?;
-                expr
+                self.expect(")")?;
+                Ok(expr)
             }
-            Tok::Name(name) if name == "true" || name == "false" => Expr::Lit(Value::Bool(name == "true")),
-            Tok::Name(name) if name == "if" => {
+            "true" | "false" => literal(Value::Bool(tok == "true")),
+            "if" => {
                 let cond = self.binary(0)?;
-                self.expect(Tok::Name("then".into()))?;
+                self.expect("then")?;
                 let then = self.binary(0)?;
-                self.expect(Tok::Name("else".into()))?;
+                self.expect("else")?;
                 let other = self.binary(0)?;
-                Expr::If(Box::new(cond), Box::new(then), Box::new(other), pos)
+                Ok(Expr::If(
+                    Box::new(cond),
+                    Box::new(then),
+                    Box::new(other),
+                    pos,
+                ))
             }
-            Tok::Name(name) if !KEYWORDS.contains(&name.as_str()) => {
-                if self.eat(&Tok::Sym("(")) {
-                    Expr::Call(name, self.list(|parser| parser.binary(0))?, pos)
-                } else if let Some(index) = self.params.iter().position(|param| *param == name) {
-                    Expr::Param(index)
-                } else {
-                    let hint = if name.contains('-') { " (to subtract, put spaces around `-`)" } else { "" };
-                    return Err((pos, format!("unknown name `{name}`{hint}")));
-                }
-            }
-            tok => return Err((pos, format!("expected an expression, found {tok}"))),
-        })
+            _ if tok.starts_with('"') => literal(Value::Str(tok[1..tok.len() - 1].into())),
+            _ if tok.starts_with(|c: char| c.is_ascii_digit()) => match tok.parse() {
+                Ok(i) => literal(Value::Int(i)),
+                Err(_) => Err((pos, format!("`{tok}` is not an integer calc can hold"))),
+            },
+            _ if !is_name(&tok) => Err((pos, format!("expected an expression, found `{tok}`"))),
+            _ if self.eat("(") => Ok(Expr::Call(tok, self.list(|parser| parser.binary(0))?, pos)),
+            _ => match self.params.iter().position(|param| *param == tok) {
+                Some(index) => Ok(Expr::Param(index)),
+                None if tok.contains('-') => Err((
+                    pos,
+                    format!("unknown name `{tok}` (to subtract, put spaces around `-`)"),
+                )),
+                None => Err((pos, format!("unknown name `{tok}`"))),
+            },
+        }
     }
 }
 
@@ -505,64 +501,107 @@ mod tests {
     impl Imports for Log {
         fn call(&self, name: &str, args: Vec<Value>) -> Option<Result<Value, String>> {
             (name == "log").then(|| {
-                self.0.borrow_mut().extend(args.iter().map(Value::to_string));
+                self.0
+                    .borrow_mut()
+                    .extend(args.iter().map(Value::to_string));
                 Ok(Value::Unit)
             })
         }
     }
 
-    /// Defines `f() = {expr}` and calls it.
-    fn eval(expr: &str) -> Result<Value, String> {
-        Program::parse("t.calc", &format!("f() = {expr}"))?.call("f", vec![], &Log::default())
+    /// Parses `source` and calls its `f()`: the result as text, or the error.
+    fn run(source: &str) -> Result<String, String> {
+        let program = Program::parse("t.calc", source)?;
+        Ok(program.call("f", &[], &Log::default())?.to_string())
     }
 
     #[test]
     fn sample_script() {
         let program = Program::parse("app.calc", include_str!("../app.calc")).unwrap();
         let log = Log::default();
-        let call = |name, args| program.call(name, args, &log).unwrap();
-        assert_eq!(call("add", vec![Value::Int(2), Value::Int(3)]), Value::Int(5));
-        assert_eq!(call("greet", vec![Value::Str("you".into())]), Value::Str("Hello, you!".into()));
-        assert_eq!(call("fact", vec![Value::Int(20)]), Value::Int(2432902008176640000));
-        assert_eq!(call("is-leap", vec![Value::Int(1900)]), Value::Bool(false));
-        assert_eq!(call("is-leap", vec![Value::Int(2024)]), Value::Bool(true));
-        assert_eq!(call("count-down", vec![Value::Int(2)]), Value::Unit);
+        let call = |name, args: &[Value]| program.call(name, args, &log).unwrap().to_string();
+        assert_eq!(call("add", &[Value::Int(2), Value::Int(3)]), "5");
+        assert_eq!(call("greet", &[Value::Str("you".into())]), "Hello, you!");
+        assert_eq!(call("fact", &[Value::Int(20)]), "2432902008176640000");
+        assert_eq!(call("is-leap", &[Value::Int(1900)]), "false");
+        assert_eq!(call("is-leap", &[Value::Int(2024)]), "true");
+        assert_eq!(call("count-down", &[Value::Int(2)]), "()");
         assert_eq!(*log.0.borrow(), ["2...", "1...", "liftoff!"]);
     }
 
     #[test]
     fn operators() {
-        let int = |expr| eval(expr).map(|v| v.to_string());
-        assert_eq!(int("1 + 2 * 3 - 10 / 4").unwrap(), "5");
-        assert_eq!(int("-7 / 2; -7 % 2").unwrap(), "-1");
-        assert_eq!(int("\"n = \" ++ 1 + 2 ++ \" \" ++ 1.5 * 2 ++ true").unwrap(), "n = 3 3.0true");
-        assert_eq!(int("2 < 2.5 == (\"a\" < \"b\")").unwrap(), "true");
-        assert_eq!(int("if 1 != 1 then \"no\" else if 1 >= 1 then \"yes\" else \"no\"").unwrap(), "yes");
-        assert_eq!(eval("(log(\"x\"); ())").unwrap(), Value::Unit);
+        for (expr, result) in [
+            ("1 + 2 * 3 - 10 / 4", "5"),
+            (r#"-7 / 2 ++ " " ++ -7 % 2 ++ " " ++ 1 - -1"#, "-3 -1 2"),
+            (r#""n = " ++ 1 + 2 ++ ", " ++ true ++ ()"#, "n = 3, true()"),
+            (r#"1 < 2 == ("a" < "b")"#, "true"),
+            ("if 1 != 1 then 0 else if 1 >= 1 then 1 else 2", "1"),
+            (r#"log("x"); ()"#, "()"),
+        ] {
+            assert_eq!(run(&format!("f() = {expr}")).unwrap(), result, "{expr}");
+        }
     }
 
     #[test]
-    fn parse_errors_name_the_place() {
-        let error = |source| Program::parse("t.calc", source).err().unwrap();
-        assert_eq!(error("f(x) = x +"), "t.calc:1:11: expected an expression, found the end of the line");
-        assert_eq!(error("# comment\n\nf(x) = y"), "t.calc:3:8: unknown name `y`");
-        assert_eq!(error("f(a, b) = a-b"), "t.calc:1:11: unknown name `a-b` (to subtract, put spaces around `-`)");
-        assert_eq!(error("f() = \"open"), "t.calc:1:7: unterminated string");
-        assert_eq!(error("f() = 1 2"), "t.calc:1:9: expected an operator or the end of the line, found `2`");
-        assert_eq!(error("f(x, x) = x"), "t.calc:1:1: parameter 2 of `f`, `x`, repeats an earlier one");
-        assert_eq!(error("f() = 1\nf() = 2"), "t.calc:2:1: `f` is defined twice");
-        assert_eq!(error("if() = 1"), "t.calc:1:1: expected a definition, `name(parameters) = expression`, found `if`");
+    fn errors_name_the_place() {
+        for (source, error) in [
+            (
+                "f(x) = x +",
+                "1:11: expected an expression, found the end of the line",
+            ),
+            ("# comment\n\nf(x) = y", "3:8: unknown name `y`"),
+            (
+                "f(a, b) = a-b",
+                "1:11: unknown name `a-b` (to subtract, put spaces around `-`)",
+            ),
+            ("f() = \"open", "1:7: unterminated string"),
+            (
+                "f() = 1 2",
+                "1:9: expected an operator or the end of the line, found `2`",
+            ),
+            ("f(x, x) = x", "1:1: parameter `x` appears twice"),
+            ("f() = 1\nf() = 2", "2:1: `f` is defined twice"),
+            (
+                "if() = 1",
+                "1:1: expected a definition, `name(parameters) = expression`, found `if`",
+            ),
+            ("f() = 1 / (2 - 2)", "1:9: division by zero"),
+            (
+                "f() = \"a\" - 1",
+                "1:11: `-` needs integers, found string \"a\" and int 1",
+            ),
+            (
+                "f() = 1 < \"a\"",
+                "1:9: cannot compare int 1 with string \"a\"",
+            ),
+            (
+                "f() = if 1 then 2 else 3",
+                "1:7: `if` needs a bool, found int 1",
+            ),
+            ("f() = g(1)", "1:7: unknown function `g`"),
+            ("f() = f(1)", "1:7: `f` takes 0 arguments, got 1"),
+            (
+                "f() = 170141183460469231731687303715884105727 * 2",
+                "1:47: integer overflow in `*`",
+            ),
+        ] {
+            assert_eq!(
+                run(source).unwrap_err(),
+                format!("t.calc:{error}"),
+                "{source}"
+            );
+        }
     }
 
     #[test]
-    fn runtime_errors_name_the_place() {
-        assert_eq!(eval("1 / (2 - 2)").unwrap_err(), "t.calc:1:9: division by zero");
-        assert_eq!(eval("\"a\" + 1").unwrap_err(), "t.calc:1:11: `+` needs numbers, found string \"a\" and int 1");
-        assert_eq!(eval("if 1 then 2 else 3").unwrap_err(), "t.calc:1:7: `if` needs a bool, found int 1");
-        assert_eq!(eval("g(1)").unwrap_err(), "t.calc:1:7: unknown function `g`");
-        assert_eq!(eval("f(1)").unwrap_err(), "t.calc:1:7: `f` takes 0 arguments, got 1");
-        assert_eq!(eval("f()").unwrap_err(), "t.calc:1:7: calls nest deeper than 1000");
-        let big = format!("{} * 2", i128::MAX);
-        assert_eq!(eval(&big).unwrap_err(), format!("t.calc:1:{}: integer overflow in `*`", big.len() + 5));
+    fn runaway_recursion_is_an_error() {
+        // Debug builds have much bigger stack frames than release builds.
+        let thread = std::thread::Builder::new().stack_size(16 << 20);
+        let error = thread.spawn(|| run("f() = f()")).unwrap().join().unwrap();
+        assert_eq!(
+            error.unwrap_err(),
+            "t.calc:1:7: evaluation nests deeper than 1000 levels"
+        );
     }
 }
