@@ -51,15 +51,9 @@ enum Command {
         #[command(flatten)]
         args: ComponentizeArgs,
     },
-    /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
     Run(RunArgs),
-    /// Serve a `wasi:http/proxy` component over HTTP: `serve app.wasm`.
-    ///
-    /// Each request runs in a fresh instance, within the limits below (fuel
-    /// and memory per request), with WASI but no files, environment or
-    /// network (outgoing requests are refused). A handler that fails before
-    /// answering gets the client a 500. One line per request goes to
-    /// stderr; Ctrl-C stops the server once the requests in flight end.
+    // The help of `serve` and `run` is on their arguments (shared with
+    // lua-demo).
     Serve(ServeArgs),
     /// Generate the world library of a WIT world: a shared-everything wasm
     /// library that bridges the world's canonical ABI to an interpreter

@@ -8,6 +8,7 @@ use wit_dylib_pipeline::runtime;
 
 use crate::limits::{LimitArgs, name_the_flag};
 
+/// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct RunArgs {
     /// The component.

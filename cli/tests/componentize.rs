@@ -37,20 +37,12 @@ fn a_dylib_read_at_run_time_componentizes_and_runs() {
 #[test]
 fn limits_are_named_with_their_flags() {
     let dir = scratch("componentize-fuel");
-    let out = wit_dylib(&[
-        "componentize",
-        "--interpreter",
-        show(&artifact("lua_interpreter.so")),
-        "--libc",
-        show(&artifact("libc.so")),
-        show(&repo("interpreters/lua-demo/example/app.lua")),
-        "--wit",
-        show(&repo("interpreters/lua-demo/example/app.wit")),
-        "--fuel",
-        "1000",
-        "-o",
-        show(&dir.join("app.wasm")),
-    ]);
+    let out = common::componentize_lua(
+        &repo("interpreters/lua-demo/example/app.lua"),
+        &repo("interpreters/lua-demo/example/app.wit"),
+        &dir.join("app.wasm"),
+        &["--fuel", "1000"],
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -93,18 +85,11 @@ fn a_missing_or_broken_interpreter_is_a_one_line_error() {
 fn serve_answers_a_client_and_logs_the_request() {
     let dir = scratch("serve");
     let component = dir.join("hello.wasm");
-    wit_dylib_ok(&[
-        "componentize",
-        "--interpreter",
-        show(&artifact("lua_interpreter.so")),
-        "--libc",
-        show(&artifact("libc.so")),
-        show(&repo("interpreters/lua-demo/examples/http/hello.lua")),
-        "--wit",
-        show(&repo("interpreters/lua-demo/examples/http/wit")),
-        "-o",
-        show(&component),
-    ]);
+    common::componentize_lua_ok(
+        &repo("interpreters/lua-demo/examples/http/hello.lua"),
+        &repo("interpreters/lua-demo/examples/http/wit"),
+        &component,
+    );
     let server = common::Server::start(&[show(&component)]);
     let (status, content_type, body) = common::get(&server.addr, "/hi");
     assert_eq!(status, 200);

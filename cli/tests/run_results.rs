@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::{artifact, scratch, show, wit_dylib, wit_dylib_ok};
+use common::{scratch, show, wit_dylib, wit_dylib_ok};
 
 /// `tests/results/results.lua` componentized once with the Lua dylib.
 fn component() -> &'static PathBuf {
@@ -15,18 +15,7 @@ fn component() -> &'static PathBuf {
     BUILT.get_or_init(|| {
         let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/results");
         let out = scratch("run-results").join("results.wasm");
-        wit_dylib_ok(&[
-            "componentize",
-            "--interpreter",
-            show(&artifact("lua_interpreter.so")),
-            "--libc",
-            show(&artifact("libc.so")),
-            show(&here.join("results.lua")),
-            "--wit",
-            show(&here.join("results.wit")),
-            "-o",
-            show(&out),
-        ]);
+        common::componentize_lua_ok(&here.join("results.lua"), &here.join("results.wit"), &out);
         out
     })
 }

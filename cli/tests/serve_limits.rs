@@ -18,25 +18,18 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Frame};
 use tokio::sync::mpsc;
 
-use common::{Server, artifact, repo, scratch, show, wit_dylib_ok};
+use common::{Server, repo, scratch, show};
 
 /// The HTTP example (`POST /echo` reads the whole body), built once.
 fn app() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
         let out = scratch("serve-limits").join("app.wasm");
-        wit_dylib_ok(&[
-            "componentize",
-            "--interpreter",
-            show(&artifact("lua_interpreter.so")),
-            "--libc",
-            show(&artifact("libc.so")),
-            show(&repo("interpreters/lua-demo/examples/http/app.lua")),
-            "--wit",
-            show(&repo("interpreters/lua-demo/examples/http/wit")),
-            "-o",
-            show(&out),
-        ]);
+        common::componentize_lua_ok(
+            &repo("interpreters/lua-demo/examples/http/app.lua"),
+            &repo("interpreters/lua-demo/examples/http/wit"),
+            &out,
+        );
         out
     })
 }

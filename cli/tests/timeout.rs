@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{artifact, repo, scratch, show, wit_dylib};
+use common::{componentize_lua, repo, scratch, show, wit_dylib};
 
 /// Fuel for a minute or more of Lua: only the clock stops these scripts.
 const PLENTY_OF_FUEL: &str = "1000000000000000";
@@ -16,30 +16,6 @@ fn here(file: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/timeout")
         .join(file)
-}
-
-/// `componentize` with the Lua dylib, `script` for `wit`, and `extra` flags.
-fn componentize(
-    script: &PathBuf,
-    wit: &PathBuf,
-    out: &PathBuf,
-    extra: &[&str],
-) -> std::process::Output {
-    let (lua, libc) = (artifact("lua_interpreter.so"), artifact("libc.so"));
-    let mut args = vec![
-        "componentize",
-        "--interpreter",
-        show(&lua),
-        "--libc",
-        show(&libc),
-        show(script),
-        "--wit",
-        show(wit),
-        "-o",
-        show(out),
-    ];
-    args.extend_from_slice(extra);
-    wit_dylib(&args)
 }
 
 fn assert_timed_out(out: &std::process::Output, started: Instant) {
@@ -63,7 +39,7 @@ fn assert_timed_out(out: &std::process::Output, started: Instant) {
 fn componentize_stops_a_top_level_that_never_ends() {
     let dir = scratch("timeout-componentize");
     let started = Instant::now();
-    let out = componentize(
+    let out = componentize_lua(
         &here("stuck.lua"),
         &here("spin.wit"),
         &dir.join("never.wasm"),
@@ -76,7 +52,7 @@ fn componentize_stops_a_top_level_that_never_ends() {
 fn run_stops_a_call_that_never_returns() {
     let dir = scratch("timeout-run");
     let component = dir.join("spin.wasm");
-    let built = componentize(&here("spin.lua"), &here("spin.wit"), &component, &[]);
+    let built = componentize_lua(&here("spin.lua"), &here("spin.wit"), &component, &[]);
     assert!(
         built.status.success(),
         "{}",
@@ -113,7 +89,7 @@ fn timeouts_must_be_positive_seconds() {
 fn serve_stops_a_request_that_runs_too_long() {
     let dir = scratch("timeout-serve");
     let component = dir.join("faulty.wasm");
-    let built = componentize(
+    let built = componentize_lua(
         &repo("interpreters/lua-demo/tests/serve/faulty.lua"),
         &repo("interpreters/lua-demo/examples/http/wit"),
         &component,

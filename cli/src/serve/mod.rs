@@ -54,7 +54,13 @@ const YIELD_EVERY: u64 = 100_000;
 /// How long in-flight requests may take to finish once a stop is asked.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// `serve COMPONENT`: the command's arguments.
+/// Serve a `wasi:http/proxy` component over HTTP: `serve app.wasm`.
+///
+/// Each request runs in a fresh instance, within the limits below (fuel,
+/// memory and time per request), with WASI but no files, environment or
+/// network (outgoing requests are refused). A handler that fails before
+/// answering gets the client a 500. One line per request goes to stderr;
+/// Ctrl-C stops the server once the requests in flight end.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
     /// The component (built for `wasi:http/proxy@0.2.x`, with or without

@@ -64,6 +64,36 @@ pub fn artifact(name: &str) -> PathBuf {
     path
 }
 
+/// `wit-dylib componentize` of `script` for `wit` into `out` with the Lua
+/// interpreter dylib and its trimmed libc, plus `extra` flags.
+pub fn componentize_lua(script: &Path, wit: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (lua, libc) = (artifact("lua_interpreter.so"), artifact("libc.so"));
+    let mut args = vec![
+        "componentize",
+        "--interpreter",
+        show(&lua),
+        "--libc",
+        show(&libc),
+        show(script),
+        "--wit",
+        show(wit),
+        "-o",
+        show(out),
+    ];
+    args.extend_from_slice(extra);
+    wit_dylib(&args)
+}
+
+/// [`componentize_lua`] that must succeed.
+pub fn componentize_lua_ok(script: &Path, wit: &Path, out: &Path) {
+    let built = componentize_lua(script, wit, out, &[]);
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
 /// A path in the repository.
 pub fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)

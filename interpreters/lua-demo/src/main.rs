@@ -59,15 +59,9 @@ enum Command {
         #[arg(short, long, value_name = "DIR")]
         output: PathBuf,
     },
-    /// Serve a `wasi:http/proxy` component over HTTP: `serve app.wasm`.
-    ///
-    /// Each request runs in a fresh instance, within the limits below (fuel
-    /// and memory per request), with WASI but no files, environment or
-    /// network (outgoing requests are refused). A handler that fails before
-    /// answering gets the client a 500. One line per request goes to
-    /// stderr; Ctrl-C stops the server once the requests in flight end.
+    // The help of `serve` and `run` is on their arguments (the same as
+    // `wit-dylib`'s).
     Serve(ServeArgs),
-    /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
     Run(RunArgs),
 }
 
