@@ -115,6 +115,14 @@ local SCALARS = {
   ["error-context"] = function(rng) return "val error-context " .. (rng.next() & 0xffffffff) end,
 }
 
+-- A value stored where `nil` would leave a hole (a list or stream element,
+-- a map value, a result's or an outer option's payload, a future's value):
+-- there the Lua mapping spells `none` as `wit.none`.
+local function slot(value)
+  if value == nil then return wit.none end
+  return value
+end
+
 -- A generated value; resources appear as { __tag = n }.
 function M.value(ty, rng, size)
   local scalar = SCALARS[ty]
@@ -148,17 +156,17 @@ function M.value(ty, rng, size)
   elseif k == "option" then
     if rng.below(2) == 0 then return nil end
     local value = M.value(ty.some, rng, inner)
-    if ty.wrapped then return { some = value } end
+    if ty.wrapped then return { some = slot(value) } end
     return value
   elseif k == "result" then
     -- Not `ty.ok and value or true`: a `false` payload would become `true`.
     local side = rng.below(2) == 0 and "ok" or "err"
     if not ty[side] then return { [side] = true } end
-    return { [side] = M.value(ty[side], rng, inner) }
+    return { [side] = slot(M.value(ty[side], rng, inner)) }
   elseif k == "list" then
     local len = length(rng, size)
     local items = {}
-    for i = 1, len do items[i] = M.value(ty.item, rng, inner) end
+    for i = 1, len do items[i] = slot(M.value(ty.item, rng, inner)) end
     if ty.bytes then return string.char(table.unpack(items)) end
     return items
   elseif k == "map" then
@@ -166,7 +174,7 @@ function M.value(ty, rng, size)
     local map = {}
     for _ = 1, len do
       local key = M.value(ty.key, rng, inner)
-      local value = M.value(ty.value, rng, inner)
+      local value = slot(M.value(ty.value, rng, inner))
       if map[key] == nil then map[key] = value end
     end
     return map
@@ -174,7 +182,7 @@ function M.value(ty, rng, size)
     return { __tag = rng.next() & 0xffffffff }
   elseif k == "future" then
     -- Futures and streams stand for what goes through them (see `M.open`).
-    if ty.payload then return { M.value(ty.payload, rng, inner) } end
+    if ty.payload then return { slot(M.value(ty.payload, rng, inner)) } end
     return {}
   elseif k == "stream" then
     if ty.bytes and size.huge then
@@ -184,7 +192,7 @@ function M.value(ty, rng, size)
     local len = length(rng, size)
     if not ty.item then return len end
     local items = {}
-    for i = 1, len do items[i] = M.value(ty.item, rng, inner) end
+    for i = 1, len do items[i] = slot(M.value(ty.item, rng, inner)) end
     if ty.bytes then return string.char(table.unpack(items)) end
     return items
   end
@@ -193,7 +201,7 @@ end
 
 -- Rebuilds `value` of type `ty`, passing every resource through `f(kind, res, v)`.
 local function map_resources(ty, value, f)
-  if type(ty) == "string" or value == nil then return value end
+  if type(ty) == "string" or value == nil or value == wit.none then return value end
   local k = ty.k
   if k == "own" or k == "borrow" then return f(k, ty.res, value) end
   if k == "record" then
@@ -287,6 +295,8 @@ function M.show(value)
     return "{" .. table.concat(parts, ", ") .. "}"
   elseif type(value) == "string" and #value > 60 then
     return string.format("<string of %d bytes>", #value)
+  elseif value == wit.none then
+    return "wit.none"
   end
   return string.format("%q", value)
 end

@@ -496,7 +496,8 @@ impl<'a> Writer<'a> {
                 format!("R[{index}] = {{ exported = true, class = M.class() }} -- {key}")
             }
             (key, false) => {
-                format!("R[{index}] = {{ exported = false, class = require({key:?}).{name} }}")
+                let class = member(&name);
+                format!("R[{index}] = {{ exported = false, class = require({key:?}){class} }}")
             }
         };
         // Declarations go first: descriptors refer to them.

@@ -72,7 +72,8 @@ pub enum NoWorld {
 pub struct Keep<'a> {
     /// Just this function (a qualified name), for shrinking a failure.
     pub only: Option<&'a str>,
-    /// Drop the functions whose values the Lua mapping cannot carry too.
+    /// Drop the functions the Lua matrix script cannot play too (it plays
+    /// every type `val` does, but futures and streams only at the top).
     pub lua: bool,
 }
 
@@ -250,7 +251,7 @@ fn is_helper(name: &str) -> bool {
     name.starts_with("[constructor]") || (name.starts_with("[method]") && name.ends_with(".tag"))
 }
 
-/// Why `val` (or, with `lua`, the Lua mapping) cannot play `func`, if so.
+/// Why `val` (or, with `lua`, the Lua matrix script) cannot play `func`, if so.
 fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static str> {
     let name = func.item_name();
     if name.starts_with("fail-")
@@ -267,22 +268,8 @@ fn unplayable(resolve: &Resolve, func: &Function, lua: bool) -> Option<&'static 
     if !func.kind.is_async() && !func.find_futures_and_streams(resolve).is_empty() {
         return Some("val passes futures and streams through async functions only");
     }
-    let types: Vec<Type> = func
-        .params
-        .iter()
-        .map(|p| p.ty)
-        .chain(func.result)
-        .collect();
-    if lua
-        && types
-            .iter()
-            .any(|t| lua_loses_none(resolve, t, &mut HashSet::new()))
-    {
-        return Some(
-            "Lua's mapping loses `none` in a list or stream element, result payload or map value",
-        );
-    }
-    if lua && types.iter().any(|t| nested_channel(resolve, t)) {
+    let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
+    if lua && types.any(|t| nested_channel(resolve, &t)) {
         return Some("the Lua matrix script passes futures and streams at the top level only");
     }
     None
@@ -332,41 +319,6 @@ fn parts(kind: &TypeDefKind) -> Vec<Type> {
         TypeDefKind::Map(k, v) => vec![*k, *v],
         _ => Vec::new(),
     }
-}
-
-/// Whether `ty` holds an `option` where Lua's mapping turns `none` into a
-/// hole it cannot tell from absence: a list or stream element (`{nil, 5}`
-/// has no length), a result payload (`{ ok = nil }` is `{}`) or a map value.
-fn lua_loses_none(resolve: &Resolve, ty: &Type, seen: &mut HashSet<TypeId>) -> bool {
-    let Type::Id(id) = ty else { return false };
-    if !seen.insert(*id) {
-        return false;
-    }
-    let is_option = |t: &Type| matches!(dealias(resolve, *t), Some(TypeDefKind::Option(_)));
-    let mut parts: Vec<Type> = Vec::new();
-    match &resolve.types[*id].kind {
-        TypeDefKind::List(t)
-        | TypeDefKind::FixedLengthList(t, _)
-        | TypeDefKind::Stream(Some(t))
-            if is_option(t) =>
-        {
-            return true;
-        }
-        TypeDefKind::Result(r) if r.ok.iter().chain(&r.err).any(is_option) => return true,
-        TypeDefKind::Map(_, v) if is_option(v) => return true,
-        TypeDefKind::Record(r) => parts.extend(r.fields.iter().map(|f| f.ty)),
-        TypeDefKind::Tuple(t) => parts.extend(&t.types),
-        TypeDefKind::Variant(v) => parts.extend(v.cases.iter().filter_map(|c| c.ty)),
-        TypeDefKind::Option(t)
-        | TypeDefKind::List(t)
-        | TypeDefKind::Type(t)
-        | TypeDefKind::FixedLengthList(t, _) => parts.push(*t),
-        TypeDefKind::Result(r) => parts.extend(r.ok.into_iter().chain(r.err)),
-        TypeDefKind::Map(k, v) => parts.extend([*k, *v]),
-        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => parts.extend(t),
-        _ => {}
-    }
-    parts.iter().any(|t| lua_loses_none(resolve, t, seen))
 }
 
 /// The kind behind `ty`'s aliases, for a defined type.

@@ -8,7 +8,9 @@
 //! One trial per seed, named `roundtrip::seed_{n}`. `ROUNDTRIP_CASES`
 //! (default [`CI_CASES`]) sets how many seeds, `ROUNDTRIP_SEED` (default 0)
 //! the first one; [`REGRESSION_SEEDS`] always run too; a failure names its seed, so `ROUNDTRIP_SEED=n
-//! ROUNDTRIP_CASES=1` reruns it alone. A failing case keeps its WIT and
+//! ROUNDTRIP_CASES=1` reruns it alone. `ROUNDTRIP_INTERPRETER` (`val`,
+//! `lua` or `toy`) makes every side that can play it use that interpreter,
+//! to soak one. A failing case keeps its WIT and
 //! components in the directory it names and reports which single function
 //! still fails on its own.
 
@@ -34,12 +36,13 @@ const CI_CASES: u64 = 200;
 /// turned a `false` result payload into `true`), 10370 (an interface named
 /// `u8` needs escaping in the derived worlds), 20038 (the Lua caller called
 /// `settle` while its async calls were still running), 100253 and 101417
-/// (Lua played a stream of options, whose `none` elements it loses), 101746
+/// (Lua played a stream of options, whose `none` elements it lost before
+/// `wit.none`), 101746
 /// (the Lua script spelt a fixed-length list payload `fixed-length list`),
 /// 102670 (it spelt a resource renamed by `use` by its new name), 205410
 /// (a list became a map whose values hold an error-context, which the
 /// component model forbids), 207123 (the Lua script wrote a resource named
-/// `if` as `t.if`).
+/// `if` as `t.if`, and, with a Lua caller, as `require(...).if`).
 const REGRESSION_SEEDS: &[u64] = &[
     1029, 10370, 20038, 100253, 101417, 101746, 102670, 205410, 207123,
 ];
@@ -158,6 +161,21 @@ fn main() {
     conclusion.exit();
 }
 
+/// `ROUNDTRIP_INTERPRETER`, if set: the interpreter every side plays where
+/// it can (see [`plan`]).
+fn forced_interpreter() -> Option<Interpreter> {
+    static FORCED: std::sync::OnceLock<Option<Interpreter>> = std::sync::OnceLock::new();
+    *FORCED.get_or_init(|| {
+        let value = std::env::var("ROUNDTRIP_INTERPRETER").ok()?;
+        Some(match value.as_str() {
+            "val" => Interpreter::Val,
+            "lua" => Interpreter::Lua,
+            "toy" => Interpreter::Toy,
+            _ => panic!("ROUNDTRIP_INTERPRETER={value:?} is not val, lua or toy"),
+        })
+    })
+}
+
 fn env_u64(name: &str, default: u64) -> u64 {
     match std::env::var(name) {
         Ok(value) => value
@@ -218,7 +236,7 @@ fn derive_and_run(seed: u64) -> Result<()> {
         smith_world::derive(seed, features(seed), keep).map_err(|e| derivation_failed(seed, e))
     };
     let worlds = match derive(Keep::default())? {
-        // With a Lua side, the world loses what Lua's mapping cannot carry.
+        // With a Lua side, the world loses what the Lua script cannot play.
         Ok(worlds) if plan(seed, worlds.is_async).lua() => {
             let keep = Keep {
                 lua: true,
@@ -277,7 +295,8 @@ impl Plan {
 }
 
 /// The sides of case `seed`: generators vary freely; Lua and toy play a
-/// share of the sync cases, val the rest.
+/// share of the sync cases, val the rest, unless [`forced_interpreter`]
+/// names one that can play the world.
 fn plan(seed: u64, is_async: bool) -> Plan {
     let mut bits = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32;
     let mut take = |n: u64| {
@@ -285,14 +304,18 @@ fn plan(seed: u64, is_async: bool) -> Plan {
         bits /= n;
         value
     };
-    let plays = |i: Interpreter| !is_async || ASYNC_SCRIPTED.contains(&i);
-    let side = |take: &mut dyn FnMut(u64) -> u64| Side {
-        generator: [Generator::Ours, Generator::Upstream][take(2) as usize],
-        interpreter: match take(6) {
+    let plays = |i: Interpreter| i == Interpreter::Val || !is_async || ASYNC_SCRIPTED.contains(&i);
+    let side = |take: &mut dyn FnMut(u64) -> u64| {
+        let generator = [Generator::Ours, Generator::Upstream][take(2) as usize];
+        let drawn = match take(6) {
             4 if plays(Interpreter::Lua) => Interpreter::Lua,
             5 if plays(Interpreter::Toy) => Interpreter::Toy,
             _ => Interpreter::Val,
-        },
+        };
+        Side {
+            generator,
+            interpreter: forced_interpreter().filter(|&i| plays(i)).unwrap_or(drawn),
+        }
     };
     Plan(side(&mut take), side(&mut take))
 }
@@ -526,9 +549,12 @@ fn failure(
         |()| dir.display().to_string(),
     );
     let shrunk = shrink(seed, worlds, caller, callee);
+    let forced = std::env::var("ROUNDTRIP_INTERPRETER")
+        .map(|i| format!("ROUNDTRIP_INTERPRETER={i} "))
+        .unwrap_or_default();
     anyhow::anyhow!(
         "caller {caller:?}, callee {callee:?}; artifacts in {kept}\n{shrunk}\n\
-         rerun: ROUNDTRIP_SEED={seed} ROUNDTRIP_CASES=1 cargo test -p wit-dylib-tests --test roundtrip\n\
+         rerun: {forced}ROUNDTRIP_SEED={seed} ROUNDTRIP_CASES=1 cargo test -p wit-dylib-tests --test roundtrip\n\
          error: {err:#}"
     )
 }

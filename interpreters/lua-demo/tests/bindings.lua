@@ -38,6 +38,11 @@ for name, count in pairs(store.counts()) do
   total = total + count + #name
 end
 total = total + world.now()
+for _, gap in ipairs(store.gaps({ 1, wit.none }, { ok = wit.none }, { a = wit.none }, { some = wit.none })) do
+  if gap ~= wit.none and gap.some ~= wit.none then
+    total = total + gap.some
+  end
+end
 
 local api = {}
 

@@ -32,7 +32,7 @@ use wit_dylib_sdk::{Bytes, CallFrame, Future, Progress, Stream, Type, Wit};
 
 use crate::stack::{LuaStack, Site, check as check_value};
 use crate::tasks::require_task;
-use crate::values::{Mismatch, describe};
+use crate::values::{self, Mismatch, describe};
 
 /// Elements a stream read asks for when the script gives no count.
 const DEFAULT_READ: usize = 64 * 1024;
@@ -338,13 +338,15 @@ async fn read(lua: &Lua, end: &EndState, count: Option<i64>) -> mlua::Result<Mul
     }
     let value = match (end.kind, outcome) {
         (_, Outcome::Bytes(bytes, _)) => Value::String(lua.create_string(bytes)?),
+        // A `none` read is `wit.none`: `nil` means the future was closed.
         (Kind::Future(f), Outcome::Frame(mut frame, _)) => match f.ty() {
-            Some(_) => frame.stack().pop_value(),
+            Some(_) => values::hole(lua, frame.stack().pop_value()),
             None => Value::Boolean(true),
         },
         (Kind::Stream(s), Outcome::Frame(frame, progress)) => match s.ty() {
             Some(_) => {
                 let items = (*frame).into_inner().take(progress.count);
+                let items = items.into_iter().map(|item| values::hole(lua, item));
                 Value::Table(lua.create_sequence_from(items)?)
             }
             None => Value::Integer(progress.count as i64),

@@ -5,7 +5,8 @@
 //! table of its exports; the value mapping is in [`values`], the names in the
 //! `lua_mapping` crate, resources in [`resources`]. Async exports run as
 //! coroutines ([`tasks`]); futures and streams are in [`channels`]. The
-//! global table `wit` holds `spawn`, `yield`, `future` and `stream`.
+//! global table `wit` holds `spawn`, `yield`, `future`, `stream` and
+//! `none` (see [`values`]).
 
 // The value stack lends Lua strings to the glue without copying; the
 // `unsafe` there says why that is sound.
@@ -47,6 +48,7 @@ impl Interpreter for LuaInterpreter {
             resources::install(&lua)?;
             modules::install(&lua, wit)?;
             let wit_table = lua.create_table()?;
+            values::install(&lua, &wit_table)?;
             tasks::install(&lua, &wit_table)?;
             channels::install(&lua, wit, &wit_table)?;
             lua.globals().raw_set("wit", wit_table)?;

@@ -24,10 +24,10 @@ pub struct LuaStack {
     lua: Lua,
     stack: Vec<Value>,
     iters: Vec<Iter>,
-    /// `(appended, length)` of each list being lifted, innermost last: `nil`
-    /// elements leave holes, so the table's own length cannot be used. The
-    /// glue appends exactly `length` elements, each complete (nested lists
-    /// included) before it is appended.
+    /// `(appended, length)` of each list being lifted, innermost last: the
+    /// table's own length would cost a search per element. The glue appends
+    /// exactly `length` elements, each complete (nested lists included)
+    /// before it is appended.
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
     context: Site,
@@ -116,6 +116,14 @@ impl LuaStack {
         self.stack
             .pop()
             .unwrap_or_else(|| panic!("{}: the value stack is empty", self.context))
+    }
+
+    /// Pops a lifted value that goes where `nil` would leave a hole (a list
+    /// element, map value, or result or option payload): a `none` becomes
+    /// `wit.none`.
+    fn pop_slot(&mut self) -> Value {
+        let value = self.pop_value();
+        values::hole(&self.lua, value)
     }
 
     /// Pops `count` values pushed in order, returning them in order.
@@ -488,7 +496,7 @@ impl Call for LuaStack {
         if !is_some {
             self.stack.push(Value::Nil);
         } else if values::option_is_wrapped(ty) {
-            let payload = self.pop_value();
+            let payload = self.pop_slot();
             let some = self.new_table(0, 1);
             some.raw_set("some", payload)
                 .unwrap_or_else(|e| self.lua_error(e));
@@ -504,7 +512,7 @@ impl Call for LuaStack {
             ("ok", ty.ok().is_some())
         };
         let payload = if has_payload {
-            self.pop_value()
+            self.pop_slot()
         } else {
             Value::Boolean(true)
         };
@@ -542,7 +550,7 @@ impl Call for LuaStack {
     }
 
     fn list_append(&mut self, _ty: List) {
-        let item = self.pop_value();
+        let item = self.pop_slot();
         let Some((appended, length)) = self.list_lens.last_mut() else {
             self.trap("list_append without a list")
         };
@@ -565,7 +573,7 @@ impl Call for LuaStack {
     }
 
     fn map_append(&mut self, _ty: Map) {
-        let value = self.pop_value();
+        let value = self.pop_slot();
         let key = self.pop_value();
         match self.stack.last() {
             Some(Value::Table(map)) => map

@@ -16,21 +16,68 @@
 //! | `flags` | set: table of flag name → `true` (either spelling from scripts) |
 //! | `enum` | case name (string; either spelling from scripts) |
 //! | `variant` | `{ tag = "case", value = payload }` |
-//! | `option<T>` | `nil` or the value; for `option<option<T>>` (or an option of anything that may be `nil`) the outer `some` is `{ some = value }` |
+//! | `option<T>` | `nil` or the value; for `option<option<T>>` the outer `some` is `{ some = value }` |
 //! | `result<T, E>` | `{ ok = value }` or `{ err = value }`; `true` stands for a missing payload |
 //! | `map<K, V>` | table |
 //! | resources | userdata with methods (imported), or the script's own objects (exported) |
+//!
+//! A `none` is `nil` where its place is fixed (a parameter, a result, a
+//! record field, a tuple or fixed-length list element, a variant payload),
+//! and `wit.none` where `nil` would leave a hole that loses it: a list or
+//! stream element, a map value, the payload of a result or of an outer
+//! option, a future's value. Lifting makes that choice in the container
+//! ([`hole`]); lowering takes `nil` or `wit.none` for any `none`.
 
-use mlua::{Lua, Table, Value};
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use wit_dylib_sdk::{Flags, Type, Variant, WitOption};
 
 /// A Lua value that does not fit a WIT type.
 pub type Mismatch = String;
 
+/// The type of `wit.none`, the `none` that stands where `nil` cannot (in the
+/// spirit of `cjson.null`): one value per interpreter, compared by identity.
+struct WitNone;
+
+impl UserData for WitNone {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_meta_method(MetaMethod::ToString, |_, _, ()| Ok("wit.none"));
+    }
+}
+
+/// `wit.none` itself, kept for lifting.
+struct NoneValue(Value);
+
+/// Adds `none` to the `wit` table.
+pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<()> {
+    let none = Value::UserData(lua.create_userdata(WitNone)?);
+    wit.raw_set("none", none.clone())?;
+    lua.set_app_data(NoneValue(none));
+    Ok(())
+}
+
+/// Whether `value` is `wit.none`.
+pub fn is_none(value: &Value) -> bool {
+    matches!(value, Value::UserData(data) if data.is::<WitNone>())
+}
+
+/// A lifted value about to be stored where `nil` would be a hole: `nil`
+/// (which only a `none` lifts to) becomes `wit.none`.
+pub fn hole(lua: &Lua, value: Value) -> Value {
+    match value {
+        Value::Nil => lua
+            .app_data_ref::<NoneValue>()
+            .expect("values::install runs at start-up")
+            .0
+            .clone(),
+        value => value,
+    }
+}
+
 /// A short description of a Lua value for messages.
 pub fn describe(value: &Value) -> String {
     match value {
         Value::Nil => "nil".into(),
+        value if is_none(value) => "wit.none".into(),
         Value::Boolean(b) => format!("boolean {b}"),
         Value::Integer(i) => format!("integer {i}"),
         Value::Number(n) => format!("number {n}"),
@@ -233,17 +280,19 @@ pub fn variant(value: &Value, ty: Variant) -> Result<(u32, Value), Mismatch> {
 }
 
 /// Whether an option's `some` needs the `{ some = v }` wrapping: when its
-/// payload may itself be `nil`.
+/// payload is itself an option, whose `none` must differ from the outer one.
 pub fn option_is_wrapped(ty: WitOption) -> bool {
     matches!(ty.ty().dealias(), Type::Option(_))
 }
 
-/// An option: `None`, or the payload.
+/// An option: `None`, or the payload. `{ some = nil }` (that is, `{}`) is
+/// `some(none)` of a wrapped option, as is `{ some = wit.none }`.
 pub fn option(value: &Value, ty: WitOption) -> Result<Option<Value>, Mismatch> {
     match value {
         Value::Nil => Ok(None),
+        value if is_none(value) => Ok(None),
         _ if option_is_wrapped(ty) => {
-            let t = table(value, &"option (nil or { some = value })")?;
+            let t = table(value, &"option (nil, wit.none or { some = value })")?;
             Ok(Some(t.raw_get("some").map_err(|e| e.to_string())?))
         }
         other => Ok(Some(other.clone())),

@@ -204,6 +204,12 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
             Val::Variant(index as u32, lower_payload(ty, case, payload, resources)?)
         }
         (Type::Option(_), Value::Nil) => Val::Option(None),
+        // The language's own `(none)` is a `none` too.
+        (Type::Option(_), Value::Variant(tagged))
+            if &*tagged.0 == "none" && matches!(tagged.1, Value::Nil) =>
+        {
+            Val::Option(None)
+        }
         (Type::Option(o), Value::Variant(tagged)) if &*tagged.0 == "some" => {
             Val::Option(Some(Box::new(lower(o.ty(), &tagged.1, resources)?)))
         }

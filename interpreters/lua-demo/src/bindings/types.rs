@@ -138,10 +138,12 @@ impl<'a> Names<'a> {
     pub fn anonymous(&self, kind: &TypeDefKind) -> String {
         match kind {
             TypeDefKind::List(Type::U8) => "string".into(),
-            TypeDefKind::List(ty) | TypeDefKind::FixedLengthList(ty, _) => {
-                format!("{}[]", self.operand(ty))
+            TypeDefKind::List(ty) => format!("{}[]", parenthesised(self.slot(ty))),
+            // Its elements keep their places, as a tuple's: `none` is `nil`.
+            TypeDefKind::FixedLengthList(ty, _) => format!("{}[]", self.operand(ty)),
+            TypeDefKind::Map(key, value) => {
+                format!("table<{}, {}>", self.ty(key), self.slot(value))
             }
-            TypeDefKind::Map(key, value) => format!("table<{}, {}>", self.ty(key), self.ty(value)),
             TypeDefKind::Tuple(tuple) => {
                 let types: Vec<String> = tuple.types.iter().map(|t| self.ty(t)).collect();
                 format!("[{}]", types.join(", "))
@@ -149,7 +151,7 @@ impl<'a> Names<'a> {
             TypeDefKind::Option(ty) => format!("{}?", self.some(ty)),
             TypeDefKind::Result(result) => {
                 let payload = |ty: &Option<Type>| match ty {
-                    Some(ty) => self.ty(ty),
+                    Some(ty) => self.slot(ty),
                     None => "true".into(),
                 };
                 format!(
@@ -190,36 +192,49 @@ impl<'a> Names<'a> {
     /// What `some(v)` of an `option<ty>` looks like: `v`, or `{ some: v }`
     /// when `ty` is itself an option (the interpreter's `option_is_wrapped`).
     pub fn some(&self, ty: &Type) -> String {
-        let mut inner = *ty;
-        while let Type::Id(id) = inner {
-            match &self.resolve.types[id].kind {
-                TypeDefKind::Type(t) => inner = *t,
-                TypeDefKind::Option(_) => return format!("{{ some: {} }}", self.ty(ty)),
-                _ => break,
-            }
+        match self.option_payload(ty) {
+            Some(_) => format!("{{ some: {} }}", self.slot(ty)),
+            None => self.operand(ty),
         }
-        self.operand(ty)
+    }
+
+    /// `ty` where `nil` would leave a hole (a list element, map value, or
+    /// result or option payload): there an option's `none` is `wit.none`.
+    fn slot(&self, ty: &Type) -> String {
+        match self.option_payload(ty) {
+            Some(inner) => format!("{}|wit.None", self.some(&inner)),
+            None => self.ty(ty),
+        }
+    }
+
+    /// The payload of `ty` if it is an option (looking through aliases).
+    fn option_payload(&self, ty: &Type) -> Option<Type> {
+        let Type::Id(id) = ty else { return None };
+        match &self.resolve.types[*id].kind {
+            TypeDefKind::Option(inner) => Some(*inner),
+            TypeDefKind::Type(t) => self.option_payload(t),
+            _ => None,
+        }
     }
 
     /// `ty`, parenthesised when it is a union (before `[]` or `?`).
     fn operand(&self, ty: &Type) -> String {
-        let text = self.ty(ty);
-        if text.contains('|') || text.ends_with('?') {
-            format!("({text})")
-        } else {
-            text
-        }
+        parenthesised(self.ty(ty))
     }
 
     /// If `ty` is an option (looking through aliases), what its `some` is:
     /// such record fields are optional keys.
     pub fn optional(&self, ty: &Type) -> Option<String> {
-        let Type::Id(id) = ty else { return None };
-        match &self.resolve.types[*id].kind {
-            TypeDefKind::Option(inner) => Some(self.some(inner)),
-            TypeDefKind::Type(t) => self.optional(t),
-            _ => None,
-        }
+        self.option_payload(ty).map(|inner| self.some(&inner))
+    }
+}
+
+/// `text`, parenthesised when it is a union (before `[]` or `?`).
+fn parenthesised(text: String) -> String {
+    if text.contains('|') || text.ends_with('?') {
+        format!("({text})")
+    } else {
+        text
     }
 }
 
