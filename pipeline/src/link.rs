@@ -38,9 +38,10 @@ pub(crate) fn check_dylib(library: &[u8]) -> Result<()> {
     }
     for payload in Parser::new(0).parse_all(library) {
         match payload {
-            Ok(Payload::Version { encoding, .. })
-                if encoding == wasmparser::Encoding::Component =>
-            {
+            Ok(Payload::Version {
+                encoding: wasmparser::Encoding::Component,
+                ..
+            }) => {
                 bail!("a component, not a dynamic library (a core module built with -shared)");
             }
             Ok(Payload::CustomSection(section)) if section.name() == "dylink.0" => return Ok(()),
