@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use common::{scratch, show, wit_dylib, wit_dylib_ok};
+use common::{scratch, show, wit_dylib_err, wit_dylib_ok};
 
 /// `tests/results/results.lua` componentized once with the Lua dylib.
 fn component() -> &'static PathBuf {
@@ -65,9 +65,7 @@ fn a_resource_is_described() {
 #[test]
 fn a_stream_it_cannot_read_is_a_one_line_error() {
     let call = "test:results/api#points()";
-    let out = wit_dylib(&["run", show(component()), "--invoke", call]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let stderr = wit_dylib_err(&["run", show(component()), "--invoke", call]);
     assert_eq!(
         stderr.trim_end(),
         "error: `run` can read streams of numbers, bools, chars and strings, not of tuple<u32, u32>"

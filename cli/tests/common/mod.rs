@@ -32,6 +32,20 @@ pub fn wit_dylib_ok(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Runs `wit-dylib` with `args`, which must fail with exit code 1 (an
+/// error, not a usage message or a crash); returns its stderr.
+pub fn wit_dylib_err(args: &[&str]) -> String {
+    let out = wit_dylib(args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "wit-dylib {}: {stderr}",
+        args.join(" ")
+    );
+    stderr
+}
+
 /// A new, empty directory for one test.
 pub fn scratch(test: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{test}"));
