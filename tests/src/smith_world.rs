@@ -47,6 +47,8 @@ pub struct SmithWorlds {
     pub resolve: Resolve,
     pub caller: WorldId,
     pub callee: WorldId,
+    /// Which of the seed's inputs made these worlds (see [`derive`]).
+    pub attempt: u32,
     /// Qualified names (`ns:pkg/iface#func`) of the functions played.
     pub functions: Vec<String>,
     /// Functions removed because `val` cannot play them, with the reason.
@@ -77,9 +79,12 @@ pub struct Keep<'a> {
     pub lua: bool,
 }
 
-/// The worlds for `seed`.
+/// The worlds for `seed`, from its input number `attempt`: a seed has
+/// several inputs, so that a caller can try the next one when wit-smith
+/// gives up or leaves no function (attempt 0 is the seed's first input).
 pub fn derive(
     seed: u64,
+    attempt: u32,
     features: Features,
     keep: Keep<'_>,
 ) -> Result<std::result::Result<SmithWorlds, NoWorld>> {
@@ -91,7 +96,7 @@ pub fn derive(
         error_context: features.error_context,
         ..wit_smith::Config::default()
     };
-    let input = input(seed);
+    let input = input(seed, attempt);
     let Ok(wasm) = wit_smith::smith(&config, &mut Unstructured::new(&input)) else {
         return Ok(Err(NoWorld::SmithGaveUp));
     };
@@ -151,6 +156,7 @@ pub fn derive(
     Ok(Ok(SmithWorlds {
         wit,
         resolve: parsed,
+        attempt,
         caller,
         callee,
         functions,
@@ -545,9 +551,11 @@ fn function(
 /// The bytes wit-smith builds seed `seed`'s WIT from: splitmix64 bytes
 /// whose low bit (wit-smith's "one more item?") is biased towards 1 in
 /// 1/2, 3/4, 7/8 or 15/16 of them, cycling with the seed, so that worlds
-/// range from tiny to large.
-fn input(seed: u64) -> Vec<u8> {
-    let mut state = seed;
+/// range from tiny to large. Each later `attempt` starts the stream
+/// elsewhere and lowers the bias by one step: the strongest biases are
+/// the ones wit-smith most often gives up on.
+fn input(seed: u64, attempt: u32) -> Vec<u8> {
+    let mut state = seed.wrapping_add(u64::from(attempt).wrapping_mul(0xd1b5_4a32_d192_ed03));
     let mut next = move || {
         state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = state;
@@ -555,7 +563,7 @@ fn input(seed: u64) -> Vec<u8> {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     };
-    let bias = seed % 4;
+    let bias = (seed % 4).saturating_sub(u64::from(attempt));
     (0..INPUT_LEN)
         .map(|_| {
             let (byte, draw) = (next() as u8, next());

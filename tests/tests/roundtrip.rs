@@ -5,7 +5,9 @@
 //! at every quiescent point that nothing leaked (heap bytes, resources,
 //! future and stream ends).
 //!
-//! One trial per seed, named `roundtrip::seed_{n}`. `ROUNDTRIP_CASES`
+//! One trial per seed, named `roundtrip::seed_{n}`. A seed whose input
+//! gives no world to play tries its next inputs (see [`ATTEMPTS`]), and a
+//! run fails when too few seeds play (see [`MIN_PLAYED`]). `ROUNDTRIP_CASES`
 //! (default [`CI_CASES`]) sets how many seeds, `ROUNDTRIP_SEED` (default 0)
 //! the first one; [`REGRESSION_SEEDS`] always run too; a failure names its seed, so `ROUNDTRIP_SEED=n
 //! ROUNDTRIP_CASES=1` reruns it alone. `ROUNDTRIP_INTERPRETER` (`val`,
@@ -86,6 +88,16 @@ fn features(seed: u64) -> Features {
     }
 }
 
+/// Inputs tried per seed before it counts as without a world (see
+/// [`worlds_for`]).
+const ATTEMPTS: u32 = 6;
+
+/// The least share of a run's seeds that must play (have a world with
+/// functions), checked for runs of at least [`SHARE_CHECKED_FROM`] seeds:
+/// a derivation that quietly stops producing worlds fails the test.
+const MIN_PLAYED: f64 = 0.70;
+const SHARE_CHECKED_FROM: u64 = 50;
+
 /// At most this many functions are tried alone when shrinking a failure.
 const SHRINK_LIMIT: usize = 24;
 
@@ -117,6 +129,8 @@ struct Tally {
     cases: u64,
     smith_gave_up: u64,
     no_functions: u64,
+    /// Cases with a world, by the input that made it.
+    attempts: BTreeMap<u32, u64>,
     passed: u64,
     failed: u64,
     functions: u64,
@@ -155,8 +169,12 @@ fn main() {
         .collect();
     let began = Instant::now();
     let conclusion = libtest_mimic::run(&args, trials);
+    let mut conclusion = conclusion;
     if let Some(tally) = TALLY.lock().unwrap().take() {
         report(&tally, began.elapsed());
+        if !played_enough(&tally) {
+            conclusion.num_failed += 1;
+        }
     }
     conclusion.exit();
 }
@@ -185,6 +203,29 @@ fn env_u64(name: &str, default: u64) -> u64 {
     }
 }
 
+/// Whether enough of the run's seeds played (see [`MIN_PLAYED`]), saying
+/// so either way.
+fn played_enough(t: &Tally) -> bool {
+    let without = t.smith_gave_up + t.no_functions;
+    let played = t.cases - without;
+    let share = played as f64 / t.cases.max(1) as f64;
+    let checked = t.cases >= SHARE_CHECKED_FROM;
+    let enough = !checked || share >= MIN_PLAYED;
+    println!(
+        "roundtrip: {played} of {} seeds played ({:.1} %; the minimum is {:.0} %{}){}",
+        t.cases,
+        share * 100.0,
+        MIN_PLAYED * 100.0,
+        if checked {
+            String::new()
+        } else {
+            format!(", checked from {SHARE_CHECKED_FROM} seeds")
+        },
+        if enough { "" } else { ": TOO FEW, the world derivation has regressed" },
+    );
+    enough
+}
+
 fn report(t: &Tally, elapsed: std::time::Duration) {
     println!(
         "roundtrip: {} cases in {elapsed:.1?}: {} passed, {} failed, {} without a world \
@@ -198,6 +239,7 @@ fn report(t: &Tally, elapsed: std::time::Duration) {
         t.functions,
         t.calls,
     );
+    println!("  cases with a world, by the input that made it: {:?}", t.attempts);
     println!("  functions skipped, by reason: {:?}", t.skipped);
     println!("  cases using each feature: {:?}", t.features);
     for ((caller, callee), n) in &t.sides {
@@ -232,33 +274,8 @@ fn derivation_failed(seed: u64, err: anyhow::Error) -> anyhow::Error {
 }
 
 fn derive_and_run(seed: u64) -> Result<()> {
-    let derive = |keep| {
-        smith_world::derive(seed, features(seed), keep).map_err(|e| derivation_failed(seed, e))
-    };
-    let worlds = match derive(Keep::default())? {
-        // With a Lua side, the world loses what the Lua script cannot play.
-        Ok(worlds) if plan(seed, worlds.is_async).lua() => {
-            let keep = Keep {
-                lua: true,
-                ..Keep::default()
-            };
-            match derive(keep)? {
-                Ok(worlds) => worlds,
-                Err(_) => {
-                    tally(|t| t.no_functions += 1);
-                    return Ok(());
-                }
-            }
-        }
-        Ok(worlds) => worlds,
-        Err(NoWorld::SmithGaveUp) => {
-            tally(|t| t.smith_gave_up += 1);
-            return Ok(());
-        }
-        Err(NoWorld::NoFunctions) => {
-            tally(|t| t.no_functions += 1);
-            return Ok(());
-        }
+    let Some(worlds) = worlds_for(seed)? else {
+        return Ok(());
     };
     let Plan(caller, callee) = plan(seed, worlds.is_async);
     let outcome = Case::new(&worlds, caller, callee).and_then(|case| case.run().map(|()| case));
@@ -280,6 +297,39 @@ fn derive_and_run(seed: u64) -> Result<()> {
         }
         Err(err) => Err(failure(seed, &worlds, caller, callee, err)),
     }
+}
+
+/// The worlds of the first of `seed`'s inputs (at most [`ATTEMPTS`]) that
+/// leaves functions to play, for the sides the seed plans; `None`, counted,
+/// when none does.
+fn worlds_for(seed: u64) -> Result<Option<SmithWorlds>> {
+    let mut why = NoWorld::SmithGaveUp;
+    for attempt in 0..ATTEMPTS {
+        let derive = |keep| {
+            smith_world::derive(seed, attempt, features(seed), keep)
+                .map_err(|e| derivation_failed(seed, e))
+        };
+        let worlds = match derive(Keep::default())? {
+            // With a Lua side, the world loses what the Lua script cannot play.
+            Ok(worlds) if plan(seed, worlds.is_async).lua() => derive(Keep {
+                lua: true,
+                ..Keep::default()
+            })?,
+            derived => derived,
+        };
+        match worlds {
+            Ok(worlds) => {
+                tally(|t| *t.attempts.entry(attempt).or_default() += 1);
+                return Ok(Some(worlds));
+            }
+            Err(no_world) => why = no_world,
+        }
+    }
+    tally(|t| match why {
+        NoWorld::SmithGaveUp => t.smith_gave_up += 1,
+        NoWorld::NoFunctions => t.no_functions += 1,
+    });
+    Ok(None)
 }
 
 /// The caller's and the callee's side of a case.
@@ -605,7 +655,7 @@ fn shrink(seed: u64, worlds: &SmithWorlds, caller: Side, callee: Side) -> String
                 .iter()
                 .any(|s| s.interpreter == Interpreter::Lua),
         };
-        let alone = match smith_world::derive(seed, features(seed), keep) {
+        let alone = match smith_world::derive(seed, worlds.attempt, features(seed), keep) {
             Ok(Ok(alone)) => alone,
             _ => continue,
         };
