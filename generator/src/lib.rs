@@ -73,7 +73,8 @@ pub fn passes_error_context(resolve: &Resolve, world: WorldId) -> bool {
 /// Generates the world dylib for `world`.
 ///
 /// Fails, naming the item, for WIT features not supported: fixed-length
-/// lists of more than 4096 elements, flags with more than 32 members,
+/// lists of more than 4096 elements, function types that unroll to more than
+/// 65,536 values, flags with more than 32 members,
 /// futures or streams that no function passes, and error-contexts in future
 /// or stream payloads.
 pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<Vec<u8>> {

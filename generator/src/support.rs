@@ -1,5 +1,7 @@
 //! Rejects, with an error naming the item, what this generator does not
-//! support: fixed-length lists longer than [`MAX_FIXED_LENGTH`], flags with
+//! support: fixed-length lists longer than [`MAX_FIXED_LENGTH`], function
+//! types whose glue would unroll to more than [`MAX_UNROLLED`] values
+//! (nested fixed-length lists multiply), flags with
 //! more than 32 members, futures or streams that no function of the world
 //! passes (their canonical built-ins are named after such a function, so
 //! there is nothing to import for them), and error-contexts in future or
@@ -11,7 +13,8 @@
 //! which decides whether the library imports the error-context extension
 //! of the ABI (see `crate::error_context`).
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use anyhow::{Result, bail};
 use wit_parser::{Function, Resolve, Type, TypeDefKind, TypeId, WorldId, WorldItem, WorldKey};
@@ -44,19 +47,36 @@ pub fn check(resolve: &Resolve, world: WorldId) -> Result<()> {
 }
 
 /// Every future and stream type some function of the world passes: the ones
-/// that get canonical built-ins (see `crate::futures`).
+/// that get canonical built-ins (see `crate::futures`). (Not
+/// `Function::find_futures_and_streams`, which walks a shared type once per
+/// path to it: exponential for hostile WIT, and this runs before any check.)
 fn used_futures_and_streams(resolve: &Resolve, world: WorldId) -> HashSet<TypeId> {
-    world_functions(resolve, world)
-        .flat_map(|func| func.find_futures_and_streams(resolve))
-        .collect()
+    let mut found = HashSet::new();
+    let mut visited = HashSet::new();
+    let mut stack: Vec<Type> = world_functions(resolve, world)
+        .flat_map(|func| func.params.iter().map(|p| p.ty).chain(func.result))
+        .collect();
+    while let Some(ty) = stack.pop() {
+        let Type::Id(id) = ty else { continue };
+        if !visited.insert(id) {
+            continue;
+        }
+        let kind = &resolve.types[id].kind;
+        if matches!(kind, TypeDefKind::Future(_) | TypeDefKind::Stream(_)) {
+            found.insert(id);
+        }
+        stack.extend(parts(kind));
+    }
+    found
 }
 
 /// Whether some function of `world` passes `error-context` values, anywhere
 /// in its parameters or result (future and stream payloads included).
 pub fn passes_error_context(resolve: &Resolve, world: WorldId) -> bool {
+    let mut checked = HashSet::new();
     world_functions(resolve, world).any(|func| {
         let mut types = func.params.iter().map(|p| p.ty).chain(func.result);
-        types.any(|ty| contains_error_context(resolve, &ty))
+        types.any(|ty| holds_error_context(resolve, &ty, &mut checked))
     })
 }
 
@@ -76,34 +96,46 @@ fn world_functions(resolve: &Resolve, world: WorldId) -> impl Iterator<Item = &F
     )
 }
 
-fn contains_error_context(resolve: &Resolve, ty: &Type) -> bool {
-    fn any(resolve: &Resolve, types: impl IntoIterator<Item = Type>) -> bool {
-        types
-            .into_iter()
-            .any(|t| contains_error_context(resolve, &t))
+/// The types a value of `kind` is made of (none for handles: a resource's
+/// methods are functions of their own).
+fn parts(kind: &TypeDefKind) -> Vec<Type> {
+    match kind {
+        TypeDefKind::Record(r) => r.fields.iter().map(|f| f.ty).collect(),
+        TypeDefKind::Tuple(t) => t.types.clone(),
+        TypeDefKind::Variant(v) => v.cases.iter().filter_map(|c| c.ty).collect(),
+        TypeDefKind::Result(r) => r.ok.into_iter().chain(r.err).collect(),
+        TypeDefKind::Map(k, v) => vec![*k, *v],
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => t.iter().copied().collect(),
+        TypeDefKind::Option(t)
+        | TypeDefKind::List(t)
+        | TypeDefKind::Type(t)
+        | TypeDefKind::FixedLengthList(t, _) => vec![*t],
+        TypeDefKind::Flags(_)
+        | TypeDefKind::Enum(_)
+        | TypeDefKind::Resource
+        | TypeDefKind::Handle(_)
+        | TypeDefKind::Unknown => Vec::new(),
     }
+}
+
+fn contains_error_context(resolve: &Resolve, ty: &Type) -> bool {
+    holds_error_context(resolve, ty, &mut HashSet::new())
+}
+
+/// Whether `ty` holds an error-context; `checked` holds types already
+/// found not to (WIT types have no cycles, so a type seen again was).
+fn holds_error_context(resolve: &Resolve, ty: &Type, checked: &mut HashSet<TypeId>) -> bool {
     let id = match ty {
         Type::ErrorContext => return true,
         Type::Id(id) => *id,
         _ => return false,
     };
-    match &resolve.types[id].kind {
-        TypeDefKind::Record(r) => any(resolve, r.fields.iter().map(|f| f.ty)),
-        TypeDefKind::Tuple(t) => any(resolve, t.types.iter().copied()),
-        TypeDefKind::Variant(v) => any(resolve, v.cases.iter().filter_map(|c| c.ty)),
-        TypeDefKind::Result(r) => any(resolve, r.ok.into_iter().chain(r.err)),
-        TypeDefKind::Map(k, v) => any(resolve, [*k, *v]),
-        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => any(resolve, *t),
-        TypeDefKind::Option(t)
-        | TypeDefKind::List(t)
-        | TypeDefKind::Type(t)
-        | TypeDefKind::FixedLengthList(t, _) => contains_error_context(resolve, t),
-        TypeDefKind::Flags(_)
-        | TypeDefKind::Enum(_)
-        | TypeDefKind::Resource
-        | TypeDefKind::Handle(_)
-        | TypeDefKind::Unknown => false,
+    if !checked.insert(id) {
+        return false;
     }
+    parts(&resolve.types[id].kind)
+        .iter()
+        .any(|t| holds_error_context(resolve, t, checked))
 }
 
 fn interface_place(resolve: &Resolve, key: &WorldKey) -> String {
@@ -111,11 +143,9 @@ fn interface_place(resolve: &Resolve, key: &WorldKey) -> String {
 }
 
 fn check_func(resolve: &Resolve, func: &Function, place: &str) -> Result<()> {
-    let scan = Scan {
-        resolve,
-        used: None,
-    };
+    let scan = Scan::new(resolve, None);
     let types = func.params.iter().map(|p| p.ty).chain(func.result);
+    let mut unrolled = HashMap::new();
     for ty in types {
         if let Some(what) = scan.unsupported(&ty) {
             bail!(
@@ -125,8 +155,62 @@ fn check_func(resolve: &Resolve, func: &Function, place: &str) -> Result<()> {
                 what.why
             );
         }
+        let values = unrolled_values(resolve, &ty, &mut unrolled);
+        if values > MAX_UNROLLED {
+            bail!(
+                "function `{}` in {place} passes a type that unrolls to {} values, more than \
+                 the {MAX_UNROLLED} supported: its glue handles every value of a record, \
+                 tuple or fixed-length list in turn, and nested fixed-length lists multiply",
+                func.name,
+                if values == u64::MAX {
+                    "too many".to_string()
+                } else {
+                    values.to_string()
+                },
+            );
+        }
     }
     Ok(())
+}
+
+/// The most values a function type may unroll to (see [`unrolled_values`]):
+/// far above any hand-written type, low enough to keep the glue small.
+pub const MAX_UNROLLED: u64 = 1 << 16;
+
+/// How many values the glue for `ty` handles one by one: the sum over a
+/// record's or tuple's fields and a variant's cases, `n` times the element
+/// for a `list<T, n>`, and the element once for a list (handled in a loop).
+/// Saturates; `memo` keeps shared types from being counted again.
+fn unrolled_values(resolve: &Resolve, ty: &Type, memo: &mut HashMap<TypeId, u64>) -> u64 {
+    let Type::Id(id) = ty else { return 1 };
+    if let Some(&values) = memo.get(id) {
+        return values;
+    }
+    let mut sum = |types: &mut dyn Iterator<Item = Type>| {
+        types.fold(1u64, |total, t| {
+            total.saturating_add(unrolled_values(resolve, &t, memo))
+        })
+    };
+    let values = match &resolve.types[*id].kind {
+        TypeDefKind::Record(r) => sum(&mut r.fields.iter().map(|f| f.ty)),
+        TypeDefKind::Tuple(t) => sum(&mut t.types.iter().copied()),
+        TypeDefKind::Variant(v) => sum(&mut v.cases.iter().filter_map(|c| c.ty)),
+        TypeDefKind::Result(r) => sum(&mut r.ok.into_iter().chain(r.err)),
+        TypeDefKind::Map(k, v) => sum(&mut [*k, *v].into_iter()),
+        TypeDefKind::Future(t) | TypeDefKind::Stream(t) => sum(&mut t.iter().copied()),
+        TypeDefKind::Option(t) | TypeDefKind::List(t) => sum(&mut std::iter::once(*t)),
+        TypeDefKind::Type(t) => unrolled_values(resolve, t, memo),
+        TypeDefKind::FixedLengthList(t, len) => {
+            unrolled_values(resolve, t, memo).saturating_mul(u64::from(*len))
+        }
+        TypeDefKind::Flags(_)
+        | TypeDefKind::Enum(_)
+        | TypeDefKind::Resource
+        | TypeDefKind::Handle(_)
+        | TypeDefKind::Unknown => 1,
+    };
+    memo.insert(*id, values);
+    values
 }
 
 fn check_named_type(
@@ -136,10 +220,7 @@ fn check_named_type(
     id: TypeId,
     place: &str,
 ) -> Result<()> {
-    let scan = Scan {
-        resolve,
-        used: Some(used),
-    };
+    let scan = Scan::new(resolve, Some(used));
     if let Some(what) = scan.unsupported(&Type::Id(id)) {
         bail!(
             "type `{name}` in {place} uses {}; {}",
@@ -194,15 +275,37 @@ const WIDE_FLAGS: Feature = Feature {
 struct Scan<'a> {
     resolve: &'a Resolve,
     used: Option<&'a HashSet<TypeId>>,
+    /// Types found supported: types may share parts, and without this a
+    /// chain of `tuple<t, t>` would be scanned exponentially often.
+    supported: RefCell<HashSet<TypeId>>,
 }
 
-impl Scan<'_> {
+impl<'a> Scan<'a> {
+    fn new(resolve: &'a Resolve, used: Option<&'a HashSet<TypeId>>) -> Scan<'a> {
+        Scan {
+            resolve,
+            used,
+            supported: RefCell::default(),
+        }
+    }
+
     /// The first unsupported feature `ty` contains, if any.
     fn unsupported(&self, ty: &Type) -> Option<Feature> {
         let id = match ty {
             Type::Id(id) => *id,
             _ => return None,
         };
+        if self.supported.borrow().contains(&id) {
+            return None;
+        }
+        let found = self.unsupported_kind(id);
+        if found.is_none() {
+            self.supported.borrow_mut().insert(id);
+        }
+        found
+    }
+
+    fn unsupported_kind(&self, id: TypeId) -> Option<Feature> {
         match &self.resolve.types[id].kind {
             TypeDefKind::Future(_) if self.used.is_some_and(|u| !u.contains(&id)) => {
                 Some(UNUSED_FUTURE)

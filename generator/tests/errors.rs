@@ -73,6 +73,34 @@ fn long_fixed_length_list_is_named() -> Result<()> {
 }
 
 #[test]
+fn nested_fixed_length_lists_past_the_unrolled_cap_are_named() -> Result<()> {
+    // Each list is short, but together they unroll to 4096 * 4096 values.
+    let msg = error_of(
+        "package a:b; interface c { f: func(x: list<list<u8, 4096>, 4096>); } world w { export c; }",
+    )?;
+    assert!(msg.contains("function `f` in interface `a:b/c`"), "{msg}");
+    assert!(msg.contains("unrolls to 16777216 values"), "{msg}");
+    assert!(msg.contains("more than the 65536 supported"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn a_type_that_doubles_at_every_level_is_refused_at_once() -> Result<()> {
+    // 64 levels of `tuple<t, t>`: 2^64 values, which neither the check nor
+    // the glue may walk one by one.
+    let mut wit = String::from("package a:b; interface c { type t0 = u8;");
+    for level in 1..=64 {
+        let below = level - 1;
+        wit.push_str(&format!(" type t{level} = tuple<t{below}, t{below}>;"));
+    }
+    wit.push_str(" f: func(x: t64); } world w { import c; }");
+    let msg = error_of(&wit)?;
+    assert!(msg.contains("function `f` in interface `a:b/c`"), "{msg}");
+    assert!(msg.contains("unrolls to too many values"), "{msg}");
+    Ok(())
+}
+
+#[test]
 fn unknown_world_lists_worlds() -> Result<()> {
     let mut resolve = Resolve::default();
     let pkg = resolve.push_str(

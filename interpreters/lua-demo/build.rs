@@ -28,7 +28,10 @@ fn main() {
 fn build() -> anyhow::Result<()> {
     println!("cargo:rerun-if-env-changed=WASI_SDK_PATH");
     println!("cargo:rerun-if-env-changed=WIT_DYLIB_HOME");
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // Read at run time: a build script compiled in another checkout of the
+    // workspace (cargo may reuse it) must still build this one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
+    let root = Path::new(&manifest_dir).join("../..");
     for source in SOURCES {
         println!("cargo:rerun-if-changed={}", root.join(source).display());
     }

@@ -14,6 +14,14 @@ use crate::metadata::Type;
 use crate::runtime::CallFrame;
 use crate::task::next_event;
 
+/// The most bytes one stream read may ask for (see [`Stream::max_read`]):
+/// the buffer is allocated up front, so a larger request is refused before
+/// it can exhaust the guest's memory.
+pub const MAX_READ_BYTES: usize = 16 << 20;
+
+/// The canonical ABI reports a copy's count in 28 bits.
+const MAX_COPY_COUNT: usize = (1 << 28) - 1;
+
 const BLOCKED: u32 = 0xffff_ffff;
 const COPY_COMPLETED: u32 = 0;
 const COPY_DROPPED: u32 = 1;
@@ -399,6 +407,23 @@ impl crate::metadata::Future {
 }
 
 impl crate::metadata::Stream {
+    /// The most elements one read of this stream may ask for: as many as
+    /// fit in [`MAX_READ_BYTES`], and never more than the canonical ABI
+    /// can count. Interpreters check a script's count against it.
+    pub fn max_read(&self) -> usize {
+        let size = self.raw_ops().abi_payload_size.max(1);
+        (MAX_READ_BYTES / size).clamp(1, MAX_COPY_COUNT)
+    }
+
+    fn check_read(&self, max: usize) {
+        let most = self.max_read();
+        assert!(
+            max <= most,
+            "wit-dylib: a read of {max} elements from {} exceeds its max_read ({most})",
+            Type::Stream(*self).describe()
+        );
+    }
+
     fn payload(&self) -> Payload {
         let raw = self.raw_ops();
         Payload {
@@ -461,7 +486,8 @@ impl crate::metadata::Stream {
         }
     }
 
-    /// Reads at most `max` elements from readable end `readable`; completes
+    /// Reads at most `max` elements (at most [`Stream::max_read`]) from
+    /// readable end `readable`; completes
     /// as soon as some arrived, with them pushed onto `frame`'s stack in
     /// order (the last on top; nothing is pushed for `stream`), or when the
     /// writer dropped its end (`dropped`). Drop the future before completion
@@ -473,6 +499,7 @@ impl crate::metadata::Stream {
         max: usize,
     ) -> impl Future<Output = (CallFrame<C>, Progress)> + 'static {
         crate::runtime::check_stack_type::<C>(|| "stream.read".to_string());
+        self.check_read(max);
         let raw = self.raw_ops();
         let payload = self.payload();
         let (read, cancel) = (
@@ -518,7 +545,8 @@ impl crate::metadata::Stream {
         );
     }
 
-    /// Reads at most `max` bytes from readable end `readable` of a
+    /// Reads at most `max` bytes (at most [`Stream::max_read`]) from
+    /// readable end `readable` of a
     /// `stream<u8>` straight into a `Vec`; completes as soon as some arrived
     /// or the writer dropped its end. Dropping the future early cancels the
     /// read (bytes it had received are discarded).
@@ -528,6 +556,7 @@ impl crate::metadata::Stream {
         max: usize,
     ) -> impl Future<Output = (Vec<u8>, Progress)> + 'static {
         self.expect_bytes("read_bytes");
+        self.check_read(max);
         let raw = self.raw_ops();
         let (read, cancel) = (
             raw.read.expect("no stream.read"),

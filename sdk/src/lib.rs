@@ -135,7 +135,7 @@ mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
 pub use call::{Call, ListLowering};
-pub use channel::Progress;
+pub use channel::{MAX_READ_BYTES, Progress};
 pub use interpreter::Interpreter;
 pub use layout::size_align;
 pub use metadata::{

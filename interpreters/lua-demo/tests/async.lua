@@ -46,6 +46,13 @@ return {
       return reader
     end,
     outcome = function() return outcome end,
+    huge_read = function()
+      local bytes = wit.stream("stream<u8>")
+      local numbers = wit.stream("stream<u32>")
+      local _, too_many_bytes = pcall(bytes.read, bytes, math.maxinteger)
+      local _, too_many_numbers = pcall(numbers.read, numbers, 1 << 30)
+      return tostring(too_many_bytes) .. "\n" .. tostring(too_many_numbers)
+    end,
     token = Token,
     tokens = function(n)
       local reader, writer = wit.stream("token")

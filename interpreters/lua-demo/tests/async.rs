@@ -278,6 +278,26 @@ fn waiting_outside_an_async_export_is_a_lua_error() -> Result<()> {
 }
 
 #[test]
+fn reading_more_than_a_read_may_hold_is_a_lua_error() -> Result<()> {
+    let mut running = start()?;
+    let message = string(call(&mut running, "huge-read", vec![])?);
+    assert!(
+        message.contains(&format!(
+            "cannot read {} elements from the readable end of a stream<u8> at once: read at most 16777216",
+            i64::MAX
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "cannot read 1073741824 elements from the readable end of a stream<u32> at once: read at most 4194304"
+        ),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
 fn an_unknown_stream_type_lists_the_worlds_streams() -> Result<()> {
     let mut running = start()?;
     let message = string(call(&mut running, "unknown-stream", vec![])?);

@@ -227,3 +227,54 @@ fn what_a_failing_top_level_printed_is_shown() {
     assert!(err.contains("it printed: loading the tables"), "{err}");
     assert!(err.contains("hostile.lua:4: no tables"), "{err}");
 }
+
+#[test]
+fn binary_chunks_are_refused_at_build_and_at_run_time() -> Result<()> {
+    // `string.dump` makes bytecode, which Lua would run unverified.
+    let load_dumped =
+        "local f, err = load(string.dump(function() end)) if not f then error(err) end";
+    let err = message(build(&script(load_dumped, ""), &Options::default()));
+    assert!(
+        err.contains("attempt to load a binary chunk (mode is 't')"),
+        "{err}"
+    );
+
+    let asks_for_binary = "local f, err = load('return 1', 'x', 'b') if not f then error(err) end";
+    let err = message(build(&script(asks_for_binary, ""), &Options::default()));
+    assert!(err.contains("binary chunks are refused"), "{err}");
+
+    // The script itself must be text too.
+    let bytecode = Script {
+        name: "compiled.lua".into(),
+        source: b"\x1bLua\x54\x00 not really bytecode".to_vec(),
+    };
+    let err = message(build(&bytecode, &Options::default()));
+    assert!(err.contains("attempt to load a binary chunk"), "{err}");
+
+    let component = build(&script("", load_dumped), &Options::default())?;
+    let mut running = start(&component, Limits::default())?;
+    let err = format!("{:#}", call(&mut running, "spin").expect_err("must refuse"));
+    assert!(
+        err.contains("attempt to load a binary chunk (mode is 't')"),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
+fn os_exit_is_reported_at_build_and_at_run_time() -> Result<()> {
+    // Not even `pcall` keeps the script going.
+    for preinit in [true, false] {
+        let options = Options {
+            preinit,
+            ..Options::default()
+        };
+        let err = message(build(&script("pcall(os.exit, 3)", ""), &options));
+        assert!(err.contains("the script called os.exit(3)"), "{err}");
+    }
+    let component = build(&script("", "os.exit(false)"), &Options::default())?;
+    let mut running = start(&component, Limits::default())?;
+    let err = format!("{:#}", call(&mut running, "spin").expect_err("must stop"));
+    assert!(err.contains("the script called os.exit(1)"), "{err}");
+    Ok(())
+}

@@ -300,6 +300,13 @@ async fn read(lua: &Lua, end: &EndState, count: Option<i64>) -> mlua::Result<Mul
         Kind::Stream(s) => {
             let max = match count {
                 None => DEFAULT_READ,
+                Some(n) if n >= 1 && n as u64 > s.max_read() as u64 => {
+                    return Err(mlua::Error::runtime(format!(
+                        "cannot read {n} elements from {} at once: read at most {}",
+                        end.name(),
+                        s.max_read()
+                    )));
+                }
                 Some(n) if n >= 1 => n as usize,
                 Some(n) => {
                     return Err(mlua::Error::runtime(format!(

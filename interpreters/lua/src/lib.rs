@@ -16,6 +16,7 @@ mod channels;
 mod modules;
 mod resources;
 mod stack;
+mod stdlib;
 mod tasks;
 mod values;
 
@@ -45,6 +46,7 @@ impl Interpreter for LuaInterpreter {
         let lua = Lua::new();
         let start = || -> mlua::Result<(Vec<Function>, Function)> {
             let randomseed = lua.globals().get::<Table>("math")?.get("randomseed")?;
+            stdlib::install(&lua)?;
             resources::install(&lua)?;
             modules::install(&lua, wit)?;
             let wit_table = lua.create_table()?;
@@ -55,6 +57,7 @@ impl Interpreter for LuaInterpreter {
             let returned: Value = lua
                 .load(script.source)
                 .set_name(format!("@{}", script.name))
+                .set_mode(mlua::chunk::ChunkMode::Text)
                 .call(())?;
             let Value::Table(table) = returned else {
                 return Err(mlua::Error::runtime(format!(

@@ -31,9 +31,6 @@ pub fn take_unwritten() -> Option<String> {
     UNWRITTEN.with(|u| u.borrow_mut().take())
 }
 
-/// Items one `stream-read` returns at most.
-const MAX_READ: usize = 1 << 20;
-
 /// The number of future and stream ends the component holds.
 pub fn open_ends() -> usize {
     OPEN_ENDS.with(Cell::get)
@@ -499,8 +496,8 @@ pub fn install(interp: &Interp, wit: Wit, tasks: &Rc<Scheduler>, resources: &Rc<
             .ok()
             .filter(|&m| m > 0)
             .ok_or_else(|| format!("`stream-read` reads at least 1 item, not {max}"))?
-            // The SDK allocates a buffer for `max` items.
-            .min(MAX_READ);
+            // The SDK allocates a buffer for `max` items, up to its limit.
+            .min(s.max_read());
         let context = cx.context("stream-read")?;
         if end.readable && end.state.get() == State::Finished {
             return Ok(Value::Nil);
