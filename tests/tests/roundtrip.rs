@@ -221,7 +221,11 @@ fn played_enough(t: &Tally) -> bool {
         } else {
             format!(", checked from {SHARE_CHECKED_FROM} seeds")
         },
-        if enough { "" } else { ": TOO FEW, the world derivation has regressed" },
+        if enough {
+            ""
+        } else {
+            ": TOO FEW, the world derivation has regressed"
+        },
     );
     enough
 }
@@ -239,7 +243,10 @@ fn report(t: &Tally, elapsed: std::time::Duration) {
         t.functions,
         t.calls,
     );
-    println!("  cases with a world, by the input that made it: {:?}", t.attempts);
+    println!(
+        "  cases with a world, by the input that made it: {:?}",
+        t.attempts
+    );
     println!("  functions skipped, by reason: {:?}", t.skipped);
     println!("  cases using each feature: {:?}", t.features);
     for ((caller, callee), n) in &t.sides {
