@@ -190,10 +190,13 @@ pub fn componentize(
     }
 }
 
+/// Whether the world imports the `wasi:random` libc draws entropy from:
+/// WASI 0.2's. A WASI 0.3 world's `wasi:random@0.3.0` does not count, as
+/// libc's 0.2 import is stubbed beside it.
 fn imports_wasi_random(resolve: &Resolve, world: WorldId) -> bool {
     resolve.worlds[world].imports.keys().any(|key| {
         resolve
             .name_world_key(key)
-            .starts_with("wasi:random/random@")
+            .starts_with("wasi:random/random@0.2.")
     })
 }

