@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use wasmtime::{Config, Engine, Store};
+use wasmtime::{AsContextMut, Config, Engine};
 
 use crate::runtime::LimitReached;
 
@@ -38,9 +38,11 @@ pub(crate) fn start_ticker(engine: &Engine) {
 }
 
 /// Lets wasm in `store` run for `timeout` from now before it traps.
-pub fn arm<T>(store: &mut Store<T>, timeout: Duration) {
+pub fn arm(mut store: impl AsContextMut, timeout: Duration) {
     let ticks = timeout.as_millis().div_ceil(TICK.as_millis()) + 1;
-    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2));
+    store
+        .as_context_mut()
+        .set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX / 2));
 }
 
 /// Runs `future` on this thread until it completes, or fails with

@@ -1,10 +1,13 @@
 //! `serve`: an HTTP server for components that export
-//! `wasi:http/incoming-handler@0.2.x`, on `wasmtime-wasi-http` (the host code
+//! `wasi:http/incoming-handler@0.2.x` or `wasi:http/handler@0.3.x` (which
+//! one is read from the component), on `wasmtime-wasi-http` (the host code
 //! behind `wasmtime serve`), hyper and tokio.
 //!
-//! Every request gets a fresh instance, from a pool, in a store of its own
+//! A 0.2 request gets a fresh instance, from a pool, in a store of its own
 //! with the run-time limits (fuel, memory, time) and WASI without
-//! capabilities; outgoing HTTP requests are refused. Before that it passes
+//! capabilities; outgoing HTTP requests are refused. A 0.3 handler's
+//! instances are reused, several requests at once ([`p3`]). Every request
+//! first passes
 //! [`admission`]: a cap on requests in flight (503), on body size (413),
 //! and on the time its headers (the connection closes) and the first part
 //! of its body (408) may take. A handler that fails before it sets
@@ -12,6 +15,7 @@
 //! the server goes on serving.
 
 mod admission;
+mod p3;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -31,9 +35,10 @@ use hyper_util::rt::TokioTimer;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
-use wasmtime::Store;
 use wasmtime::component::Linker;
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtxView, WasiView};
+use wasmtime_wasi_http::handler::ProxyHandler;
 use wasmtime_wasi_http::io::TokioIo;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
@@ -43,6 +48,7 @@ use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpVi
 use wit_dylib_pipeline::{Limits, runtime};
 
 use self::admission::Admission;
+pub use self::p3::Reuse;
 
 /// Instances alive at once (the pool's size); further requests wait.
 pub const MAX_INSTANCES: u32 = 128;
@@ -54,17 +60,19 @@ const YIELD_EVERY: u64 = 100_000;
 /// How long in-flight requests may take to finish once a stop is asked.
 const DRAIN: Duration = Duration::from_secs(10);
 
-/// Serve a `wasi:http/proxy` component over HTTP: `serve app.wasm`.
+/// Serve a `wasi:http/proxy@0.2` or `wasi:http/service@0.3` component over
+/// HTTP: `serve app.wasm`.
 ///
-/// Each request runs in a fresh instance, within the limits below (fuel,
-/// memory and time per request), with WASI but no files, environment or
+/// A 0.2 handler runs each request in a fresh instance; a 0.3 handler's
+/// instances are reused (see the reuse flags). Every request runs within
+/// the limits below (fuel, memory and time per request), with WASI but no files, environment or
 /// network (outgoing requests are refused). A handler that fails before
 /// answering gets the client a 500. One line per request goes to stderr;
 /// Ctrl-C stops the server once the requests in flight end.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ServeArgs {
-    /// The component (built for `wasi:http/proxy@0.2.x`, with or without
-    /// `--stub-wasi`).
+    /// The component (built for `wasi:http/proxy@0.2.x` or
+    /// `wasi:http/service@0.3.x`, with or without `--stub-wasi`).
     pub component: std::path::PathBuf,
     /// Where to listen; port 0 picks a free port (the address is printed).
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -80,6 +88,13 @@ pub struct ServeArgs {
     /// connection is closed after that.
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub header_timeout: u64,
+    /// Requests one instance of a 0.3 handler answers before a new one
+    /// takes over (0.2 handlers: always one).
+    #[arg(long, value_name = "N", default_value_t = Reuse::default().max_reuse, value_parser = parse_positive)]
+    pub max_instance_reuse: usize,
+    /// Requests one instance of a 0.3 handler answers at once.
+    #[arg(long, value_name = "N", default_value_t = Reuse::default().max_concurrent, value_parser = parse_positive)]
+    pub max_concurrent_reuse: usize,
     #[command(flatten)]
     pub limits: crate::LimitArgs,
 }
@@ -94,6 +109,10 @@ pub fn command(args: &ServeArgs) -> Result<()> {
         max_requests: args.max_requests as usize,
         max_body_size: args.max_body_size,
         header_timeout: Duration::from_secs(args.header_timeout),
+        reuse: Reuse {
+            max_reuse: args.max_instance_reuse,
+            max_concurrent: args.max_concurrent_reuse,
+        },
     };
     run(&bytes, &options).with_context(|| args.component.display().to_string())
 }
@@ -109,6 +128,16 @@ pub struct Options {
     pub max_body_size: u64,
     /// How long a client may take to send a request's headers.
     pub header_timeout: Duration,
+    /// How a 0.3 handler's instances are reused.
+    pub reuse: Reuse,
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(err) => Err(err.to_string()),
+    }
 }
 
 impl Options {
@@ -120,6 +149,7 @@ impl Options {
             max_requests: 1024,
             max_body_size: 16 << 20,
             header_timeout: Duration::from_secs(10),
+            reuse: Reuse::default(),
         }
     }
 }
@@ -169,7 +199,8 @@ fn interrupt() -> Result<impl Future<Output = ()>> {
 
 /// A compiled component, ready to answer requests.
 pub struct Server {
-    pre: ProxyPre<RequestHost>,
+    engine: Engine,
+    handler: Handler,
     limits: Limits,
     /// One permit per pooled instance.
     instances: Arc<Semaphore>,
@@ -178,8 +209,8 @@ pub struct Server {
 }
 
 impl Server {
-    /// Compiles `component` and checks that it is a `wasi:http/proxy`
-    /// handler whose imports the server provides; every request then runs
+    /// Compiles `component` and checks that it is a `wasi:http/proxy@0.2`
+    /// or `wasi:http/service@0.3` handler whose imports the server provides; every request then runs
     /// within `limits`, and is admitted with the defaults of [`Options`].
     pub fn new(component: &[u8], limits: Limits) -> Result<Server> {
         Server::with_options(component, &Options::new(([127, 0, 0, 1], 0).into(), limits))
@@ -191,22 +222,34 @@ impl Server {
         let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
         let component = runtime::compile(&engine, component)?;
         let mut linker = Linker::new(&engine);
-        // Full WASI 0.2 (without capabilities) serves ordinary components;
-        // pure ones import only the proxy world's subset of it.
+        // Full WASI 0.2 (without capabilities) serves ordinary components,
+        // whose libc uses it, 0.3 handlers included; pure ones import only
+        // their world's subset of WASI 0.2 or 0.3.
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)?;
+        wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
-            .context("`serve` provides WASI 0.2 and wasi:http, nothing else")?;
-        let pre = ProxyPre::new(pre)
-            .map_err(anyhow::Error::from)
-            .context("the component does not export `wasi:http/incoming-handler@0.2.x`")?;
+            .context("`serve` provides WASI 0.2 and 0.3 and wasi:http, nothing else")?;
+        let instances = Arc::new(Semaphore::new(MAX_INSTANCES as usize));
+        let handler = match exports_p3_handler(&component) {
+            true => Handler::P3(
+                p3::handler(pre, limits, options.reuse, instances.clone())
+                    .context("the component's `wasi:http/handler@0.3.x` cannot be served")?,
+            ),
+            false => Handler::P2(ProxyPre::new(pre).map_err(anyhow::Error::from).context(
+                "the component exports neither `wasi:http/incoming-handler@0.2.x` \
+                 nor `wasi:http/handler@0.3.x`",
+            )?),
+        };
         Ok(Server {
-            pre,
+            engine,
+            handler,
             limits,
-            instances: Arc::new(Semaphore::new(MAX_INSTANCES as usize)),
+            instances,
             admission: Admission::new(options.max_requests, options.max_body_size, limits.timeout),
             header_timeout: options.header_timeout,
         })
@@ -315,21 +358,35 @@ impl Server {
         response
     }
 
-    /// Runs the handler in a fresh instance until it sets the response; the
-    /// instance lives on (in its own task) while it writes the body.
+    /// Admits `req` and has the handler answer it.
     async fn respond(
         &self,
         req: Request<hyper::body::Incoming>,
         line: &str,
     ) -> Result<Response<HyperOutgoingBody>, Failure> {
         let (req, in_flight) = self.admission.admit(req).await?;
+        match &self.handler {
+            Handler::P2(pre) => self.respond_p2(pre, req, in_flight, line).await,
+            Handler::P3(handler) => p3::respond(handler, req, in_flight, self.limits.timeout).await,
+        }
+    }
+
+    /// Runs a 0.2 handler in a fresh instance until it sets the response;
+    /// the instance lives on (in its own task) while it writes the body.
+    async fn respond_p2(
+        &self,
+        pre: &ProxyPre<RequestHost>,
+        req: Request<admission::RequestBody>,
+        in_flight: tokio::sync::OwnedSemaphorePermit,
+        line: &str,
+    ) -> Result<Response<HyperOutgoingBody>, Failure> {
         let permit = self
             .instances
             .clone()
             .acquire_owned()
             .await
             .map_err(|err| Failure::internal(err.into()))?;
-        let mut store = self.store().map_err(Failure::internal)?;
+        let mut store = request_store(&self.engine, &self.limits).map_err(Failure::internal)?;
         let (sender, receiver) = oneshot::channel();
         let req = store
             .data_mut()
@@ -344,7 +401,7 @@ impl Server {
             .http()
             .new_response_outparam(sender)
             .map_err(|err| Failure::internal(err.into()))?;
-        let pre = self.pre.clone();
+        let pre = pre.clone();
         let timeout = self.limits.timeout;
         let task = tokio::spawn(async move {
             let _permits = (in_flight, permit);
@@ -391,27 +448,43 @@ impl Server {
             })),
         }
     }
+}
 
-    /// A store for one request: its own WASI, fuel and memory limit.
-    fn store(&self) -> Result<Store<RequestHost>> {
-        let sandbox = runtime::Sandbox {
-            limits: self.limits,
-            // `print` is the handler's log.
-            inherit_stdout: true,
-            deterministic: false,
-        };
-        let host = RequestHost {
-            host: runtime::Host::new(&sandbox),
-            http: WasiHttpCtx::new(),
-            hooks: NoNetwork,
-        };
-        let mut store = Store::new(self.pre.engine(), host);
-        store.limiter(|data| data.host.limiter());
-        store.set_fuel(self.limits.fuel)?;
-        store.fuel_async_yield_interval(Some(YIELD_EVERY))?;
-        wit_dylib_pipeline::deadline::arm(&mut store, self.limits.timeout);
-        Ok(store)
-    }
+/// What answers requests: a 0.2 handler's pre-instance (an instance per
+/// request), or a 0.3 handler's pool of reused instances.
+enum Handler {
+    P2(ProxyPre<RequestHost>),
+    P3(ProxyHandler<p3::Service>),
+}
+
+/// Whether `component` exports `wasi:http/handler@0.3.x`.
+fn exports_p3_handler(component: &wasmtime::component::Component) -> bool {
+    let ty = component.component_type();
+    let engine = component.engine();
+    ty.exports(engine)
+        .any(|(name, _)| name.starts_with("wasi:http/handler@0.3."))
+}
+
+/// A store for one request (or one reused 0.3 instance): its own WASI, fuel
+/// and memory limit.
+fn request_store(engine: &Engine, limits: &Limits) -> Result<Store<RequestHost>> {
+    let sandbox = runtime::Sandbox {
+        limits: *limits,
+        // `print` is the handler's log.
+        inherit_stdout: true,
+        deterministic: false,
+    };
+    let host = RequestHost {
+        host: runtime::Host::new(&sandbox),
+        http: WasiHttpCtx::new(),
+        hooks: NoNetwork,
+    };
+    let mut store = Store::new(engine, host);
+    store.limiter(|data| data.host.limiter());
+    store.set_fuel(limits.fuel)?;
+    store.fuel_async_yield_interval(Some(YIELD_EVERY))?;
+    wit_dylib_pipeline::deadline::arm(&mut store, limits.timeout);
+    Ok(store)
 }
 
 /// Logs, when the handler of an answered request ends, what it wrote to

@@ -149,6 +149,30 @@ fn wasmtime_serve_answers_the_wasi_0_3_handler_stubbed_or_not() {
 }
 
 #[test]
+fn wasmtime_serve_answers_the_wasi_0_3_example_app() {
+    let component = save(&build("http-p3", "app.lua", true), "http-p3-app.wasm");
+    let served = WasmtimeServe::start(&component, &[]);
+    let reply = served.get("/");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.text(), "Hello from Lua over WASI 0.3!\n");
+    let body = client::noise(100_000, 3);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let reply = runtime
+        .block_on(async {
+            let mut client = client::Client::connect(served.addr).await?;
+            client
+                .send(hyper::Method::POST, "/echo", &[], body.clone())
+                .await
+        })
+        .unwrap();
+    assert_eq!(reply.status, 200);
+    assert!(reply.body == body, "the echoed body differs");
+}
+
+#[test]
 fn a_stubbed_wasi_0_3_handler_imports_exactly_its_world() {
     let component = build("http-p3", "hello.lua", true);
     let DecodedWasm::Component(resolve, world) = decode(&component).unwrap() else {

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use client::{Client, Reply};
+use client::{Client, Reply, block_on, noise};
 use hyper::Method;
 use lua_demo::serve::Server;
 use lua_demo::{Limits, Options, Script, componentize_with, load_world};
@@ -96,15 +96,6 @@ fn faulty() -> SocketAddr {
     *ADDR.get_or_init(|| start(faulty_component().to_vec(), FAULTY_LIMITS))
 }
 
-fn block_on<F: Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
 fn get(addr: SocketAddr, path: &str) -> Reply {
     block_on(client::get(addr, path)).unwrap_or_else(|err| panic!("GET {path}: {err:#}"))
 }
@@ -117,19 +108,6 @@ fn post(addr: SocketAddr, path: &str, content_type: &str, body: Vec<u8>) -> Repl
             .await
     })
     .unwrap_or_else(|err| panic!("POST {path}: {err:#}"))
-}
-
-/// `len` bytes that differ from request to request (`seed`).
-fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
-    (0..len)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (state >> 56) as u8
-        })
-        .collect()
 }
 
 #[test]
@@ -217,31 +195,7 @@ fn one_mib_request_and_response_bodies() {
 
 #[test]
 fn a_hundred_concurrent_requests_are_all_answered() {
-    let addr = app();
-    let replies = block_on(async move {
-        let tasks: Vec<_> = (0..100u64)
-            .map(|i| {
-                tokio::spawn(async move {
-                    let mut client = Client::connect(addr).await?;
-                    let body = noise(1000 + i as usize, i);
-                    let reply = client
-                        .send(Method::POST, "/echo", &[], body.clone())
-                        .await?;
-                    anyhow::Ok((body, reply))
-                })
-            })
-            .collect();
-        let mut replies = Vec::new();
-        for task in tasks {
-            replies.push(task.await.unwrap().unwrap());
-        }
-        replies
-    });
-    assert_eq!(replies.len(), 100);
-    for (body, reply) in replies {
-        assert_eq!(reply.status, 200);
-        assert!(reply.body == body, "a reply carries another request's body");
-    }
+    client::assert_concurrent_echoes(app(), "/echo", 100);
 }
 
 #[test]
@@ -436,7 +390,10 @@ fn serving_what_is_not_an_http_handler_fails_in_one_line() {
     std::fs::write(&not_wasm, "hello").unwrap();
 
     for (path, cause) in [
-        (&not_http, "provides WASI 0.2 and wasi:http, nothing else"),
+        (
+            &not_http,
+            "provides WASI 0.2 and 0.3 and wasi:http, nothing else",
+        ),
         (&not_wasm, "not a WebAssembly component"),
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_lua-demo"))

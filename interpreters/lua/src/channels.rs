@@ -80,6 +80,70 @@ impl Kind {
     }
 }
 
+/// The interfaces that define the named types in `ty`, in the order met.
+fn interfaces_in(ty: Option<Type>) -> Vec<&'static str> {
+    let mut found = Vec::new();
+    let mut stack: Vec<Type> = ty.into_iter().collect();
+    while let Some(ty) = stack.pop() {
+        let interface = match ty {
+            Type::Record(t) => {
+                stack.extend(t.fields().map(|(_, ty)| ty));
+                t.interface()
+            }
+            Type::Variant(t) => {
+                stack.extend(t.cases().filter_map(|(_, ty)| ty));
+                t.interface()
+            }
+            Type::Tuple(t) => {
+                stack.extend(t.types());
+                t.name().and(t.interface())
+            }
+            Type::Option(t) => {
+                stack.push(t.ty());
+                t.name().and(t.interface())
+            }
+            Type::Result(t) => {
+                stack.extend(t.ok().into_iter().chain(t.err()));
+                t.name().and(t.interface())
+            }
+            Type::List(t) => {
+                stack.push(t.ty());
+                t.name().and(t.interface())
+            }
+            Type::FixedLengthList(t) => {
+                stack.push(t.ty());
+                t.name().and(t.interface())
+            }
+            Type::Map(t) => {
+                stack.extend([t.key_ty(), t.value_ty()]);
+                t.name().and(t.interface())
+            }
+            Type::Future(t) => {
+                stack.extend(t.ty());
+                t.name().and(t.interface())
+            }
+            Type::Stream(t) => {
+                stack.extend(t.ty());
+                t.name().and(t.interface())
+            }
+            Type::Alias(t) => {
+                stack.push(t.ty());
+                t.interface()
+            }
+            Type::Enum(t) => t.interface(),
+            Type::Flags(t) => t.interface(),
+            Type::Own(t) | Type::Borrow(t) => t.interface(),
+            _ => None,
+        };
+        if let Some(interface) = interface
+            && !found.contains(&interface)
+        {
+            found.push(interface);
+        }
+    }
+    found
+}
+
 /// How WIT spells `ty` (a named type by its name).
 pub fn spelling(ty: Type) -> String {
     let generic = |kind: &str, name: Option<&str>, args: Vec<String>| match name {
@@ -469,55 +533,89 @@ pub fn install(lua: &Lua, wit: Wit, table: &Table) -> mlua::Result<()> {
     let streams: Vec<Kind> = wit.streams().map(Kind::Stream).collect();
     table.raw_set(
         "future",
-        lua.create_function(move |lua, ty: Option<String>| create(lua, &futures, "future", ty))?,
+        lua.create_function(move |lua, (ty, iface): (Option<String>, Option<String>)| {
+            create(lua, &futures, "future", ty, iface)
+        })?,
     )?;
     table.raw_set(
         "stream",
-        lua.create_function(move |lua, ty: Option<String>| create(lua, &streams, "stream", ty))?,
+        lua.create_function(move |lua, (ty, iface): (Option<String>, Option<String>)| {
+            create(lua, &streams, "stream", ty, iface)
+        })?,
     )?;
     Ok(())
 }
 
-/// `wit.future(T)` / `wit.stream(T)`: a new pair of ends.
+/// `wit.future(T[, interface])` / `wit.stream(T[, interface])`: a new pair
+/// of ends. Names in `T` are unqualified, so two interfaces' types of one
+/// name (`error-code`) spell alike; `interface` then says whose.
 fn create(
     lua: &Lua,
     kinds: &[Kind],
     kind_name: &str,
     payload: Option<String>,
+    interface: Option<String>,
 ) -> mlua::Result<(AnyUserData, AnyUserData)> {
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let wanted = payload
         .as_deref()
         .map(squeeze)
         .filter(|p| !p.is_empty() && p != kind_name);
-    let find = |wanted: Option<&str>| {
-        kinds.iter().find(|kind| match (wanted, kind.payload()) {
+    let spelt = |wanted: Option<&str>| -> Vec<Kind> {
+        let spelt_so = |kind: &&Kind| match (wanted, kind.payload()) {
             (None, None) => true,
             (Some(wanted), Some(ty)) => {
                 squeeze(&spelling(ty)) == wanted || squeeze(&spelling(ty.dealias())) == wanted
             }
             _ => false,
-        })
+        };
+        kinds.iter().filter(spelt_so).copied().collect()
     };
     // The payload's spelling, or the whole type's (`stream<u8>` for `u8`).
-    let found = find(wanted.as_deref()).or_else(|| {
-        let inner = wanted
-            .as_deref()?
-            .strip_prefix(kind_name)?
-            .strip_prefix('<')?
-            .strip_suffix('>')?;
-        find(Some(inner))
-    });
-    let Some(&kind) = found else {
+    let mut found = spelt(wanted.as_deref());
+    if found.is_empty()
+        && let Some(inner) = wanted.as_deref().and_then(|w| {
+            w.strip_prefix(kind_name)?
+                .strip_prefix('<')?
+                .strip_suffix('>')
+        })
+    {
+        found = spelt(Some(inner));
+    }
+    let asked = match &wanted {
+        Some(p) => format!("{kind_name}<{p}>"),
+        None => kind_name.to_string(),
+    };
+    let mut whose: Vec<Vec<&str>> = found.iter().map(|k| interfaces_in(k.payload())).collect();
+    if let Some(interface) = &interface {
+        let mine = |names: &Vec<&str>| names.contains(&interface.as_str());
+        found = found
+            .into_iter()
+            .zip(&whose)
+            .filter(|(_, w)| mine(w))
+            .map(|(k, _)| k)
+            .collect();
+        whose.retain(mine);
+    }
+    whose.sort();
+    whose.dedup();
+    if whose.len() > 1 {
+        let places: Vec<String> = whose.iter().map(|w| w.join(" and ")).collect();
+        return Err(mlua::Error::runtime(format!(
+            "cannot create a {asked}: its names are the types of more than one interface ({}); \
+             name the interface: wit.{kind_name}(\"{}\", \"{}\")",
+            places.join("; "),
+            wanted.as_deref().unwrap_or_default(),
+            whose[0].first().copied().unwrap_or_default()
+        )));
+    }
+    let Some(&kind) = found.first() else {
         let known: Vec<String> = kinds.iter().map(|k| spelling(k.ty())).collect();
-        let asked = match &wanted {
-            Some(p) => format!("{kind_name}<{p}>"),
-            None => kind_name.to_string(),
-        };
+        let of = interface.map(|i| format!(" of {i}")).unwrap_or_default();
         return Err(mlua::Error::runtime(match known.is_empty() {
             true => format!("cannot create a {asked}: the world uses no {kind_name}s"),
             false => format!(
-                "cannot create a {asked}: the world's {kind_name}s are {}",
+                "cannot create a {asked}{of}: the world's {kind_name}s are {}",
                 known.join(", ")
             ),
         }));

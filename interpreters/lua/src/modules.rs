@@ -60,9 +60,14 @@ pub fn install(lua: &Lua, wit: Wit) -> mlua::Result<()> {
     for (name, module) in modules {
         preload.raw_set(name, lua.create_function(move |_, ()| Ok(module.clone()))?)?;
     }
-    // Helpers in Lua for wasi:http handlers (`require("helpers.http")`).
+    // Helpers in Lua for wasi:http handlers: `require("helpers.http")` for
+    // 0.2, `require("helpers.http3")` for 0.3.
     let http = lua.load(include_str!("http.lua")).set_name("=helpers.http");
     preload.raw_set("helpers.http", http.into_function()?)?;
+    let http3 = lua
+        .load(include_str!("http3.lua"))
+        .set_name("=helpers.http3");
+    preload.raw_set("helpers.http3", http3.into_function()?)?;
     Ok(())
 }
 

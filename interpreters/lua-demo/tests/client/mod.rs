@@ -85,3 +85,58 @@ impl Client {
 pub async fn get(addr: SocketAddr, path: &str) -> Result<Reply> {
     Client::connect(addr).await?.get(path).await
 }
+
+/// Runs `future` on a runtime of its own (two worker threads).
+#[allow(dead_code)] // Not every test that includes this module uses it.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// `len` bytes that differ from request to request (`seed`).
+#[allow(dead_code)] // Not every test that includes this module uses it.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    (0..len)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 56) as u8
+        })
+        .collect()
+}
+
+/// Has `clients` clients, each on a connection of its own and all at once,
+/// POST a body of its own to `path`, and checks that each gets it back.
+#[allow(dead_code)] // Not every test that includes this module uses it.
+pub fn assert_concurrent_echoes(addr: SocketAddr, path: &'static str, clients: u64) {
+    let replies = block_on(async move {
+        let tasks: Vec<_> = (0..clients)
+            .map(|i| {
+                tokio::spawn(async move {
+                    let mut client = Client::connect(addr).await?;
+                    let body = noise(1000 + i as usize, i);
+                    let reply = client
+                        .send(hyper::Method::POST, path, &[], body.clone())
+                        .await?;
+                    anyhow::Ok((body, reply))
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for task in tasks {
+            replies.push(task.await.unwrap().unwrap());
+        }
+        replies
+    });
+    assert_eq!(replies.len() as u64, clients);
+    for (body, reply) in replies {
+        assert_eq!(reply.status, 200);
+        assert!(reply.body == body, "a reply carries another request's body");
+    }
+}
