@@ -177,30 +177,97 @@ pub fn build_engine() -> Result<Engine> {
     new_engine(&config)
 }
 
-/// The engine for a server: `instances` instances at a time, each within
-/// `limits`, allocated from a pool (instantiating is then mostly resetting
-/// memory a previous instance used). Instances are made with
-/// `instantiate_async`, so that a guest can wait on host I/O.
-pub fn pooled_engine(limits: &Limits, instances: u32) -> Result<Engine> {
+/// `component` compiled for a server that runs up to `instances` instances
+/// of it at a time, each within `limits`: on an engine that allocates them
+/// from a pool sized from the component (instantiating is then mostly
+/// resetting memory a previous instance used), or, if the component does
+/// not fit such a pool after all, on one that allocates on demand: slower,
+/// never a refusal. Instances are made with `instantiate_async`, so that a
+/// guest can wait on host I/O; the component's `engine()` is the one used.
+pub fn compile_for_server(component: &[u8], limits: &Limits, instances: u32) -> Result<Component> {
+    check_component(component)?;
+    let pooled = pooled_engine(limits, instances, Footprint::of(component)?)?;
+    compile(&pooled, component).or_else(|refused| {
+        let on_demand = compile(&engine()?, component)?;
+        eprintln!("instances are allocated on demand, not from a pool: {refused:#}");
+        Ok(on_demand)
+    })
+}
+
+fn pooled_engine(limits: &Limits, instances: u32, footprint: Footprint) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
-    // A linked component is a dozen core instances (libc, interpreter,
-    // world library, script, shims) and one memory; a stubbed one has more
-    // instances and the stubs' memory.
-    const CORE_INSTANCES: u32 = 32;
-    const MEMORIES: u32 = 2;
-    const TABLES: u32 = 8;
     pool.total_component_instances(instances)
-        .total_core_instances(instances * CORE_INSTANCES)
-        .max_core_instances_per_component(CORE_INSTANCES)
-        .total_memories(instances * MEMORIES)
-        .max_memories_per_component(MEMORIES)
-        .total_tables(instances * TABLES)
-        .max_tables_per_component(TABLES)
+        .total_core_instances(instances.saturating_mul(footprint.core_instances))
+        .max_core_instances_per_component(footprint.core_instances)
+        .total_memories(instances.saturating_mul(footprint.memories))
+        .max_memories_per_component(footprint.memories)
+        .total_tables(instances.saturating_mul(footprint.tables))
+        .max_tables_per_component(footprint.tables)
         .total_stacks(instances)
         .max_memory_size(limits.max_memory);
     let mut config = config();
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    new_engine(&config)
+    new_engine(&config).or_else(|pooled| {
+        eprintln!("instances are allocated on demand: the pooling allocator failed ({pooled:#})");
+        engine()
+    })
+}
+
+/// What one instance of a component takes from the pooling allocator.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Footprint {
+    pub core_instances: u32,
+    pub memories: u32,
+    pub tables: u32,
+}
+
+impl Footprint {
+    /// At least what a linked component takes: a dozen core instances
+    /// (libc, interpreter, world library, script, shims) and one memory; a
+    /// stubbed one has more instances and the stubs' memory.
+    const LINKED: Footprint = Footprint {
+        core_instances: 32,
+        memories: 2,
+        tables: 8,
+    };
+
+    /// The footprint of `component`, counted from its binary (nested
+    /// components included): every core module instantiation, and the
+    /// memories and tables its modules define, with half again as many
+    /// instances for the adapters wasmtime adds between nested components.
+    /// Never below [`Self::LINKED`], so that the pool's sizes stay those of
+    /// a typical component.
+    pub fn of(component: &[u8]) -> Result<Footprint> {
+        let mut counted = Footprint {
+            core_instances: 0,
+            memories: 0,
+            tables: 0,
+        };
+        for payload in wasmparser::Parser::new(0).parse_all(component) {
+            match payload.context("reading the component's sections")? {
+                wasmparser::Payload::InstanceSection(instances) => {
+                    for instance in instances {
+                        if let wasmparser::Instance::Instantiate { .. } =
+                            instance.context("reading a core instance")?
+                        {
+                            counted.core_instances += 1;
+                        }
+                    }
+                }
+                wasmparser::Payload::MemorySection(memories) => {
+                    counted.memories += memories.count()
+                }
+                wasmparser::Payload::TableSection(tables) => counted.tables += tables.count(),
+                _ => {}
+            }
+        }
+        Ok(Footprint {
+            core_instances: (counted.core_instances.saturating_mul(3) / 2)
+                .max(Self::LINKED.core_instances),
+            memories: counted.memories.max(Self::LINKED.memories),
+            tables: counted.tables.max(Self::LINKED.tables),
+        })
+    }
 }
 
 fn config() -> Config {

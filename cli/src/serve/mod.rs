@@ -219,8 +219,8 @@ impl Server {
     /// [`Server::new`] with every limit of `options` (its address aside).
     pub fn with_options(component: &[u8], options: &Options) -> Result<Server> {
         let limits = options.limits;
-        let engine = runtime::pooled_engine(&limits, MAX_INSTANCES)?;
-        let component = runtime::compile(&engine, component)?;
+        let component = runtime::compile_for_server(component, &limits, MAX_INSTANCES)?;
+        let engine = component.engine().clone();
         let mut linker = Linker::new(&engine);
         // Full WASI 0.2 (without capabilities) serves ordinary components,
         // whose libc uses it, 0.3 handlers included; pure ones import only

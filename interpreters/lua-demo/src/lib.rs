@@ -9,7 +9,9 @@ use wit_dylib_pipeline::Interpreter;
 use wit_parser::{Resolve, WorldId};
 
 pub use wit_dylib_cli::serve;
-pub use wit_dylib_pipeline::{Limits, Options, Script, deadline, load_world, runtime, streams};
+pub use wit_dylib_pipeline::{
+    Limits, Options, Script, compose, deadline, load_world, runtime, streams,
+};
 
 /// The Lua interpreter's dylib, built by this crate's build script.
 const LUA_LIBRARY: &[u8] =

@@ -372,6 +372,28 @@ fn the_binary_logs_each_request_and_stops_on_ctrl_c() {
 }
 
 #[test]
+fn a_component_of_many_core_instances_is_served() {
+    // Sixty instances of an empty core module, composed beside the handler:
+    // more than a pool sized for a typical linked component holds.
+    let padding = format!(
+        "(component (core module $empty) {})",
+        "(core instance (instantiate $empty))".repeat(60)
+    );
+    let padding = wat::parse_str(padding).unwrap();
+    let composed = lua_demo::compose::chain(
+        &[("padding", &padding), ("handler", pure_component())],
+        &["wasi:http/incoming-handler@0.2.12"],
+    )
+    .unwrap();
+    let footprint = lua_demo::runtime::Footprint::of(&composed).unwrap();
+    assert!(footprint.core_instances > 60, "{footprint:?}");
+    let addr = start(composed, Limits::default());
+    let reply = get(addr, "/hello/ada");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.header("x-greeted"), Some("ada"));
+}
+
+#[test]
 fn serving_what_is_not_an_http_handler_fails_in_one_line() {
     let example = manifest_dir().join("example");
     let (resolve, world) = load_world(&example.join("app.wit"), None).unwrap();
