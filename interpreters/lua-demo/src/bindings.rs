@@ -45,6 +45,19 @@ pub fn write(resolve: &Resolve, world: WorldId, dir: &Path) -> Result<Vec<PathBu
     Ok(files.into_keys().collect())
 }
 
+/// The helper module the interpreter offers a world importing `module`, as
+/// (its path among the annotation files, its source): the checker then
+/// knows `require("helpers.http")` and `require("helpers.http3")`.
+fn http_helper(module: &str) -> Option<(&'static str, &'static str)> {
+    if module.starts_with("wasi:http/types@0.2.") {
+        Some(("helpers/http.lua", include_str!("../../lua/src/http.lua")))
+    } else if module.starts_with("wasi:http/types@0.3.") {
+        Some(("helpers/http3.lua", include_str!("../../lua/src/http3.lua")))
+    } else {
+        None
+    }
+}
+
 /// The annotation files for `world`: path (relative) → contents.
 pub fn generate(resolve: &Resolve, world: WorldId) -> BTreeMap<PathBuf, String> {
     let names = Names::new(resolve, world);
@@ -105,6 +118,11 @@ pub fn generate(resolve: &Resolve, world: WorldId) -> BTreeMap<PathBuf, String> 
             );
             docs(&mut out, &iface.docs);
             write_module(&mut out, &names, names.interface(*id), &types, &functions);
+        }
+        if let Some((helper, source)) = http_helper(&module) {
+            let note =
+                "-- Copied by `lua-demo bindings`: the helper module the Lua interpreter ships.\n";
+            files.insert(PathBuf::from(helper), format!("{note}{source}"));
         }
         files.insert(module_path(&module), out);
     }

@@ -268,6 +268,37 @@ fn wasi_http_proxy() {
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
 }
 
+/// Bindings for example `name`'s world (`examples/NAME/wit`), then the
+/// checker over the example's scripts, which must check clean.
+fn assert_example_checks_clean(name: &str) {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    let dir = temp_dir(name);
+    let stubs = dir.join("stubs");
+    bindings(example.join("wit").to_str().unwrap(), None, &stubs);
+    let workspace = dir.join("scripts");
+    std::fs::create_dir_all(&workspace).unwrap();
+    let mut scripts = 0;
+    for entry in std::fs::read_dir(&example).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "lua") {
+            std::fs::copy(&path, workspace.join(path.file_name().unwrap())).unwrap();
+            scripts += 1;
+        }
+    }
+    assert!(scripts > 0, "no scripts in {}", example.display());
+    let diagnostics = check(&workspace, Some(&stubs));
+    assert!(diagnostics.is_empty(), "{name}: {diagnostics:#?}");
+}
+
+#[test]
+fn the_http_examples_check_clean_helpers_included() {
+    for name in ["http", "http-p3", "cli-p3"] {
+        assert_example_checks_clean(name);
+    }
+}
+
 #[test]
 fn errors_are_one_line() {
     let dir = temp_dir("errors");

@@ -80,9 +80,11 @@ fn helpers_answer_text_json_and_404() {
 
 #[test]
 fn an_instance_is_reused_up_to_its_limit() {
+    // Room for more than one at once, so that a request whose reply has
+    // not yet been counted done does not keep the next one out.
     let addr = start(Reuse {
         max_reuse: 3,
-        max_concurrent: 1,
+        max_concurrent: 4,
     });
     // Module state counts the requests one instance answered.
     assert_eq!(visits(addr), r#"{"visits":1}"#);
@@ -98,7 +100,10 @@ fn one_instance_runs_requests_concurrently() {
         max_reuse: 100,
         max_concurrent: 4,
     });
-    // Each waits until it sees the other in the same instance.
+    // A first request makes the instance (two requests arriving before any
+    // instance exists would each start one); then each of two waits until
+    // it sees the other in that instance.
+    assert_eq!(visits(addr), r#"{"visits":1}"#);
     let replies = block_on(async move {
         let first = tokio::spawn(client::get(addr, "/together?n=2"));
         let second = tokio::spawn(client::get(addr, "/together?n=2"));

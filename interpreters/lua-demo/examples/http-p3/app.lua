@@ -33,7 +33,8 @@ end
 
 -- `n` lines, one every `ms` milliseconds: the client sees each at once.
 routes["GET /count"] = function(req)
-  local n, ms = tonumber(req.query.n) or 3, tonumber(req.query.ms) or 0
+  local n = math.tointeger(tonumber(req.query.n)) or 3
+  local ms = math.tointeger(tonumber(req.query.ms)) or 0
   return http.respond(200, { ["content-type"] = "text/plain" }, function(write)
     for i = 1, n do
       if not write(i .. "\n") then break end

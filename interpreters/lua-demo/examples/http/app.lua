@@ -48,7 +48,7 @@ end
 
 -- `GET /bytes?n=N`: N bytes of a repeating pattern, for large bodies.
 routes["GET /bytes"] = function(ctx)
-  local n = tonumber(ctx.query and ctx.query:match("n=(%d+)")) or 0
+  local n = math.tointeger(tonumber(ctx.query and ctx.query:match("n=(%d+)"))) or 0
   local pattern = "0123456789abcdef"
   local block = pattern:rep(4096) -- 64 KiB
   local writer = http.start(ctx.out, 200, {
@@ -63,10 +63,9 @@ routes["GET /bytes"] = function(ctx)
   writer:finish()
 end
 
--- `GET /fail`: a route with a bug; the handler below answers 500.
-routes["GET /fail"] = function(ctx)
-  local missing = nil
-  return missing.field
+-- `GET /fail`: a route that fails; the handler below answers 500.
+routes["GET /fail"] = function(_ctx)
+  error("this route fails on purpose")
 end
 
 -- The route for `method` and `path`: exact, or by prefix for routes that
