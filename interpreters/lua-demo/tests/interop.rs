@@ -193,6 +193,15 @@ fn wasmtime_serve_answers_the_wasi_0_3_handler_stubbed_or_not() {
 }
 
 #[test]
+fn wasmtime_serve_answers_a_toy_wasi_0_3_handler() {
+    let component = save(&build("http-p3", "hello.toy", true), "http-p3-toy.wasm");
+    let served = Served::start(&component, &[]);
+    let reply = served.get("/");
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert_eq!(reply.text(), "Hello from toy over WASI 0.3!\n");
+}
+
+#[test]
 fn wasmtime_serve_answers_the_wasi_0_3_example_app() {
     let component = save(&build("http-p3", "app.lua", true), "http-p3-app.wasm");
     let served = Served::start(&component, &[]);
