@@ -89,12 +89,16 @@ pub struct ServeArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 10)]
     pub header_timeout: u64,
     /// Requests one instance of a 0.3 handler answers before a new one
-    /// takes over (0.2 handlers: always one).
+    /// takes over (as `wasmtime serve`'s flag; 0.2 handlers: always one).
     #[arg(long, value_name = "N", default_value_t = Reuse::default().max_reuse, value_parser = parse_positive)]
-    pub max_instance_reuse: usize,
+    pub max_instance_reuse_count: usize,
     /// Requests one instance of a 0.3 handler answers at once.
     #[arg(long, value_name = "N", default_value_t = Reuse::default().max_concurrent, value_parser = parse_positive)]
-    pub max_concurrent_reuse: usize,
+    pub max_instance_concurrent_reuse_count: usize,
+    /// Seconds an idle instance of a 0.3 handler is kept for the next
+    /// request (`wasmtime serve` keeps one for 1 second).
+    #[arg(long, value_name = "SECONDS", default_value_t = Reuse::default().idle.as_secs())]
+    pub idle_instance_timeout: u64,
     #[command(flatten)]
     pub limits: crate::LimitArgs,
 }
@@ -110,8 +114,9 @@ pub fn command(args: &ServeArgs) -> Result<()> {
         max_body_size: args.max_body_size,
         header_timeout: Duration::from_secs(args.header_timeout),
         reuse: Reuse {
-            max_reuse: args.max_instance_reuse,
-            max_concurrent: args.max_concurrent_reuse,
+            max_reuse: args.max_instance_reuse_count,
+            max_concurrent: args.max_instance_concurrent_reuse_count,
+            idle: Duration::from_secs(args.idle_instance_timeout),
         },
     };
     run(&bytes, &options).with_context(|| args.component.display().to_string())

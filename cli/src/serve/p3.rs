@@ -38,9 +38,6 @@ use wit_dylib_pipeline::{LimitReached, Limits};
 use super::admission::RequestBody;
 use super::{Failure, RequestHost};
 
-/// How long an instance with nothing to do is kept for the next request.
-const IDLE: Duration = Duration::from_secs(10);
-
 /// How many requests an instance of a 0.3 handler answers.
 #[derive(Copy, Clone, Debug)]
 pub struct Reuse {
@@ -48,6 +45,8 @@ pub struct Reuse {
     pub max_reuse: usize,
     /// Requests per instance at once.
     pub max_concurrent: usize,
+    /// How long an instance with nothing to do is kept for the next request.
+    pub idle: Duration,
 }
 
 impl Default for Reuse {
@@ -55,6 +54,7 @@ impl Default for Reuse {
         Reuse {
             max_reuse: 128,
             max_concurrent: 16,
+            idle: Duration::from_secs(10),
         }
     }
 }
@@ -158,6 +158,7 @@ impl HandlerState for Service {
             view: |host| host.http(),
             expiration: Expiry {
                 timeout: self.limits.timeout,
+                idle: self.reuse.idle,
                 sleep: None,
             },
             state: Worker {
@@ -215,10 +216,11 @@ impl WorkerState for Worker {
     }
 }
 
-/// When an instance ends: idle for [`IDLE`], or busy past the time limit
-/// (its requests then have all expired).
+/// When an instance ends: idle for [`Reuse::idle`], or busy past the time
+/// limit (its requests then have all expired).
 pub(super) struct Expiry {
     timeout: Duration,
+    idle: Duration,
     /// The timer for the deadline last asked about.
     sleep: Option<(Instant, Pin<Box<tokio::time::Sleep>>)>,
 }
@@ -232,7 +234,7 @@ impl WorkerExpiration for Expiry {
     ) -> Poll<()> {
         let this = self.get_mut();
         let limit = match status {
-            WorkerStatus::Idle => IDLE,
+            WorkerStatus::Idle => this.idle,
             WorkerStatus::Requests | WorkerStatus::PostReturn => this.timeout,
         };
         let Some(deadline) = start.checked_add(limit) else {

@@ -85,6 +85,7 @@ fn an_instance_is_reused_up_to_its_limit() {
     let addr = start(Reuse {
         max_reuse: 3,
         max_concurrent: 4,
+        ..Reuse::default()
     });
     // Module state counts the requests one instance answered.
     assert_eq!(visits(addr), r#"{"visits":1}"#);
@@ -99,13 +100,16 @@ fn one_instance_runs_requests_concurrently() {
     let addr = start(Reuse {
         max_reuse: 100,
         max_concurrent: 4,
+        ..Reuse::default()
     });
-    // A first request makes the instance (two requests arriving before any
-    // instance exists would each start one); then each of two waits until
-    // it sees the other in that instance.
+    // A first request makes the instance. Then two each wait until they
+    // see the other in that instance; the second goes out once the first
+    // waits: a worker takes a second request only when its first blocks (a
+    // request arriving while it computes would start another instance).
     assert_eq!(visits(addr), r#"{"visits":1}"#);
     let replies = block_on(async move {
         let first = tokio::spawn(client::get(addr, "/together?n=2"));
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         let second = tokio::spawn(client::get(addr, "/together?n=2"));
         [
             first.await.unwrap().unwrap(),
@@ -155,4 +159,23 @@ fn one_mib_bodies_stream_both_ways() {
 #[test]
 fn a_hundred_concurrent_clients_are_all_answered() {
     client::assert_concurrent_echoes(app(), "/echo", 100);
+}
+
+#[test]
+fn reuse_flags_refuse_zero() {
+    for flag in [
+        "--max-instance-reuse-count",
+        "--max-instance-concurrent-reuse-count",
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lua-demo"))
+            .args(["serve", "app.wasm", flag, "0"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains("must be at least 1"),
+            "{stderr}"
+        );
+    }
 }
