@@ -46,6 +46,11 @@ return {
       return reader
     end,
     outcome = function() return outcome end,
+    ambiguous_future = function()
+      local _, unnamed = pcall(wit.future, "tag")
+      local _, elsewhere = pcall(wit.future, "tag", "test:lua-async/api")
+      return tostring(unnamed) .. "\n" .. tostring(elsewhere)
+    end,
     huge_read = function()
       local bytes = wit.stream("stream<u8>")
       local numbers = wit.stream("stream<u32>")
@@ -101,6 +106,20 @@ return {
     sync_calls_async = function()
       local _, err = pcall(host.pause)
       return tostring(err)
+    end,
+  },
+  ["test:lua-async/left"] = {
+    left_tag = function()
+      local reader, writer = wit.future("tag", "test:lua-async/left")
+      wit.spawn(function() writer:write({ a = 1 }) end)
+      return reader
+    end,
+  },
+  ["test:lua-async/right"] = {
+    right_tag = function()
+      local reader, writer = wit.future("tag", "test:lua-async/right")
+      wit.spawn(function() writer:write({ b = "one" }) end)
+      return reader
     end,
   },
 }

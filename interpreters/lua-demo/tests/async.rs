@@ -298,6 +298,25 @@ fn reading_more_than_a_read_may_hold_is_a_lua_error() -> Result<()> {
 }
 
 #[test]
+fn a_type_name_of_two_interfaces_must_be_qualified() -> Result<()> {
+    let mut running = start()?;
+    let message = string(call(&mut running, "ambiguous-future", vec![])?);
+    assert!(
+        message.contains(
+            "cannot create a future<tag>: its names are the types of more than one interface \
+             (test:lua-async/left; test:lua-async/right); name the interface: \
+             wit.future(\"tag\", \"test:lua-async/left\")"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("cannot create a future<tag> of test:lua-async/api"),
+        "{message}"
+    );
+    Ok(())
+}
+
+#[test]
 fn an_unknown_stream_type_lists_the_worlds_streams() -> Result<()> {
     let mut running = start()?;
     let message = string(call(&mut running, "unknown-stream", vec![])?);

@@ -144,6 +144,44 @@ fn interfaces_in(ty: Option<Type>) -> Vec<&'static str> {
     found
 }
 
+/// `ty`'s structure, named types spelt out: what the component model
+/// compares (resources aside, which are nominal: named with their
+/// interface).
+fn shape(ty: Type) -> String {
+    let all = |parts: Vec<String>| parts.join(",");
+    let optional = |ty: Option<Type>| ty.map_or("_".to_string(), shape);
+    match ty {
+        Type::Record(t) => format!(
+            "record{{{}}}",
+            all(t
+                .fields()
+                .map(|(n, t)| format!("{n}:{}", shape(t)))
+                .collect())
+        ),
+        Type::Variant(t) => format!(
+            "variant{{{}}}",
+            all(t
+                .cases()
+                .map(|(n, t)| format!("{n}:{}", optional(t)))
+                .collect())
+        ),
+        Type::Enum(t) => format!("enum{{{}}}", all(t.names().map(String::from).collect())),
+        Type::Flags(t) => format!("flags{{{}}}", all(t.names().map(String::from).collect())),
+        Type::Alias(t) => shape(t.ty()),
+        Type::Own(r) => format!("own<{}#{}>", r.interface().unwrap_or_default(), r.name()),
+        Type::Borrow(r) => format!("borrow<{}#{}>", r.interface().unwrap_or_default(), r.name()),
+        Type::Tuple(t) => format!("tuple<{}>", all(t.types().map(shape).collect())),
+        Type::Option(t) => format!("option<{}>", shape(t.ty())),
+        Type::Result(t) => format!("result<{},{}>", optional(t.ok()), optional(t.err())),
+        Type::List(t) => format!("list<{}>", shape(t.ty())),
+        Type::FixedLengthList(t) => format!("list<{},{}>", shape(t.ty()), t.len()),
+        Type::Map(t) => format!("map<{},{}>", shape(t.key_ty()), shape(t.value_ty())),
+        Type::Future(t) => format!("future<{}>", optional(t.ty())),
+        Type::Stream(t) => format!("stream<{}>", optional(t.ty())),
+        other => spelling(other),
+    }
+}
+
 /// How WIT spells `ty` (a named type by its name).
 pub fn spelling(ty: Type) -> String {
     let generic = |kind: &str, name: Option<&str>, args: Vec<String>| match name {
@@ -586,27 +624,30 @@ fn create(
         Some(p) => format!("{kind_name}<{p}>"),
         None => kind_name.to_string(),
     };
-    let mut whose: Vec<Vec<&str>> = found.iter().map(|k| interfaces_in(k.payload())).collect();
     if let Some(interface) = &interface {
-        let mine = |names: &Vec<&str>| names.contains(&interface.as_str());
-        found = found
-            .into_iter()
-            .zip(&whose)
-            .filter(|(_, w)| mine(w))
-            .map(|(k, _)| k)
-            .collect();
-        whose.retain(mine);
+        found.retain(|k| interfaces_in(k.payload()).contains(&interface.as_str()));
     }
-    whose.sort();
-    whose.dedup();
-    if whose.len() > 1 {
-        let places: Vec<String> = whose.iter().map(|w| w.join(" and ")).collect();
+    // Types of one shape are one type to the component model: any of them
+    // fits. Types of one spelling but different shapes need the interface.
+    let mut shapes: Vec<String> = found.iter().map(|k| shape(k.ty())).collect();
+    shapes.sort();
+    shapes.dedup();
+    if shapes.len() > 1 {
+        let mut whose: Vec<String> = found
+            .iter()
+            .map(|k| interfaces_in(k.payload()).join(" and "))
+            .collect();
+        whose.sort();
+        whose.dedup();
         return Err(mlua::Error::runtime(format!(
             "cannot create a {asked}: its names are the types of more than one interface ({}); \
              name the interface: wit.{kind_name}(\"{}\", \"{}\")",
-            places.join("; "),
+            whose.join("; "),
             wanted.as_deref().unwrap_or_default(),
-            whose[0].first().copied().unwrap_or_default()
+            interfaces_in(found[0].payload())
+                .first()
+                .copied()
+                .unwrap_or_default()
         )));
     }
     let Some(&kind) = found.first() else {
