@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{repo, scratch, show, wit_dylib_err, wit_dylib_ok};
+use common::{componentize_ok, invoke, repo, scratch, show, wit_dylib_err, wit_dylib_ok};
 
 fn example(file: &str) -> PathBuf {
     repo("examples/c-interpreter").join(file)
@@ -41,26 +41,13 @@ fn interpreter() -> &'static PathBuf {
 fn component(name: &str, extra: &[&str]) -> PathBuf {
     let out = scratch(&format!("c-{name}")).join("app.wasm");
     let (rules, wit) = (example("app.rules"), example("app.wit"));
-    let mut args = vec![
-        "componentize",
-        "--interpreter",
-        show(interpreter()),
-        show(&rules),
-        "--wit",
-        show(&wit),
-        "-o",
-        show(&out),
-    ];
-    args.extend_from_slice(extra);
-    wit_dylib_ok(&args);
+    componentize_ok(interpreter(), &rules, &wit, &out, extra);
     out
 }
 
+/// Runs `call` of interface `demo:app/api`.
 fn run(component: &Path, call: &str) -> String {
-    let call = format!("demo:app/api#{call}");
-    wit_dylib_ok(&["run", show(component), "--invoke", &call])
-        .trim_end()
-        .to_string()
+    invoke(component, &format!("demo:app/api#{call}"))
 }
 
 /// Every rule of `app.rules`, with the results its README gives.

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{artifact, repo, scratch, show, wit_dylib, wit_dylib_ok};
+use common::{artifact, componentize_ok, invoke, repo, scratch, show, wit_dylib};
 
 /// Componentizes the toy version of the lua-demo example with the toy
 /// interpreter dylib and runs an export that needs no import.
@@ -11,27 +11,19 @@ use common::{artifact, repo, scratch, show, wit_dylib, wit_dylib_ok};
 fn a_dylib_read_at_run_time_componentizes_and_runs() {
     let dir = scratch("componentize-toy");
     let out = dir.join("app.wasm");
-    let printed = wit_dylib_ok(&[
-        "componentize",
-        "--interpreter",
-        show(&artifact("toy_interpreter.so")),
-        show(&repo("interpreters/lua-demo/example/app.toy")),
-        "--wit",
-        show(&repo("interpreters/lua-demo/example/app.wit")),
-        "-o",
-        show(&out),
-    ]);
+    let printed = componentize_ok(
+        &artifact("toy_interpreter.so"),
+        &repo("interpreters/lua-demo/example/app.toy"),
+        &repo("interpreters/lua-demo/example/app.wit"),
+        &out,
+        &[],
+    );
     assert!(
         printed.starts_with("componentized app.toy for world `app`"),
         "{printed}"
     );
-    let ran = wit_dylib_ok(&[
-        "run",
-        show(&out),
-        "--invoke",
-        "demo:app/api#area(circle(2.0))",
-    ]);
-    assert_eq!(ran.trim(), (4.0 * std::f64::consts::PI).to_string());
+    let ran = invoke(&out, "demo:app/api#area(circle(2.0))");
+    assert_eq!(ran, (4.0 * std::f64::consts::PI).to_string());
 }
 
 #[test]

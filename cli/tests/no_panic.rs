@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{artifact, repo, scratch, show, wit_dylib};
+use common::{artifact, componentize_ok, repo, scratch, show, wit_dylib};
 
 /// Bad files, made once in `dir`.
 struct Corpus {
@@ -67,20 +67,12 @@ fn run_and_serve_refuse_bad_components_and_calls() {
     let dir = scratch("no-panic-run");
     let corpus = Corpus::new(&dir);
     let app = dir.join("app.wasm");
-    let built = wit_dylib(&[
-        "componentize",
-        "--interpreter",
-        show(&artifact("toy_interpreter.so")),
-        show(&repo("interpreters/lua-demo/example/app.toy")),
-        "--wit",
-        show(&repo("interpreters/lua-demo/example/app.wit")),
-        "-o",
-        show(&app),
-    ]);
-    assert!(
-        built.status.success(),
-        "{}",
-        String::from_utf8_lossy(&built.stderr)
+    componentize_ok(
+        &artifact("toy_interpreter.so"),
+        &repo("interpreters/lua-demo/example/app.toy"),
+        &repo("interpreters/lua-demo/example/app.wit"),
+        &app,
+        &[],
     );
     for component in [
         &corpus.missing,

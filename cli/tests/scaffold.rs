@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{repo, scratch, show, target_dir, wit_dylib, wit_dylib_err, wit_dylib_ok};
+use common::{
+    componentize_ok, invoke, repo, scratch, show, target_dir, wit_dylib, wit_dylib_err,
+    wit_dylib_ok,
+};
 
 /// The cargo target directory of the scaffolded crate's builds: kept
 /// between runs, so that its dependencies are built once.
@@ -57,38 +60,20 @@ fn scaffolded() -> &'static (PathBuf, PathBuf) {
 
 fn componentize(dir: &Path, dylib: &Path, extra: &[&str]) -> PathBuf {
     let out = dir.join(format!("app{}.wasm", extra.join("")));
-    let (script, wit) = (dir.join("app.calc"), dir.join("wit"));
-    let mut args = vec![
-        "componentize",
-        "--interpreter",
-        show(dylib),
-        show(&script),
-        "--wit",
-        show(&wit),
-        "-o",
-        show(&out),
-    ];
-    args.extend_from_slice(extra);
-    wit_dylib_ok(&args);
+    componentize_ok(dylib, &dir.join("app.calc"), &dir.join("wit"), &out, extra);
     out
-}
-
-fn run(component: &Path, call: &str) -> String {
-    wit_dylib_ok(&["run", show(component), "--invoke", call])
-        .trim_end()
-        .to_string()
 }
 
 #[test]
 fn a_scaffolded_interpreter_builds_componentizes_and_runs() {
     let (dir, dylib) = scaffolded();
     let app = componentize(dir, dylib, &[]);
-    assert_eq!(run(&app, r#"greet("you")"#), r#""Hello, you!""#);
-    assert_eq!(run(&app, "add(2, 3)"), "5");
-    assert_eq!(run(&app, "add(-5, 3)"), "-2");
-    assert_eq!(run(&app, "fact(20)"), "2432902008176640000");
-    assert_eq!(run(&app, "is-leap(2024)"), "true");
-    assert_eq!(run(&app, "is-leap(1900)"), "false");
+    assert_eq!(invoke(&app, r#"greet("you")"#), r#""Hello, you!""#);
+    assert_eq!(invoke(&app, "add(2, 3)"), "5");
+    assert_eq!(invoke(&app, "add(-5, 3)"), "-2");
+    assert_eq!(invoke(&app, "fact(20)"), "2432902008176640000");
+    assert_eq!(invoke(&app, "is-leap(2024)"), "true");
+    assert_eq!(invoke(&app, "is-leap(1900)"), "false");
     // A result out of range for its WIT type traps, naming the export.
     let stderr = wit_dylib_err(&["run", show(&app), "--invoke", "add(2147483647, 1)"]);
     assert!(
@@ -97,7 +82,7 @@ fn a_scaffolded_interpreter_builds_componentizes_and_runs() {
     );
     // Pure components work too: the world imports only `log`.
     let pure = componentize(dir, dylib, &["--stub-wasi"]);
-    assert_eq!(run(&pure, "fact(5)"), "120");
+    assert_eq!(invoke(&pure, "fact(5)"), "120");
 }
 
 #[test]

@@ -78,16 +78,19 @@ pub fn artifact(name: &str) -> PathBuf {
     path
 }
 
-/// `wit-dylib componentize` of `script` for `wit` into `out` with the Lua
-/// interpreter dylib and its trimmed libc, plus `extra` flags.
-pub fn componentize_lua(script: &Path, wit: &Path, out: &Path, extra: &[&str]) -> Output {
-    let (lua, libc) = (artifact("lua_interpreter.so"), artifact("libc.so"));
+/// The arguments of `wit-dylib componentize --interpreter INTERPRETER
+/// SCRIPT --wit WIT -o OUT EXTRA...`.
+fn componentize_args<'a>(
+    interpreter: &'a Path,
+    script: &'a Path,
+    wit: &'a Path,
+    out: &'a Path,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
     let mut args = vec![
         "componentize",
         "--interpreter",
-        show(&lua),
-        "--libc",
-        show(&libc),
+        show(interpreter),
         show(script),
         "--wit",
         show(wit),
@@ -95,7 +98,37 @@ pub fn componentize_lua(script: &Path, wit: &Path, out: &Path, extra: &[&str]) -
         show(out),
     ];
     args.extend_from_slice(extra);
-    wit_dylib(&args)
+    args
+}
+
+/// `wit-dylib componentize` of `script` for `wit` into `out` with the
+/// `interpreter` dylib and `extra` flags, which must succeed; returns what
+/// it printed.
+pub fn componentize_ok(
+    interpreter: &Path,
+    script: &Path,
+    wit: &Path,
+    out: &Path,
+    extra: &[&str],
+) -> String {
+    wit_dylib_ok(&componentize_args(interpreter, script, wit, out, extra))
+}
+
+/// `wit-dylib componentize` of `script` for `wit` into `out` with the Lua
+/// interpreter dylib and its trimmed libc, plus `extra` flags.
+pub fn componentize_lua(script: &Path, wit: &Path, out: &Path, extra: &[&str]) -> Output {
+    let (lua, libc) = (artifact("lua_interpreter.so"), artifact("libc.so"));
+    let mut flags = vec!["--libc", show(&libc)];
+    flags.extend_from_slice(extra);
+    wit_dylib(&componentize_args(&lua, script, wit, out, &flags))
+}
+
+/// `wit-dylib run COMPONENT --invoke CALL`, which must succeed: what it
+/// printed, without the final newline.
+pub fn invoke(component: &Path, call: &str) -> String {
+    wit_dylib_ok(&["run", show(component), "--invoke", call])
+        .trim_end()
+        .to_string()
 }
 
 /// [`componentize_lua`] that must succeed.
