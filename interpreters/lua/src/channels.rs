@@ -21,13 +21,12 @@
 //! used again).
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::Poll;
 
-use mlua::{
-    AnyUserData, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value, Variadic,
-};
+use mlua::{Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value, Variadic};
 use wit_dylib_sdk::{Bytes, CallFrame, Future, Progress, Stream, Type, Wit};
 
 use crate::stack::{LuaStack, Site, check as check_value};
@@ -567,36 +566,73 @@ fn pair(lua: &Lua, value: Value, why: &str) -> MultiValue {
 
 /// Adds `future` and `stream` to the `wit` table.
 pub fn install(lua: &Lua, wit: Wit, table: &Table) -> mlua::Result<()> {
-    let futures: Vec<Kind> = wit.futures().map(Kind::Future).collect();
-    let streams: Vec<Kind> = wit.streams().map(Kind::Stream).collect();
-    table.raw_set(
-        "future",
-        lua.create_function(move |lua, (ty, iface): (Option<String>, Option<String>)| {
-            create(lua, &futures, "future", ty, iface)
-        })?,
-    )?;
-    table.raw_set(
-        "stream",
-        lua.create_function(move |lua, (ty, iface): (Option<String>, Option<String>)| {
-            create(lua, &streams, "stream", ty, iface)
-        })?,
-    )?;
+    for kinds in [
+        Kinds::new("future", wit.futures().map(Kind::Future).collect()),
+        Kinds::new("stream", wit.streams().map(Kind::Stream).collect()),
+    ] {
+        let name = kinds.name;
+        let create =
+            lua.create_function(move |lua, (ty, iface): (Option<String>, Option<String>)| {
+                let kind = kinds.get(ty, iface)?;
+                let (readable, writable) = match kind {
+                    Kind::Future(f) => f.new_pair(),
+                    Kind::Stream(s) => s.new_pair(),
+                };
+                Ok((
+                    lua.create_userdata(End::new(kind, true, readable))?,
+                    lua.create_userdata(End::new(kind, false, writable))?,
+                ))
+            })?;
+        table.raw_set(name, create)?;
+    }
     Ok(())
 }
 
-/// `wit.future(T[, interface])` / `wit.stream(T[, interface])`: a new pair
-/// of ends. Names in `T` are unqualified, so two interfaces' types of one
+/// The arguments of `wit.future`/`wit.stream`: a payload's spelling and an
+/// interface.
+type Asked = (Option<String>, Option<String>);
+
+/// The world's futures or streams, and the ones scripts have asked for:
+/// finding one spells out every type of the world, and a script asks for
+/// the same few again and again (twice per request in an HTTP handler).
+struct Kinds {
+    name: &'static str,
+    all: Vec<Kind>,
+    /// By the `wit.future`/`wit.stream` arguments that found them.
+    asked: RefCell<HashMap<Asked, Kind>>,
+}
+
+impl Kinds {
+    fn new(name: &'static str, all: Vec<Kind>) -> Kinds {
+        Kinds {
+            name,
+            all,
+            asked: RefCell::default(),
+        }
+    }
+
+    fn get(&self, payload: Option<String>, interface: Option<String>) -> mlua::Result<Kind> {
+        let key = (payload, interface);
+        if let Some(&kind) = self.asked.borrow().get(&key) {
+            return Ok(kind);
+        }
+        let kind = find(&self.all, self.name, key.0.as_deref(), key.1.as_deref())?;
+        self.asked.borrow_mut().insert(key, kind);
+        Ok(kind)
+    }
+}
+
+/// The type `wit.future(T[, interface])` / `wit.stream(T[, interface])`
+/// names. Names in `T` are unqualified, so two interfaces' types of one
 /// name (`error-code`) spell alike; `interface` then says whose.
-fn create(
-    lua: &Lua,
+fn find(
     kinds: &[Kind],
     kind_name: &str,
-    payload: Option<String>,
-    interface: Option<String>,
-) -> mlua::Result<(AnyUserData, AnyUserData)> {
+    payload: Option<&str>,
+    interface: Option<&str>,
+) -> mlua::Result<Kind> {
     let squeeze = |s: &str| s.chars().filter(|c| !c.is_whitespace()).collect::<String>();
     let wanted = payload
-        .as_deref()
         .map(squeeze)
         .filter(|p| !p.is_empty() && p != kind_name);
     let spelt = |wanted: Option<&str>| -> Vec<Kind> {
@@ -624,8 +660,8 @@ fn create(
         Some(p) => format!("{kind_name}<{p}>"),
         None => kind_name.to_string(),
     };
-    if let Some(interface) = &interface {
-        found.retain(|k| interfaces_in(k.payload()).contains(&interface.as_str()));
+    if let Some(interface) = interface {
+        found.retain(|k| interfaces_in(k.payload()).contains(&interface));
     }
     // Types of one shape are one type to the component model: any of them
     // fits. Types of one spelling but different shapes need the interface.
@@ -661,14 +697,7 @@ fn create(
             ),
         }));
     };
-    let (readable, writable) = match kind {
-        Kind::Future(f) => f.new_pair(),
-        Kind::Stream(s) => s.new_pair(),
-    };
-    Ok((
-        lua.create_userdata(End::new(kind, true, readable))?,
-        lua.create_userdata(End::new(kind, false, writable))?,
-    ))
+    Ok(kind)
 }
 
 /// A readable end received from the other side.
