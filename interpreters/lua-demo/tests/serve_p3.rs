@@ -6,7 +6,7 @@
 mod client;
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use client::{Client, Reply, block_on, noise};
@@ -14,9 +14,8 @@ use hyper::Method;
 use lua_demo::serve::{Options, Reuse, Server};
 use lua_demo::{Limits, Script, componentize_with, load_world};
 
-fn example() -> &'static Path {
-    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http-p3"))
+fn example() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http-p3")
 }
 
 /// The example app, as `componentize` builds it.
