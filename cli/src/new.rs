@@ -93,7 +93,12 @@ fn sdk_dir(given: Option<&Path>) -> Result<PathBuf> {
     let dir = match given {
         Some(dir) => dir.to_path_buf(),
         None => {
-            let built_from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../sdk");
+            // `cargo run` says where the checkout is at run time; an
+            // installed binary knows where it was built.
+            let built_from = std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+                .join("../sdk");
             if !built_from.is_dir() {
                 bail!(
                     "wit-dylib-sdk is not published yet: pass --sdk-path with the `sdk` \

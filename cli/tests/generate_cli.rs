@@ -1,6 +1,6 @@
 //! `wit-dylib generate`: outputs, errors and exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use anyhow::Result;
@@ -9,7 +9,10 @@ use wasmparser::{Parser, Payload, Validator, WasmFeatures};
 const BIN: &str = env!("CARGO_BIN_EXE_wit-dylib");
 
 fn records_wit() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/worlds/matrix/records.wit")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../tests/worlds/matrix/records.wit")
 }
 
 /// A scratch directory for one test.

@@ -13,7 +13,10 @@ use common::{scratch, show, wit_dylib_err, wit_dylib_ok};
 fn component() -> &'static PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let here = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/results");
+        let here = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("tests/results");
         let out = scratch("run-results").join("results.wasm");
         common::componentize_lua_ok(&here.join("results.lua"), &here.join("results.wit"), &out);
         out

@@ -13,9 +13,11 @@ use common::{componentize_lua, repo, scratch, show, wit_dylib};
 const PLENTY_OF_FUEL: &str = "1000000000000000";
 
 fn here(file: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/timeout")
-        .join(file)
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/timeout")
+    .join(file)
 }
 
 fn assert_timed_out(out: &std::process::Output, started: Instant) {

@@ -5,7 +5,6 @@
 //! `cargo bench -p wit-dylib-generator --bench generate`
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use wit_parser::{Resolve, WorldId};
@@ -16,7 +15,10 @@ const MIN_CALLS: usize = 20;
 
 fn main() -> anyhow::Result<()> {
     let mut resolve = Resolve::default();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wasi-wit");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/wasi-wit");
     let (pkg, _) = resolve.push_path(&dir)?;
     println!(
         "{:<24} {:>12} {:>12} {:>7}   {:>9} {:>9} {:>7}",

@@ -16,7 +16,6 @@
 //!
 //! `cargo bench -p wit-dylib-tests --bench glue` (after `cargo xtask build-wasm`)
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -39,7 +38,10 @@ const NATIVE_TARGET: f64 = 2.0;
 const NATIVE_TARGET_CALLS: &[&str] = &["scalar", "nested"];
 
 fn main() -> Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/bench.wit");
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/bench.wit");
     let world = World::load(&path, "bench")?;
     let engine = fuel_engine()?;
     let mut ours = Bench::new(
@@ -133,7 +135,10 @@ fn verdict(ratio: f64) -> &'static str {
 
 /// The async rows: one async call, and 1 MiB through a stream.
 fn async_rows(engine: &Engine) -> Result<()> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/bench-async.wit");
+    let path = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/bench-async.wit");
     let echo = World::load(&path, "echo")?;
     let pump = World::load(&path, "pump")?;
     let mut benches = Vec::new();

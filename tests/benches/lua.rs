@@ -8,7 +8,6 @@
 //! `cargo bench -p wit-dylib-tests --bench lua` (after `cargo xtask build-wasm`)
 
 use std::hint::black_box;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -56,7 +55,10 @@ return {
 }"#;
 
 fn main() -> Result<()> {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interpreters/lua-demo/example");
+    let example = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../interpreters/lua-demo/example");
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
     let demo = interpreters::componentize(
         &Script::read(&example.join("app.lua"))?,

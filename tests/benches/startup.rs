@@ -4,7 +4,6 @@
 //!
 //! `cargo bench -p wit-dylib-tests --bench startup` (after `cargo xtask build-wasm`)
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -24,7 +23,10 @@ const LARGE_WIT: &str = "package bench:startup;
 world large { export lookup: func(key: u32) -> u32; }";
 
 fn main() -> Result<()> {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interpreters/lua-demo/example");
+    let example = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("../interpreters/lua-demo/example");
     let (app_resolve, app) = load_world(&example.join("app.wit"), Some("app"))?;
     let app_script = Script::read(&example.join("app.lua"))?;
     let mut large_resolve = Resolve::default();

@@ -3,7 +3,6 @@
 //! against. Each is a crate of its own under `tests/native`, outside the
 //! workspace, built here with cargo into `<target-dir>/native`.
 
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
@@ -13,10 +12,12 @@ use crate::artifacts;
 /// Builds the native guest crate `tests/native/<name>` (package
 /// `native-<name>`, release) and returns its component.
 pub fn build(name: &str) -> Result<Vec<u8>> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("native")
-        .join(name)
-        .join("Cargo.toml");
+    let manifest = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("native")
+    .join(name)
+    .join("Cargo.toml");
     let target_dir = artifacts::target_dir()?.join("native");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)

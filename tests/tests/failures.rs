@@ -2,8 +2,6 @@
 //! names the function and the expected type, and a fresh instance of the
 //! same component works afterwards.
 
-use std::path::Path;
-
 use anyhow::Result;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
@@ -12,7 +10,10 @@ use wit_dylib_tests::host::Instance;
 const API: &str = "test:failures/api";
 
 fn callee() -> Result<Vec<u8>> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/failures.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/failures.wit");
     let world = World::load(&wit, "callee")?;
     component::link(
         "val_interpreter.so",

@@ -2,15 +2,16 @@
 //! world dylib from the wasm-tools `wit-dylib` generator and libc.so linked
 //! into one component and run under wasmtime.
 
-use std::path::Path;
-
 use anyhow::Result;
 use wasmtime::component::Val;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::{HostFn, Instance, Recorder};
 
 fn greeter_component() -> Result<Vec<u8>> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/greeter.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/greeter.wit");
     let world = World::load(&wit, "greeter")?;
     let dylib = component::upstream_world_dylib(&world)?;
     component::link("greeter_interpreter.so", &dylib)

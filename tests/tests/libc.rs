@@ -4,7 +4,6 @@
 //! hold nothing else; `libc-full.so` stays usable for other interpreters.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use anyhow::{Context, Result, ensure};
 use wasmparser::{Parser, Payload, TypeRef};
@@ -97,7 +96,10 @@ fn interpreter_artifacts() -> Result<Vec<(String, Vec<u8>)>> {
 /// World libraries from both generators for every world of the test and
 /// benchmark WIT files.
 fn world_libraries() -> Result<Vec<(String, Vec<u8>)>> {
-    let worlds = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds");
+    let worlds = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds");
     let mut files = vec![worlds.join("bench.wit"), worlds.join("bench-async.wit")];
     for entry in std::fs::read_dir(worlds.join("matrix"))? {
         files.push(entry?.path());

@@ -3,8 +3,6 @@
 //! mapping, imported resources, and scripts that fail to parse, fail at run
 //! time or return a value of the wrong type.
 
-use std::path::Path;
-
 use anyhow::Result;
 use wasmtime::component::Val;
 use wit_dylib_pipeline::Script;
@@ -68,7 +66,10 @@ fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
 }
 
 fn checks(source: &str) -> Result<(World, Script)> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/toy.wit");
     let script = Script {
         name: "test.toy".into(),
         source: source.as_bytes().to_vec(),
@@ -457,7 +458,10 @@ fn front_and_back(front: &str, back: &str) -> Result<Instance> {
 }
 
 fn composed(front: &str, back: &str) -> Result<Vec<u8>> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/toy-async.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/toy-async.wit");
     let side = |world: &str, name: &str, source: &str| -> Result<Vec<u8>> {
         let world = World::load(&wit, world)?;
         let script = Script {

@@ -1,6 +1,6 @@
 //! Where the workspace and its build outputs live.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, Result};
@@ -14,7 +14,12 @@ pub struct Workspace {
 
 impl Workspace {
     pub fn locate() -> Result<Workspace> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        // At run time first: a binary built in another checkout that shares
+        // the target directory would otherwise work on that checkout.
+        let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+        let root = manifest
             .parent()
             .context("xtask is not inside the workspace")?
             .to_path_buf();

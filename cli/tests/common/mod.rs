@@ -143,7 +143,11 @@ pub fn componentize_lua_ok(script: &Path, wit: &Path, out: &Path) {
 
 /// A path in the repository.
 pub fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("..")
+    .join(path)
 }
 
 pub fn show(path: &Path) -> &str {

@@ -3,7 +3,6 @@
 //! concurrent API (`async.lua` for world `app` of `async.wit`).
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::OnceLock;
 use std::task::Poll;
 
@@ -19,7 +18,10 @@ const API: &str = "test:lua-async/api";
 fn component() -> &'static [u8] {
     static COMPONENT: OnceLock<Vec<u8>> = OnceLock::new();
     COMPONENT.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+        let dir = std::path::PathBuf::from(
+            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+        )
+        .join("tests");
         let (resolve, world) = load_world(&dir.join("async.wit"), Some("app")).unwrap();
         let script = Script::read(&dir.join("async.lua")).unwrap();
         componentize(&script, &resolve, world).unwrap()

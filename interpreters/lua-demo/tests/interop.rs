@@ -15,8 +15,10 @@ use std::time::Duration;
 use lua_demo::{Options, Script, componentize_with, load_world};
 use wit_parser::decoding::{DecodedWasm, decode};
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+fn manifest_dir() -> std::path::PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
 }
 
 /// The Wasmtime command line: `$WASMTIME`, or where `cargo xtask test`

@@ -2,8 +2,6 @@
 //! library and run under wasmtime; the error cases of componentize and of
 //! scripts that misbehave at run time.
 
-use std::path::Path;
-
 use anyhow::Result;
 use lua_demo::runtime::{self, Running};
 use lua_demo::{Options, Script, componentize_with, load_world};
@@ -70,7 +68,10 @@ fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
 }
 
 fn build_with(source: &str, options: &Options) -> Result<Vec<u8>> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/lua.wit");
     let (resolve, world) = load_world(&wit, Some("checks"))?;
     let script = Script {
         name: "test.lua".into(),
@@ -301,7 +302,10 @@ fn an_out_of_range_integer_traps() -> Result<()> {
 /// what the glue hands to Lua uses the Lua spelling.
 #[test]
 fn names_spelt_as_in_the_wit_are_accepted() -> Result<()> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/names.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/names.wit");
     let (resolve, world) = load_world(&wit, Some("names"))?;
     let script = Script {
         name: "names.lua".into(),

@@ -24,11 +24,13 @@ fn assert_clean_failure(args: &[&str]) {
 }
 
 fn example(file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("example")
-        .join(file)
-        .display()
-        .to_string()
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("example")
+    .join(file)
+    .display()
+    .to_string()
 }
 
 fn scratch() -> PathBuf {

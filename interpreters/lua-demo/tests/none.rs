@@ -5,7 +5,6 @@
 //! as `none`; a script writes `none` in each of those positions itself.
 //! Lua (`none.lua`) and toy (`none.toy`) play the same world, `none.wit`.
 
-use std::path::Path;
 use std::sync::OnceLock;
 
 use anyhow::Result;
@@ -18,7 +17,10 @@ use wasmtime::component::{FutureReader, StreamReader, Val};
 const API: &str = "test:none/api";
 
 fn component(script: &str) -> Result<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests");
     let (resolve, world) = load_world(&dir.join("none.wit"), Some("app"))?;
     componentize(&Script::read(&dir.join(script))?, &resolve, world)
 }

@@ -3,7 +3,7 @@
 //! the result is pre-initialised. These tests try to get out, to hang the
 //! build or a call, and check what pre-initialisation captures.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Result;
 use lua_demo::runtime::{self, Running, Sandbox};
@@ -35,7 +35,10 @@ fn script(prelude: &str, spin: &str) -> Script {
 }
 
 fn build(script: &Script, options: &Options) -> Result<Vec<u8>> {
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sandbox.wit");
+    let wit = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("tests/sandbox.wit");
     let (resolve, world) = load_world(&wit, Some("sandbox"))?;
     componentize_with(script, &resolve, world, options)
 }

@@ -19,8 +19,10 @@ use hyper::Method;
 use lua_demo::serve::Server;
 use lua_demo::{Limits, Options, Script, componentize_with, load_world};
 
-fn manifest_dir() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+fn manifest_dir() -> PathBuf {
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
 }
 
 fn http_wit() -> PathBuf {

@@ -6,7 +6,7 @@
 mod client;
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use client::{Client, Reply, block_on, noise};
@@ -15,7 +15,10 @@ use lua_demo::serve::{Options, Reuse, Server};
 use lua_demo::{Limits, Script, componentize_with, load_world};
 
 fn example() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/http-p3")
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("examples/http-p3")
 }
 
 /// The example app, as `componentize` builds it.

@@ -19,7 +19,9 @@ const LIBCLANG_HINT: &str = "bindgen needs libclang plus the matching clang bina
      libclang.so and put clang or llvm-config on PATH";
 
 fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
 }
 
 /// Runs bindgen on `header` with the one option set the committed bindings are made with, and
