@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use wit_component::StringEncoding;
+use wit_dylib_generator::StackPointer;
 use wit_parser::Resolve;
 
 #[derive(clap::Args, Clone, Debug)]
@@ -25,6 +26,12 @@ pub struct GenerateArgs {
     /// dependency (e.g. `libinterp.so`).
     #[arg(long, value_name = "NAME")]
     pub interpreter: Option<String>,
+    /// Where the library keeps its shadow stack pointer: the
+    /// `__stack_pointer` global (WASI 0.2) or context slot 0 of the task
+    /// (WASI 0.3; the interpreter must receive the task hook, docs/abi.md
+    /// §8.7).
+    #[arg(long, value_name = "WHERE", default_value = "global")]
+    pub stack_pointer: StackPointerArg,
     /// Print the WebAssembly text format instead of the binary.
     #[arg(short = 't', long)]
     pub wat: bool,
@@ -34,6 +41,13 @@ pub struct GenerateArgs {
     /// Enable every `@unstable` feature.
     #[arg(long)]
     pub all_features: bool,
+}
+
+/// The values of `--stack-pointer`, upstream's spelling.
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum StackPointerArg {
+    Global,
+    TaskContext,
 }
 
 /// Generates the library `args` describe and writes it.
@@ -47,6 +61,10 @@ pub fn run(args: &GenerateArgs) -> Result<()> {
     let world = wit_dylib_generator::select_world(&resolve, package, args.world.as_deref())?;
     let opts = wit_dylib_generator::Options {
         interpreter: args.interpreter.clone(),
+        stack_pointer: match args.stack_pointer {
+            StackPointerArg::Global => StackPointer::Global,
+            StackPointerArg::TaskContext => StackPointer::TaskContext,
+        },
     };
     let mut library = wit_dylib_generator::generate(&resolve, world, &opts)?;
     // The linker builds the component's type from the worlds its libraries

@@ -23,7 +23,7 @@ use wit_parser::{Int, Resolve, SizeAlign, Type, TypeId};
 use crate::env::Env;
 use crate::error_context::ErrorContextFns;
 use crate::metadata::TypeRef;
-use crate::module::STACK_POINTER_GLOBAL;
+use crate::module::StackAccess;
 
 /// What code generation needs to know about the world, fixed while one
 /// function is generated.
@@ -39,6 +39,8 @@ pub struct Gen<'a> {
     /// Broken invariants of the generator met while generating: each makes
     /// generation fail (see [`FuncBuilder::internal_error`]).
     pub internal_errors: &'a RefCell<Vec<String>>,
+    /// Where the shadow stack pointer lives.
+    pub stack: StackAccess,
 }
 
 /// Functions generated on demand while other bodies are generated: the
@@ -316,12 +318,12 @@ impl<'a> FuncBuilder<'a> {
     /// Allocates `layout` on the shadow stack (`sp -= size`) and returns the
     /// frame pointer local. The out-parameter slot becomes available.
     pub fn push_frame(&mut self, layout: &FrameLayout) -> Local {
-        self.ins().global_get(STACK_POINTER_GLOBAL);
+        self.get_sp();
         self.i32_const(layout.size);
         self.ins().i32_sub();
         let fp = self.local(ValType::I32);
         self.ins().local_tee(fp.idx);
-        self.ins().global_set(STACK_POINTER_GLOBAL);
+        self.set_sp();
         self.temp = Some(Mem {
             base: fp.idx,
             offset: layout.temp,
@@ -335,7 +337,23 @@ impl<'a> FuncBuilder<'a> {
         self.ins().local_get(fp.idx);
         self.i32_const(layout.size);
         self.ins().i32_add();
-        self.ins().global_set(STACK_POINTER_GLOBAL);
+        self.set_sp();
+    }
+
+    /// Pushes the shadow stack pointer.
+    pub fn get_sp(&mut self) {
+        match self.g.stack {
+            StackAccess::Global(global) => self.ins().global_get(global),
+            StackAccess::TaskContext { get, .. } => self.ins().call(get),
+        };
+    }
+
+    /// Pops the shadow stack pointer.
+    fn set_sp(&mut self) {
+        match self.g.stack {
+            StackAccess::Global(global) => self.ins().global_set(global),
+            StackAccess::TaskContext { set, .. } => self.ins().call(set),
+        };
     }
 
     /// Pushes the address of the frame's out-parameter slot.

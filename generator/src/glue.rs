@@ -205,7 +205,7 @@ pub fn post_return(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Func
     let (_, results) = core_types(&sig);
     let layout = export_frame(g, func, &sig);
     let mut b = FuncBuilder::new(g, &results);
-    b.ins().global_get(crate::module::STACK_POINTER_GLOBAL);
+    b.get_sp();
     let fp = b.set_new(ValType::I32);
     let slot = Mem {
         base: fp.idx,

@@ -43,6 +43,7 @@ mod lower;
 mod metadata;
 mod module;
 mod support;
+mod task_hook;
 mod world;
 
 use anyhow::Result;
@@ -54,6 +55,8 @@ pub use crate::metadata::{
     Alias, ExportFunc, ImportCall, ImportFunc, Map, Metadata, NamedCases, Payload, Record,
     Resource, Tuple, TypeRef, Variant, WitResult, Wrapper,
 };
+pub use crate::module::StackPointer;
+pub use crate::task_hook::{INTERPRETER_TASK_HOOK, task_hook_library};
 
 /// Generation options.
 #[derive(Debug, Clone, Default)]
@@ -61,6 +64,8 @@ pub struct Options {
     /// An interpreter library to list as `WASM_DYLINK_NEEDED` in `dylink.0`,
     /// e.g. `libinterp.so`.
     pub interpreter: Option<String>,
+    /// Where the library keeps its shadow stack pointer.
+    pub stack_pointer: StackPointer,
 }
 
 /// Whether some function of `world` passes error-context values: its

@@ -381,6 +381,7 @@ mod tests {
             helpers: &helpers,
             error_context: None,
             internal_errors: &errors,
+            stack: crate::module::StackAccess::Global(crate::module::STACK_POINTER_GLOBAL),
         };
         let mut builder = FuncBuilder::new(&g, &[ValType::I32]);
         builder.lift(Loc::Mem(Mem { base: 0, offset: 0 }), &Type::Id(point));

@@ -24,8 +24,31 @@ use crate::encode::{Encoded, RelocValue};
 pub const TABLE_BASE_GLOBAL: u32 = 0;
 /// `env.__memory_base`: where the data segment starts in memory.
 pub const MEMORY_BASE_GLOBAL: u32 = 1;
-/// `env.__stack_pointer`: the shadow stack pointer (mutable).
+/// `env.__stack_pointer`: the shadow stack pointer (mutable), imported in
+/// [`StackPointer::Global`] mode only.
 pub const STACK_POINTER_GLOBAL: u32 = 2;
+
+/// Where the library keeps its shadow stack pointer (docs/abi.md §8.7).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StackPointer {
+    /// The `env.__stack_pointer` global, shared with every other library of
+    /// the component: the WASI 0.2 convention and the default.
+    #[default]
+    Global,
+    /// The task's context slot 0, read and written through the
+    /// `$root.[context-get-0]` and `[context-set-0]` built-ins: the WASI 0.3
+    /// convention. Someone must put a stack in slot 0 before the library runs
+    /// in a task (the SDK's task hook does).
+    TaskContext,
+}
+
+/// How generated code reaches the stack pointer: the global's index, or the
+/// indices of the two imported context built-ins.
+#[derive(Debug, Clone, Copy)]
+pub enum StackAccess {
+    Global(u32),
+    TaskContext { get: u32, set: u32 },
+}
 
 const WASM_DYLINK_MEM_INFO: u8 = 1;
 const WASM_DYLINK_NEEDED: u8 = 2;
@@ -77,30 +100,36 @@ impl ModuleBuilder {
         self.funcs - 1
     }
 
-    /// Imports `__table_base`, `__memory_base`, `__stack_pointer`, the memory
-    /// and the function table from `env`, at the indices of the constants
-    /// above.
-    pub fn import_env_globals(&mut self) {
+    /// Imports `__table_base`, `__memory_base`, the stack pointer (the
+    /// `__stack_pointer` global or the two context built-ins), the memory and
+    /// the function table, at the indices of the constants above and in
+    /// upstream's order.
+    pub fn import_env_globals(&mut self, stack_pointer: StackPointer) -> StackAccess {
         let constant = GlobalType {
             val_type: ValType::I32,
             mutable: false,
             shared: false,
         };
-        for (name, ty) in [
-            ("__table_base", constant),
-            ("__memory_base", constant),
-            (
-                "__stack_pointer",
-                GlobalType {
-                    mutable: true,
-                    ..constant
-                },
-            ),
-        ] {
+        let mutable = GlobalType {
+            mutable: true,
+            ..constant
+        };
+        let mut globals = vec![("__table_base", constant), ("__memory_base", constant)];
+        if stack_pointer == StackPointer::Global {
+            globals.push(("__stack_pointer", mutable));
+        }
+        for (name, ty) in globals {
             self.imports.import("env", name, ty);
             self.global_names.append(self.globals, name);
             self.globals += 1;
         }
+        let access = match stack_pointer {
+            StackPointer::Global => StackAccess::Global(STACK_POINTER_GLOBAL),
+            StackPointer::TaskContext => StackAccess::TaskContext {
+                get: self.import_func("$root", "[context-get-0]", &[], &[ValType::I32]),
+                set: self.import_func("$root", "[context-set-0]", &[ValType::I32], &[]),
+            },
+        };
         self.imports.import(
             "env",
             "memory",
@@ -123,6 +152,7 @@ impl ModuleBuilder {
                 shared: false,
             },
         );
+        access
     }
 
     /// Defines a function named `name` (in the `name` section).
@@ -197,7 +227,7 @@ impl ModuleBuilder {
 /// The `dylink.0` payload: memory info (the data segment's size, 4-byte
 /// alignment; the element segment's size, no table alignment) and, when an
 /// interpreter is named, a NEEDED entry for it.
-fn dylink0(memory_size: u32, table_size: u32, interpreter: Option<&str>) -> Vec<u8> {
+pub(crate) fn dylink0(memory_size: u32, table_size: u32, interpreter: Option<&str>) -> Vec<u8> {
     let mut out = Vec::new();
     let mut mem_info = Vec::new();
     for field in [memory_size, 2, table_size, 0] {

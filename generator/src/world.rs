@@ -38,7 +38,7 @@ use crate::error_context::{self, ErrorContextFns};
 use crate::func::{Gen, Helpers};
 use crate::futures::{self, Builtins};
 use crate::metadata::{self, MAX_TYPE_INDEX, Metadata, TypeRef};
-use crate::module::{self, ModuleBuilder};
+use crate::module::{self, ModuleBuilder, StackAccess};
 use crate::{async_, glue};
 
 /// Legacy name mangling with the synchronous ABI: resource intrinsics and
@@ -75,6 +75,8 @@ pub(crate) struct WorldGen<'a> {
     pub(crate) helpers: RefCell<Helpers>,
     /// See [`Gen::internal_errors`].
     pub(crate) internal_errors: RefCell<Vec<String>>,
+    /// Where generated code finds the stack pointer.
+    stack: StackAccess,
 }
 
 struct ImportedFunc<'a> {
@@ -110,6 +112,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
         error_context: None,
         helpers: RefCell::default(),
         internal_errors: RefCell::default(),
+        stack: StackAccess::Global(crate::module::STACK_POINTER_GLOBAL),
     };
 
     for (name, params, results) in ENV_FUNCTIONS {
@@ -117,7 +120,7 @@ pub fn generate(resolve: &Resolve, world: WorldId, opts: &Options) -> Result<(Ve
     }
     let imports = w.declare_imports(world);
     let exports = w.declare_exports(world);
-    w.module.import_env_globals();
+    w.stack = w.module.import_env_globals(opts.stack_pointer);
     w.builtins = futures::import_builtins(&mut w.module, resolve, world);
     if crate::passes_error_context(resolve, world) {
         w.error_context = Some(error_context::import(&mut w.module));
@@ -169,6 +172,7 @@ impl<'a> WorldGen<'a> {
             helpers: &self.helpers,
             error_context: self.error_context,
             internal_errors: &self.internal_errors,
+            stack: self.stack,
         }
     }
 

@@ -138,6 +138,7 @@ fn needed_matches_upstream() -> Result<()> {
     let world = resolve.select_world(&[pkg], Some("w"))?;
     let opts = Options {
         interpreter: Some("libinterp.so".to_string()),
+        ..Default::default()
     };
     let ours = wit_dylib_generator::generate(&resolve, world, &opts)?;
     let mut upstream_opts = wit_dylib::DylibOpts {

@@ -5,7 +5,9 @@
 //! and for the `wasi:cli` 0.3.0 worlds (vendored in `wasi-wit/p3/`), our
 //! library must validate and match upstream's import and export names and
 //! core types, its `dylink.0` section and its metadata data segment byte for
-//! byte. Worlds with fixed-length lists or functions passing error-contexts,
+//! byte, in both stack-pointer modes (the `__stack_pointer` global and the
+//! task context), where the imports must also come in upstream's order.
+//! Worlds with fixed-length lists or functions passing error-contexts,
 //! which upstream cannot generate (it panics, `todo!`), only have to
 //! validate.
 //!
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, ensure};
 use libtest_mimic::{Arguments, Trial};
 use wasmparser::{Validator, WasmFeatures};
+use wit_dylib_generator::{Options, StackPointer};
 use wit_parser::{Resolve, TypeDef, TypeDefKind, WorldId};
 
 use common::Summary;
@@ -25,7 +28,9 @@ use common::Summary;
 fn main() {
     let args = Arguments::from_args();
     let mut trials = Vec::new();
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let worlds = manifest.join("../tests/worlds");
     let async_worlds = manifest.join("tests/async-worlds");
     let mut files: Vec<PathBuf> = [worlds.clone(), worlds.join("matrix"), async_worlds]
@@ -56,7 +61,10 @@ fn main() {
     ];
     for (dir, world) in wasi {
         trials.push(Trial::test(format!("wasi::{world}"), move || {
-            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+            let dir = std::path::PathBuf::from(
+                std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+            )
+            .join(dir);
             compare_file(&dir, world).map_err(|e| format!("{e:?}").into())
         }));
     }
@@ -71,7 +79,18 @@ fn compare_file(path: &Path, world: &str) -> Result<()> {
 }
 
 fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
-    let ours = wit_dylib_generator::generate(resolve, world, &Default::default())?;
+    for mode in [StackPointer::Global, StackPointer::TaskContext] {
+        compare_in(resolve, world, mode).with_context(|| format!("stack pointer {mode:?}"))?;
+    }
+    Ok(())
+}
+
+fn compare_in(resolve: &Resolve, world: WorldId, stack_pointer: StackPointer) -> Result<()> {
+    let options = Options {
+        stack_pointer,
+        ..Default::default()
+    };
+    let ours = wit_dylib_generator::generate(resolve, world, &options)?;
     Validator::new_with_features(WasmFeatures::all())
         .validate_all(&ours)
         .context("our module does not validate")?;
@@ -81,7 +100,14 @@ fn compare(resolve: &Resolve, world: WorldId) -> Result<()> {
     {
         return Ok(());
     }
-    let theirs = wit_dylib::create(resolve, world, None)?;
+    let mut upstream_options = wit_dylib::DylibOpts {
+        stack_pointer: match stack_pointer {
+            StackPointer::Global => wit_dylib::StackPointer::Global,
+            StackPointer::TaskContext => wit_dylib::StackPointer::TaskContext,
+        },
+        ..Default::default()
+    };
+    let theirs = wit_dylib::create(resolve, world, Some(&mut upstream_options))?;
     let ours = Summary::of(&ours)?;
     let theirs = Summary::of(&theirs)?;
     ensure!(

@@ -24,7 +24,7 @@ use wit_parser::decoding::{DecodedWasm, decode};
 use wit_parser::{Resolve, WorldId};
 
 use common::Summary;
-use wit_dylib_generator::{ImportCall, Metadata};
+use wit_dylib_generator::{ImportCall, Metadata, Options, StackPointer};
 
 /// Bytes of input per seed: enough for wit-smith to build several packages
 /// with a few worlds, few enough for 500 seeds to run in seconds.
@@ -218,7 +218,22 @@ fn check_world(resolve: &Resolve, world: WorldId, tally: &mut Tally) -> Result<(
         bail!("dylink.0 or metadata bytes differ from upstream's");
     }
     tally.identical_metadata += 1;
-    Ok(())
+    same_in_task_context(resolve, world).context("with the stack pointer in the task context")
+}
+
+/// The task-context mode imports the stack pointer differently, as upstream.
+fn same_in_task_context(resolve: &Resolve, world: WorldId) -> Result<()> {
+    let options = Options {
+        stack_pointer: StackPointer::TaskContext,
+        ..Default::default()
+    };
+    let ours = wit_dylib_generator::generate(resolve, world, &options)?;
+    let mut upstream_options = wit_dylib::DylibOpts {
+        stack_pointer: wit_dylib::StackPointer::TaskContext,
+        ..Default::default()
+    };
+    let theirs = wit_dylib::create(resolve, world, Some(&mut upstream_options))?;
+    Summary::of(&ours)?.same_imports_and_exports(&Summary::of(&theirs)?)
 }
 
 /// A short name for why our generator rejected a world. Every reason but

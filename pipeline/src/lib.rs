@@ -35,11 +35,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use wit_parser::{Resolve, WorldId};
 
-pub use link::link;
+pub use link::{link, task_hook_library_for};
 pub use preinit::PreinitUnsupported;
 pub use runtime::{LimitReached, Limits};
 pub use stub::stub_wasi;
-pub use world::{load_world, require_sync, world_library};
+pub use world::{load_world, require_sync, stack_pointer_for, world_library};
 
 /// A script: its name (used in messages and tracebacks) and source.
 pub struct Script {
@@ -157,7 +157,12 @@ pub fn componentize(
     if !interpreter.supports_async {
         require_sync(resolve, world, &interpreter.language)?;
     }
-    let world_library = world_library(resolve, world)?;
+    let task_hook = link::exports(
+        &interpreter.library,
+        wit_dylib_generator::INTERPRETER_TASK_HOOK,
+    );
+    let stack_pointer = stack_pointer_for(resolve, world, task_hook);
+    let world_library = world_library(resolve, world, stack_pointer)?;
     // Without `wasi:random` at run time, the SDK must not ask for entropy;
     // an interpreter without the SDK's `wit_dylib_preinit` is not told.
     let no_entropy = options.stub_wasi

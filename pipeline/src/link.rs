@@ -7,7 +7,9 @@ use crate::{Interpreter, Script};
 
 /// Links `script` with `interpreter`, a world library (with the world's
 /// component type embedded) and the interpreter's libc into a component, plus
-/// `extra` (the pre-initialisation library) when given.
+/// `extra` (the pre-initialisation library) when given, and the task hook
+/// library when the world library keeps its stack pointer in the task
+/// context.
 pub fn link(
     interpreter: &Interpreter,
     script: &Script,
@@ -26,8 +28,28 @@ pub fn link(
     if let Some(extra) = extra {
         linker.library("preinit.so", extra, false)?;
     }
+    if let Some(hook) = task_hook_library_for(world_library) {
+        // Nothing imports from the hook library; the linker keeps only
+        // libraries something reaches, and a dlopen-able one counts.
+        linker.library("task-hook.so", &hook, true)?;
+    }
     linker.library("libc.so", &interpreter.libc, false)?;
     linker.encode().context("linking the component")
+}
+
+/// The task hook library (docs/abi.md §8.7) when `world_library` keeps its
+/// stack pointer in the task context, that is, imports no
+/// `env.__stack_pointer`.
+pub fn task_hook_library_for(world_library: &[u8]) -> Option<Vec<u8>> {
+    let uses_global = Parser::new(0)
+        .parse_all(world_library)
+        .any(|payload| match payload {
+            Ok(Payload::ImportSection(imports)) => imports.into_imports().any(|import| {
+                import.is_ok_and(|i| i.module == "env" && i.name == "__stack_pointer")
+            }),
+            _ => false,
+        });
+    (!uses_global).then(wit_dylib_generator::task_hook_library)
 }
 
 /// Fails, saying what it is instead, unless `library` is a WebAssembly

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use wit_component::StringEncoding;
+use wit_dylib_generator::StackPointer;
 use wit_parser::{Function, Resolve, Type, TypeDefKind, WorldId, WorldItem};
 
 /// Parses the WIT at `path` (a file, or a directory with `deps/`) and picks
@@ -34,10 +35,19 @@ pub fn load_world(path: &Path, world: Option<&str>) -> Result<(Resolve, WorldId)
     Ok((resolve, id))
 }
 
-/// The world library for `world` (our generator), with the world's
-/// component type embedded for the linker.
-pub fn world_library(resolve: &Resolve, world: WorldId) -> Result<Vec<u8>> {
-    let mut library = wit_dylib_generator::generate(resolve, world, &Default::default())
+/// The world library for `world` (our generator), keeping its stack pointer
+/// where `stack_pointer` says, with the world's component type embedded for
+/// the linker.
+pub fn world_library(
+    resolve: &Resolve,
+    world: WorldId,
+    stack_pointer: StackPointer,
+) -> Result<Vec<u8>> {
+    let options = wit_dylib_generator::Options {
+        stack_pointer,
+        ..Default::default()
+    };
+    let mut library = wit_dylib_generator::generate(resolve, world, &options)
         .context("generating the world library")?;
     wit_component::embed_component_metadata(
         &mut library,
@@ -49,30 +59,49 @@ pub fn world_library(resolve: &Resolve, world: WorldId) -> Result<Vec<u8>> {
     Ok(library)
 }
 
+/// Where the world library of `world` keeps its stack pointer: in the task
+/// context (the WASI 0.3 convention) for a world with async functions,
+/// futures or streams, when the interpreter receives the task hook
+/// (`task_hook`, docs/abi.md §8.7); in the `__stack_pointer` global
+/// otherwise.
+pub fn stack_pointer_for(resolve: &Resolve, world: WorldId, task_hook: bool) -> StackPointer {
+    match task_hook && first_async_use(resolve, world).is_some() {
+        true => StackPointer::TaskContext,
+        false => StackPointer::Global,
+    }
+}
+
 /// Fails, naming the first function, for a world that uses async
 /// functions, futures or streams: `language` cannot serve them yet.
 pub fn require_sync(resolve: &Resolve, world: WorldId, language: &str) -> Result<()> {
-    for (function, place) in functions(resolve, world) {
-        let what = if function.kind.is_async() {
-            Some("is async")
-        } else {
-            let mut types = function.params.iter().map(|p| p.ty).chain(function.result);
-            types
-                .find_map(|ty| async_type(resolve, ty))
-                .map(|kind| match kind {
-                    AsyncType::Future => "uses a future",
-                    AsyncType::Stream => "uses a stream",
-                })
-        };
-        if let Some(what) = what {
-            bail!(
-                "function `{}` {place} {what}: {language} scripts cannot serve async functions, \
-                 futures or streams yet",
-                function.name
-            );
-        }
+    match first_async_use(resolve, world) {
+        Some((function, place, what)) => bail!(
+            "function `{function}` {place} {what}: {language} scripts cannot serve async \
+             functions, futures or streams yet"
+        ),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// The first function of the world that is async or passes a future or a
+/// stream: its name, where it is and what it does.
+fn first_async_use(resolve: &Resolve, world: WorldId) -> Option<(String, String, &'static str)> {
+    functions(resolve, world)
+        .into_iter()
+        .find_map(|(function, place)| {
+            let what = if function.kind.is_async() {
+                Some("is async")
+            } else {
+                let mut types = function.params.iter().map(|p| p.ty).chain(function.result);
+                types
+                    .find_map(|ty| async_type(resolve, ty))
+                    .map(|kind| match kind {
+                        AsyncType::Future => "uses a future",
+                        AsyncType::Stream => "uses a stream",
+                    })
+            };
+            what.map(|what| (function.name.clone(), place, what))
+        })
 }
 
 /// Every function the world imports or exports, with where it is
@@ -121,5 +150,45 @@ fn async_type(resolve: &Resolve, ty: Type) -> Option<AsyncType> {
         | TypeDefKind::Flags(_)
         | TypeDefKind::Enum(_)
         | TypeDefKind::Unknown => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world(wit: &str) -> (Resolve, WorldId) {
+        let mut resolve = Resolve::default();
+        let package = resolve.push_str("test.wit", wit).expect("valid WIT");
+        let world = resolve.select_world(&[package], None).expect("one world");
+        (resolve, world)
+    }
+
+    #[test]
+    fn async_worlds_keep_the_stack_pointer_in_the_task_context() {
+        for wit in [
+            "package a:b; world w { export f: async func(); }",
+            "package a:b; world w { import f: func() -> stream<u8>; }",
+            "package a:b; interface i { record r { f: future<u32> } g: func(r: r); } world w { export i; }",
+        ] {
+            let (resolve, id) = world(wit);
+            assert_eq!(
+                stack_pointer_for(&resolve, id, true),
+                StackPointer::TaskContext,
+                "{wit}"
+            );
+            // An interpreter without the task hook keeps the global.
+            assert_eq!(
+                stack_pointer_for(&resolve, id, false),
+                StackPointer::Global,
+                "{wit}"
+            );
+        }
+    }
+
+    #[test]
+    fn sync_worlds_keep_the_global() {
+        let (resolve, id) = world("package a:b; world w { export f: func(s: string) -> u32; }");
+        assert_eq!(stack_pointer_for(&resolve, id, true), StackPointer::Global);
     }
 }

@@ -410,5 +410,12 @@ macro_rules! __export_async_fns {
                 $crate::__internal::export_async_callback(i, code, waitable, payload)
             })
         }
+
+        /// Called by the linker's `__wasm_task_hook` when the world library
+        /// keeps its stack pointer in the task context.
+        #[unsafe(no_mangle)]
+        extern "C" fn wit_dylib_task_hook(code: u32) {
+            $crate::__internal::task_hook(code)
+        }
     };
 }

@@ -131,6 +131,7 @@ pub mod preinit;
 mod runtime;
 mod script;
 pub mod task;
+mod task_context;
 mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
@@ -161,5 +162,6 @@ pub mod __internal {
     };
     pub use crate::runtime::*;
     pub use crate::task::{export_async_call, export_async_callback};
+    pub use crate::task_context::task_hook;
     pub use wit_dylib_ffi as ffi;
 }

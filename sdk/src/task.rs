@@ -13,10 +13,10 @@
 //!
 //! # The model
 //!
-//! * Each async export call is one task with its own waitable set. The SDK
-//!   stores the task behind the component-model *context* slot 0 (so the world
-//!   library must keep its stack pointer in a global, the default of both
-//!   generators, not in the task context).
+//! * Each async export call is one task with its own waitable set. Between
+//!   callbacks the SDK keeps the task in the component-model *context*
+//!   slot 0, or, when the world library keeps its stack pointer there, in a
+//!   table the linker's task hook indexes ([`crate::task_context`]).
 //! * Every operation that can block (a subtask, a future or stream read or
 //!   write) joins its waitable to the waitable set of the task polling it, and
 //!   completes when the event for that waitable arrives. Tasks are polled with
@@ -37,8 +37,8 @@
 //! points and makes the interpreter dylib import the component-model
 //! built-ins it needs (`waitable-set.new/wait/drop`, `waitable.join`,
 //! `subtask.cancel/drop`, `context.get/set`), which a host must enable
-//! (wasmtime: `Config::wasm_component_model_async`). Plain `export!(MyVm)`
-//! imports none of them.
+//! (wasmtime: `Config::wasm_component_model_async`), and exports
+//! `wit_dylib_task_hook`. Plain `export!(MyVm)` imports none of them.
 
 use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
@@ -52,6 +52,7 @@ use crate::call::Call;
 use crate::interpreter::Interpreter;
 use crate::metadata::{Callee, ImportFunction};
 use crate::runtime::{self, CallFrame};
+use crate::task_context;
 
 /// An async export in progress: completes with the export's value stack, its
 /// result (if any) on top.
@@ -60,7 +61,7 @@ pub type Task<C> = Pin<Box<dyn Future<Output = C>>>;
 /// The component-model built-ins the SDK calls, imported from `$root` with
 /// the names `wit-component` gives them.
 #[cfg(target_arch = "wasm32")]
-mod builtins {
+pub(crate) mod builtins {
     #[link(wasm_import_module = "$root")]
     unsafe extern "C" {
         #[link_name = "[waitable-set-new]"]
@@ -85,7 +86,7 @@ mod builtins {
 /// Off wasm (the SDK's own unit tests) there is no component model.
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::missing_safety_doc)]
-mod builtins {
+pub(crate) mod builtins {
     fn absent() -> ! {
         panic!("wit-dylib: the component-model async built-ins exist only in wasm")
     }
@@ -382,22 +383,21 @@ pub unsafe fn export_async_call<I: Interpreter>(
 ///
 /// # Safety
 /// Only the glue's callback calls this, for a task `export_async_call` left
-/// pending, whose pointer is in the context slot.
+/// pending, which it parked.
 pub unsafe fn export_async_callback<I: Interpreter>(
     interp: &'static I,
     code: u32,
     waitable: u32,
     payload: u32,
 ) -> u32 {
-    let raw = builtins::context_get() as usize as *mut ExportTask<I>;
+    let raw = task_context::unpark() as *mut ExportTask<I>;
     assert!(
         !raw.is_null(),
         "wit-dylib: an async callback without a pending task"
     );
-    // SAFETY: `drive` stored this pointer, leaked from a box of this type,
-    // and cleared nothing since: the task is pending and owned by the slot.
+    // SAFETY: `drive` parked this pointer, leaked from a box of this type,
+    // for this task; `unpark` gave it back once.
     let task = unsafe { Box::from_raw(raw) };
-    builtins::context_set(0);
     task.reactor.deliver(code, waitable, payload);
     drive(interp, task)
 }
@@ -426,7 +426,7 @@ fn drive<I: Interpreter>(interp: &'static I, mut task: Box<ExportTask<I>>) -> u3
         }
         false => {
             let code = reactor.callback_code();
-            builtins::context_set(Box::into_raw(task) as usize as u32);
+            task_context::park(Box::into_raw(task) as usize);
             code
         }
     }

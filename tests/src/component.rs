@@ -4,6 +4,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use wit_component::StringEncoding;
+use wit_dylib_generator::StackPointer;
 use wit_parser::{Resolve, WorldId};
 
 use crate::artifacts;
@@ -30,7 +31,20 @@ impl World {
 /// Generates the world dylib with the wasm-tools `wit-dylib` generator and
 /// embeds the world's component type in it for the linker.
 pub fn upstream_world_dylib(world: &World) -> Result<Vec<u8>> {
-    let dylib = wit_dylib::create(&world.resolve, world.world, None)
+    upstream_world_dylib_in(world, StackPointer::Global)
+}
+
+/// [`upstream_world_dylib`], keeping the stack pointer where `stack_pointer`
+/// says.
+pub fn upstream_world_dylib_in(world: &World, stack_pointer: StackPointer) -> Result<Vec<u8>> {
+    let mut options = wit_dylib::DylibOpts {
+        stack_pointer: match stack_pointer {
+            StackPointer::Global => wit_dylib::StackPointer::Global,
+            StackPointer::TaskContext => wit_dylib::StackPointer::TaskContext,
+        },
+        ..Default::default()
+    };
+    let dylib = wit_dylib::create(&world.resolve, world.world, Some(&mut options))
         .context("wit-dylib could not generate the world library")?;
     embed_world(world, dylib)
 }
@@ -38,7 +52,17 @@ pub fn upstream_world_dylib(world: &World) -> Result<Vec<u8>> {
 /// Generates the world dylib with our generator (`wit-dylib-generator`) and
 /// embeds the world's component type in it for the linker.
 pub fn ours_world_dylib(world: &World) -> Result<Vec<u8>> {
-    let dylib = wit_dylib_generator::generate(&world.resolve, world.world, &Default::default())
+    ours_world_dylib_in(world, StackPointer::Global)
+}
+
+/// [`ours_world_dylib`], keeping the stack pointer where `stack_pointer`
+/// says.
+pub fn ours_world_dylib_in(world: &World, stack_pointer: StackPointer) -> Result<Vec<u8>> {
+    let options = wit_dylib_generator::Options {
+        stack_pointer,
+        ..Default::default()
+    };
+    let dylib = wit_dylib_generator::generate(&world.resolve, world.world, &options)
         .context("wit-dylib-generator could not generate the world library")?;
     embed_world(world, dylib)
 }
@@ -64,6 +88,11 @@ pub fn link(interpreter: &str, world_dylib: &[u8]) -> Result<Vec<u8>> {
     // with) is the component's, not the malloc-based one in libc.so.
     linker.library(interpreter, &artifacts::read(interpreter)?, false)?;
     linker.library("world.so", world_dylib, false)?;
+    if let Some(hook) = wit_dylib_pipeline::task_hook_library_for(world_dylib) {
+        // Nothing imports from the hook library; the linker keeps only
+        // libraries something reaches, and a dlopen-able one counts.
+        linker.library("task-hook.so", &hook, true)?;
+    }
     linker.library("libc.so", &artifacts::read("libc.so")?, false)?;
     linker.encode().context("linking the component")
 }

@@ -2,6 +2,10 @@
 //! × caller interpreter × callee interpreter, as one trial named
 //! `{world}::{generator}::{caller}->{callee}`.
 //!
+//! Worlds with async functions, futures or streams also play with both sides
+//! built by one generator in the mode the pipeline picks for them, the stack
+//! pointer in the task context, as `{world}::{generator}+task-context::…`.
+//!
 //! A trial builds the world's `caller` and `callee` worlds into components
 //! (plus `proxy`, when the world has one, placed between them), composes them
 //! with wac-graph, and calls the caller's `run(iteration)` export under
@@ -15,6 +19,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use libtest_mimic::{Arguments, Failed, Trial};
 use wasmtime::component::Val;
+use wit_dylib_generator::StackPointer;
 use wit_dylib_pipeline::Script;
 use wit_dylib_tests::component::{self, World};
 use wit_dylib_tests::host::Instance;
@@ -83,7 +88,10 @@ fn main() {
 }
 
 fn worlds() -> Result<Vec<PathBuf>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("worlds/matrix");
+    let dir = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    )
+    .join("worlds/matrix");
     let mut worlds = Vec::new();
     for entry in std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))? {
         let path = entry?.path();
@@ -99,42 +107,73 @@ fn trials(worlds: &[PathBuf]) -> Vec<Trial> {
     let mut trials = Vec::new();
     for wit in worlds {
         let world = wit.file_stem().unwrap().to_string_lossy().into_owned();
-        for &caller_generator in GENERATORS {
-            for &callee_generator in GENERATORS {
-                if OURS_ONLY_WORLDS.contains(&world.as_str())
-                    && [caller_generator, callee_generator] != ["ours", "ours"]
-                {
-                    continue;
+        let mut pairs = Vec::new();
+        for &caller in GENERATORS {
+            for &callee in GENERATORS {
+                if !OURS_ONLY_WORLDS.contains(&world.as_str()) || [caller, callee] == ["ours"; 2] {
+                    pairs.push((caller, callee, StackPointer::Global));
                 }
-                let generator = if caller_generator == callee_generator {
-                    caller_generator.to_string()
-                } else {
-                    format!("{caller_generator}-{callee_generator}")
-                };
-                for &(caller_name, caller) in INTERPRETERS {
-                    for &(callee_name, callee) in INTERPRETERS {
-                        if !plays(&world, caller) || !plays(&world, callee) {
-                            continue;
-                        }
-                        let name = format!("{world}::{generator}::{caller_name}->{callee_name}");
-                        let case = Case {
-                            wit: wit.clone(),
-                            caller: Side {
-                                generator: caller_generator,
-                                interpreter: caller,
-                            },
-                            callee: Side {
-                                generator: callee_generator,
-                                interpreter: callee,
-                            },
-                        };
-                        trials.push(Trial::test(name, move || case.run().map_err(failed)));
+            }
+        }
+        let task_context = match pipeline_mode(wit) {
+            Ok(mode) => mode,
+            Err(err) => {
+                let message = format!("{err:#}");
+                trials.push(Trial::test(format!("{world}::mode"), move || {
+                    Err(message.into())
+                }));
+                continue;
+            }
+        };
+        if task_context == StackPointer::TaskContext {
+            for (caller, callee, _) in pairs.clone().into_iter().filter(|(a, b, _)| a == b) {
+                pairs.push((caller, callee, StackPointer::TaskContext));
+            }
+        }
+        for (caller_generator, callee_generator, stack_pointer) in pairs {
+            let mut generator = if caller_generator == callee_generator {
+                caller_generator.to_string()
+            } else {
+                format!("{caller_generator}-{callee_generator}")
+            };
+            if stack_pointer == StackPointer::TaskContext {
+                generator.push_str("+task-context");
+            }
+            for &(caller_name, caller) in INTERPRETERS {
+                for &(callee_name, callee) in INTERPRETERS {
+                    if !plays(&world, caller) || !plays(&world, callee) {
+                        continue;
                     }
+                    let name = format!("{world}::{generator}::{caller_name}->{callee_name}");
+                    let case = Case {
+                        wit: wit.clone(),
+                        stack_pointer,
+                        caller: Side {
+                            generator: caller_generator,
+                            interpreter: caller,
+                        },
+                        callee: Side {
+                            generator: callee_generator,
+                            interpreter: callee,
+                        },
+                    };
+                    trials.push(Trial::test(name, move || case.run().map_err(failed)));
                 }
             }
         }
     }
     trials
+}
+
+/// Where the pipeline keeps the stack pointer for the file's callee world,
+/// with an interpreter that receives the task hook (as all of ours do).
+fn pipeline_mode(wit: &Path) -> Result<StackPointer> {
+    let world = World::load(wit, "callee")?;
+    Ok(wit_dylib_pipeline::stack_pointer_for(
+        &world.resolve,
+        world.world,
+        true,
+    ))
 }
 
 /// Checks a script on the host and links it, with its interpreter, to a
@@ -171,6 +210,8 @@ struct Side {
 
 struct Case {
     wit: PathBuf,
+    /// Where both sides' world libraries keep the stack pointer.
+    stack_pointer: StackPointer,
     caller: Side,
     callee: Side,
 }
@@ -209,8 +250,8 @@ impl Case {
     fn build(&self, world: &str, side: Side) -> Result<Vec<u8>> {
         let world = World::load(&self.wit, world)?;
         let glue = match side.generator {
-            "upstream" => component::upstream_world_dylib(&world)?,
-            "ours" => component::ours_world_dylib(&world)?,
+            "upstream" => component::upstream_world_dylib_in(&world, self.stack_pointer)?,
+            "ours" => component::ours_world_dylib_in(&world, self.stack_pointer)?,
             other => anyhow::bail!("unknown generator {other}"),
         };
         match side.interpreter {

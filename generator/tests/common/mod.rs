@@ -9,6 +9,9 @@ use wasmparser::{Parser, Payload, TypeRef};
 pub struct Summary {
     /// `module name: type`.
     pub imports: BTreeSet<String>,
+    /// The same, in the order of the import section, which fixes the
+    /// function and global indices.
+    pub import_order: Vec<String>,
     /// `name: type`.
     pub exports: BTreeSet<String>,
     pub dylink: Vec<u8>,
@@ -19,7 +22,7 @@ impl Summary {
     pub fn of(wasm: &[u8]) -> Result<Summary> {
         let mut types = Vec::new();
         let mut funcs = Vec::new();
-        let mut imports = BTreeSet::new();
+        let mut import_order = Vec::new();
         let mut exports = Vec::new();
         let mut dylink = Vec::new();
         let mut data = Vec::new();
@@ -40,7 +43,7 @@ impl Summary {
                             }
                             other => format!("{other:?}"),
                         };
-                        imports.insert(format!("{} {}: {ty}", import.module, import.name));
+                        import_order.push(format!("{} {}: {ty}", import.module, import.name));
                     }
                 }
                 Payload::FunctionSection(reader) => {
@@ -74,7 +77,8 @@ impl Summary {
             })
             .collect();
         Ok(Summary {
-            imports,
+            imports: import_order.iter().cloned().collect(),
+            import_order,
             exports,
             dylink,
             data,
@@ -82,10 +86,15 @@ impl Summary {
     }
 
     /// Fails, listing the differences, unless both libraries import and
-    /// export the same names with the same core types.
+    /// export the same names with the same core types, the imports in the
+    /// same order.
     pub fn same_imports_and_exports(&self, theirs: &Summary) -> Result<()> {
         diff("imports", &self.imports, &theirs.imports)?;
-        diff("exports", &self.exports, &theirs.exports)
+        diff("exports", &self.exports, &theirs.exports)?;
+        if self.import_order != theirs.import_order {
+            bail!("the same imports, in another order");
+        }
+        Ok(())
     }
 }
 
