@@ -1,14 +1,16 @@
 //! `lua-demo serve` throughput: requests per second and p50/p99 latency on
 //! loopback for the Lua hello handlers, WASI 0.2 (`examples/http/hello.lua`,
 //! a fresh instance per request) and WASI 0.3 (`examples/http-p3/hello.lua`,
-//! instances reused), against a native Rust 0.2 handler giving the same
-//! response (`benches/native-hello`, built here for wasm32-wasip2), all
-//! served by the `lua-demo serve` binary with the same settings (default
-//! limits, a log line per request).
+//! instances reused), against native Rust handlers giving the same response
+//! (`benches/native-hello` on `wasip2`, `benches/native-hello-p3` on
+//! `wasip3`, built here for wasm32-wasip2); then the Lua 0.3 example's
+//! `POST /echo` with 1 MiB bodies. All are served by the `lua-demo serve`
+//! binary with the same settings (default limits, a log line per request).
 //!
 //! `cargo bench -p lua-demo --bench serve` (after `cargo xtask build-wasm`).
-//! Targets: Lua 0.2 reaches at least 50 % of native requests per second;
-//! Lua 0.3 at least 3 times Lua 0.2.
+//! Targets: Lua 0.2 reaches at least 50 % of native 0.2 requests per
+//! second, Lua 0.3 at least 60 % of native 0.3 and 3 times Lua 0.2, and the
+//! echo at least 200 MB/s of request body.
 
 // Shared with the tests, which use the rest of it.
 #[allow(dead_code)]
@@ -22,37 +24,59 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
+use hyper::Method;
 use lua_demo::{Options, Script, componentize_with, load_world};
 
 /// Connections kept busy at once, each sending its next request as soon
 /// as the previous one is answered.
 const CONNECTIONS: usize = 16;
+/// The same for the echo, whose requests are each 1 MiB.
+const ECHO_CONNECTIONS: usize = 4;
+const ECHO_BYTES: usize = 1 << 20;
 const WARM_UP: Duration = Duration::from_secs(1);
 const MEASURE: Duration = Duration::from_secs(4);
-/// Measurements per handler, alternating, so that both see the same
+/// Measurements per handler, alternating, so that all see the same
 /// machine load.
 const ROUNDS: usize = 3;
-const TARGET_RATIO: f64 = 0.5;
+const TARGET_P2_OVER_NATIVE: f64 = 0.5;
+const TARGET_P3_OVER_NATIVE: f64 = 0.6;
 const TARGET_P3_OVER_P2: f64 = 3.0;
+const TARGET_ECHO_MB_PER_SECOND: f64 = 200.0;
 const BODY: &[u8] = b"Hello, world!\n";
 
+/// What the clients send.
+#[derive(Clone, Copy)]
+enum Workload {
+    /// `GET /`, expecting [`BODY`].
+    Hello,
+    /// `POST /echo` with [`ECHO_BYTES`], expecting them back.
+    Echo,
+}
+
 fn main() -> Result<()> {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let lua = lua_hello(manifest, "http")?;
-    let lua_p3 = lua_hello(manifest, "http-p3")?;
-    let native = native_hello(manifest)?;
+    let manifest = std::path::PathBuf::from(
+        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
+    );
     let handlers = [
-        ("Lua 0.2", lua),
-        ("native Rust 0.2", native),
-        ("Lua 0.3 (reused)", lua_p3),
+        ("Lua 0.2", lua_example(&manifest, "http", "hello.lua")?),
+        ("native Rust 0.2", native(&manifest, "native-hello")?),
+        (
+            "Lua 0.3 (reused)",
+            lua_example(&manifest, "http-p3", "hello.lua")?,
+        ),
+        ("native Rust 0.3", native(&manifest, "native-hello-p3")?),
     ];
+    let echo = lua_example(&manifest, "http-p3", "app.lua")?;
 
     let mut results: Vec<Vec<Figures>> = vec![Vec::new(); handlers.len()];
+    let mut echoes = Vec::new();
     for _ in 0..ROUNDS {
         for (i, (name, component)) in handlers.iter().enumerate() {
-            let figures = measure(component).with_context(|| format!("measuring {name}"))?;
+            let figures = measure(component, Workload::Hello)
+                .with_context(|| format!("measuring {name}"))?;
             results[i].push(figures);
         }
+        echoes.push(measure(&echo, Workload::Echo).context("measuring the echo")?);
     }
 
     println!(
@@ -71,39 +95,56 @@ fn main() -> Result<()> {
         );
     }
     let met = |met: bool| if met { "met" } else { "NOT met" };
-    let ratio = medians[0].per_second / medians[1].per_second;
+    let [lua_p2, native_p2, lua_p3, native_p3] = [0, 1, 2, 3].map(|i| medians[i].per_second);
+    let ratio = lua_p2 / native_p2;
     println!(
         "Lua 0.2 / native 0.2 requests per second: {:.0} % (target >= {:.0} %: {})",
         ratio * 100.0,
-        TARGET_RATIO * 100.0,
-        met(ratio >= TARGET_RATIO)
+        TARGET_P2_OVER_NATIVE * 100.0,
+        met(ratio >= TARGET_P2_OVER_NATIVE)
     );
-    let p3 = medians[2].per_second / medians[0].per_second;
+    let ratio = lua_p3 / native_p3;
     println!(
-        "Lua 0.3 / Lua 0.2 requests per second: {p3:.2}x (target >= {TARGET_P3_OVER_P2:.0}x: {})",
-        met(p3 >= TARGET_P3_OVER_P2)
+        "Lua 0.3 / native 0.3 requests per second: {:.0} % (target >= {:.0} %: {})",
+        ratio * 100.0,
+        TARGET_P3_OVER_NATIVE * 100.0,
+        met(ratio >= TARGET_P3_OVER_NATIVE)
+    );
+    let ratio = lua_p3 / lua_p2;
+    println!(
+        "Lua 0.3 / Lua 0.2 requests per second: {ratio:.2}x (target >= {TARGET_P3_OVER_P2:.0}x: {})",
+        met(ratio >= TARGET_P3_OVER_P2)
+    );
+    let echo = median(&echoes);
+    let mb_per_second = echo.per_second * ECHO_BYTES as f64 / 1e6;
+    println!(
+        "Lua 0.3 echo of 1 MiB bodies, {ECHO_CONNECTIONS} connections: {mb_per_second:.0} MB/s \
+         of request body, p50 {:.2?}, p99 {:.2?} (target >= {TARGET_ECHO_MB_PER_SECOND:.0} MB/s: {})",
+        echo.p50,
+        echo.p99,
+        met(mb_per_second >= TARGET_ECHO_MB_PER_SECOND)
     );
     Ok(())
 }
 
-/// `examples/EXAMPLE/hello.lua`, componentized as `lua-demo componentize`
+/// `examples/EXAMPLE/SCRIPT`, componentized as `lua-demo componentize`
 /// does.
-fn lua_hello(manifest: &Path, example: &str) -> Result<Vec<u8>> {
+fn lua_example(manifest: &Path, example: &str, script: &str) -> Result<Vec<u8>> {
     let dir = manifest.join("examples").join(example);
     let (resolve, world) = load_world(&dir.join("wit"), None)?;
-    let script = Script::read(&dir.join("hello.lua"))?;
+    let script = Script::read(&dir.join(script))?;
     componentize_with(&script, &resolve, world, &Options::default())
 }
 
-/// Builds `benches/native-hello` for wasm32-wasip2 (release) and reads the
+/// Builds `benches/CRATE` for wasm32-wasip2 (release) and reads the
 /// component.
-fn native_hello(manifest: &Path) -> Result<Vec<u8>> {
-    let target_dir = target_dir()?.join("native-hello");
+fn native(manifest: &Path, krate: &str) -> Result<Vec<u8>> {
+    let target_dir = target_dir()?.join(krate);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
         .arg("--manifest-path")
-        .arg(manifest.join("benches/native-hello/Cargo.toml"))
+        .arg(manifest.join("benches").join(krate).join("Cargo.toml"))
         .arg("--target-dir")
         .arg(&target_dir)
         // The bench's own build settings are not the guest's.
@@ -111,8 +152,9 @@ fn native_hello(manifest: &Path) -> Result<Vec<u8>> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .status()
         .context("running cargo")?;
-    ensure!(status.success(), "building benches/native-hello failed");
-    let path = target_dir.join("wasm32-wasip2/release/native_hello.wasm");
+    ensure!(status.success(), "building benches/{krate} failed");
+    let file = format!("{}.wasm", krate.replace('-', "_"));
+    let path = target_dir.join("wasm32-wasip2/release").join(file);
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }
 
@@ -146,7 +188,7 @@ fn median(rounds: &[Figures]) -> Figures {
 
 /// Serves `component` with the `lua-demo serve` binary (its log drained
 /// on a thread) and loads it from this process.
-fn measure(component: &[u8]) -> Result<Figures> {
+fn measure(component: &[u8], workload: Workload) -> Result<Figures> {
     let path = std::env::temp_dir().join(format!("lua-demo-bench-{}.wasm", std::process::id()));
     std::fs::write(&path, component)?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_lua-demo"))
@@ -176,7 +218,7 @@ fn measure(component: &[u8]) -> Result<Figures> {
         Some(addr) => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
-            .block_on(load(addr)),
+            .block_on(load(addr, workload)),
         None => Err(anyhow::anyhow!(
             "lua-demo serve printed no address: {first:?}"
         )),
@@ -197,28 +239,44 @@ fn tail(log: &str) -> String {
     lines[lines.len().saturating_sub(5)..].join("\n")
 }
 
-/// Keeps [`CONNECTIONS`] connections busy for [`WARM_UP`] and then
+/// Keeps the workload's connections busy for [`WARM_UP`] and then
 /// [`MEASURE`], checking every response; latencies of the measured part.
-async fn load(addr: SocketAddr) -> Result<Figures> {
+async fn load(addr: SocketAddr, workload: Workload) -> Result<Figures> {
     let start = Instant::now();
     let measure_from = start + WARM_UP;
     let end = measure_from + MEASURE;
+    let connections = match workload {
+        Workload::Hello => CONNECTIONS,
+        Workload::Echo => ECHO_CONNECTIONS,
+    };
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for connection in 0..connections {
         tasks.push(tokio::spawn(async move {
             let mut client = client::Client::connect(addr).await?;
+            let body = match workload {
+                Workload::Hello => BODY.to_vec(),
+                Workload::Echo => client::noise(ECHO_BYTES, connection as u64),
+            };
             let mut latencies = Vec::new();
             loop {
                 let sent = Instant::now();
                 if sent >= end {
                     break;
                 }
-                let reply = client.get("/").await?;
+                let reply = match workload {
+                    Workload::Hello => client.get("/").await?,
+                    Workload::Echo => {
+                        let headers = [("content-type", "application/octet-stream")];
+                        client
+                            .send(Method::POST, "/echo", &headers, body.clone())
+                            .await?
+                    }
+                };
                 ensure!(
-                    reply.status == 200 && reply.body == BODY,
-                    "unexpected response: {} {:?}",
+                    reply.status == 200 && reply.body == body,
+                    "unexpected response: {} of {} bytes",
                     reply.status,
-                    reply.text()
+                    reply.body.len()
                 );
                 if sent >= measure_from {
                     latencies.push(sent.elapsed());
