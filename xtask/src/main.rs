@@ -42,7 +42,7 @@ enum Command {
         args: Vec<String>,
     },
     /// Install the pinned host tools the tests run (`emmylua_check`,
-    /// `wasm-tools`) into
+    /// `wasm-tools`, the `wasmtime` and `wash` command lines) into
     /// `<target-dir>/tools`, unless they are there at that version.
     Tools,
     /// Provision, build the wasm artifacts and install the test tools, then
