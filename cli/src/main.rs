@@ -67,7 +67,9 @@ enum Command {
 }
 
 fn main() {
-    if let Err(err) = run(Cli::parse()) {
+    let result = run(Cli::parse());
+    wit_dylib_pipeline::cache::report_if_asked();
+    if let Err(err) = result {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }

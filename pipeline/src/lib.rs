@@ -20,6 +20,7 @@
 //! [`componentize`] runs them in order. Nothing here knows a language: an
 //! [`Interpreter`] brings its library and its host-side check.
 
+pub mod cache;
 pub mod compose;
 pub mod deadline;
 mod link;

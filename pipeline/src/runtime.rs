@@ -19,7 +19,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::deadline;
+use crate::{cache, deadline};
 
 /// What one run may use. Fuel and time are given again in full to every
 /// call (and to instantiation, which runs the script's top level unless
@@ -161,6 +161,14 @@ pub fn engine() -> Result<Engine> {
     new_engine(&config())
 }
 
+/// [`engine`], with the compilation cache ([`crate::cache`]): for a command
+/// that may run the same component again in another process.
+pub fn cached_engine() -> Result<Engine> {
+    let mut config = config();
+    cache::use_all(&mut config);
+    new_engine(&config)
+}
+
 /// An engine from `config`, its epoch advancing (see [`deadline`]).
 fn new_engine(config: &Config) -> Result<Engine> {
     let engine = Engine::new(config).map_err(anyhow::Error::from)?;
@@ -170,10 +178,15 @@ fn new_engine(config: &Config) -> Result<Engine> {
 
 /// The engine for build-time runs: each component is compiled for one short
 /// run, where compiling without optimisation saves more than it costs.
+///
+/// It keeps compiled functions in the compilation cache ([`crate::cache`]):
+/// a rebuild then compiles only the functions that changed. Whole
+/// components are not kept: each build compiles a component of its own.
 pub fn build_engine() -> Result<Engine> {
     let mut config = config();
     config.cranelift_opt_level(wasmtime::OptLevel::None);
     config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
+    cache::use_functions(&mut config);
     new_engine(&config)
 }
 
@@ -184,11 +197,12 @@ pub fn build_engine() -> Result<Engine> {
 /// not fit such a pool after all, on one that allocates on demand: slower,
 /// never a refusal. Instances are made with `instantiate_async`, so that a
 /// guest can wait on host I/O; the component's `engine()` is the one used.
+/// Both engines use the compilation cache ([`crate::cache`]).
 pub fn compile_for_server(component: &[u8], limits: &Limits, instances: u32) -> Result<Component> {
     check_component(component)?;
     let pooled = pooled_engine(limits, instances, Footprint::of(component)?)?;
     compile(&pooled, component).or_else(|refused| {
-        let on_demand = compile(&engine()?, component)?;
+        let on_demand = compile(&cached_engine()?, component)?;
         eprintln!("instances are allocated on demand, not from a pool: {refused:#}");
         Ok(on_demand)
     })
@@ -206,10 +220,11 @@ fn pooled_engine(limits: &Limits, instances: u32, footprint: Footprint) -> Resul
         .total_stacks(instances)
         .max_memory_size(limits.max_memory);
     let mut config = config();
+    cache::use_all(&mut config);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     new_engine(&config).or_else(|pooled| {
         eprintln!("instances are allocated on demand: the pooling allocator failed ({pooled:#})");
-        engine()
+        cached_engine()
     })
 }
 

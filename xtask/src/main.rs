@@ -93,6 +93,15 @@ fn run(cli: Cli) -> Result<()> {
             for tool in tools::ALL {
                 cargo.env(tool.env, tool.ensure(&workspace)?);
             }
+            // The compilation cache of the components the tests build lives
+            // with the build, not in the user's home, and is reused by the
+            // next run.
+            if std::env::var_os("WIT_DYLIB_CACHE").is_none() {
+                cargo.env(
+                    "WIT_DYLIB_CACHE",
+                    workspace.target_dir.join("wit-dylib-cache"),
+                );
+            }
             // The workspace's default members are exactly the host crates.
             cargo.arg("test");
             cargo.args(args);
