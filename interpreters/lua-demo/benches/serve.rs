@@ -72,8 +72,8 @@ fn main() -> Result<()> {
     let mut echoes = Vec::new();
     for _ in 0..ROUNDS {
         for (i, (name, component)) in handlers.iter().enumerate() {
-            let figures = measure(component, Workload::Hello)
-                .with_context(|| format!("measuring {name}"))?;
+            let figures =
+                measure(component, Workload::Hello).with_context(|| format!("measuring {name}"))?;
             results[i].push(figures);
         }
         echoes.push(measure(&echo, Workload::Echo).context("measuring the echo")?);

@@ -13,6 +13,7 @@
 #![allow(unsafe_code)]
 
 mod channels;
+mod heap;
 mod modules;
 mod resources;
 mod stack;
@@ -67,7 +68,15 @@ impl Interpreter for LuaInterpreter {
             };
             Ok((find_exports(&table, wit)?, randomseed))
         };
-        match start() {
+        heap::start_zeroing();
+        let started = start().and_then(|started| {
+            // Only live data stays for a snapshot (see `heap`).
+            lua.gc_collect()?;
+            lua.gc_collect()?;
+            Ok(started)
+        });
+        heap::stop_zeroing();
+        match started {
             Ok((exports, randomseed)) => LuaInterpreter {
                 lua,
                 exports,

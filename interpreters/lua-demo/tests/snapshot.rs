@@ -1,0 +1,40 @@
+//! Lean snapshots: garbage the top level leaves behind does not ship in a
+//! pre-initialised component (`interpreters/lua/src/heap.rs`).
+
+use lua_demo::{Script, componentize};
+use wit_parser::Resolve;
+
+fn build(source: &str) -> Vec<u8> {
+    let mut resolve = Resolve::default();
+    let package = resolve
+        .push_str("w.wit", "package t:snap; world w { export f: func() -> u32; }")
+        .unwrap();
+    let world = resolve.select_world(&[package], None).unwrap();
+    let script = Script {
+        name: "snap.lua".into(),
+        source: source.as_bytes().to_vec(),
+    };
+    componentize(&script, &resolve, world).unwrap()
+}
+
+#[test]
+fn garbage_of_the_top_level_is_not_in_the_snapshot() {
+    let clean = build("return { f = function() return 1 end }");
+    // Two megabytes of garbage: the string and the buffer it was built in.
+    let garbage = build(
+        "local s = string.rep('y', 1000000)\n\
+         s = nil\n\
+         return { f = function() return 1 end }",
+    );
+    let y_run = vec![b'y'; 4096];
+    assert!(
+        !garbage.windows(y_run.len()).any(|w| w == y_run.as_slice()),
+        "the freed string's bytes are in the component"
+    );
+    assert!(
+        garbage.len() < clean.len() + 64 * 1024,
+        "{} bytes with garbage, {} without",
+        garbage.len(),
+        clean.len()
+    );
+}
