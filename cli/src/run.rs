@@ -31,7 +31,7 @@ pub fn run(args: &RunArgs) -> Result<()> {
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     runtime::check_component(&bytes).with_context(|| args.component.display().to_string())?;
-    let engine = runtime::cached_engine()?;
+    let engine = runtime::cached_engine_for(&bytes)?;
     let sandbox = runtime::Sandbox {
         limits: args.limits.limits(),
         inherit_stdout: true,

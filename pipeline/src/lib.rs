@@ -22,12 +22,14 @@
 
 pub mod cache;
 pub mod compose;
+pub mod concurrency;
 pub mod deadline;
 mod link;
 pub mod preinit;
 pub mod runtime;
 pub mod streams;
 mod stub;
+mod sync_only;
 mod world;
 
 use std::borrow::Cow;

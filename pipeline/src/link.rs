@@ -9,7 +9,8 @@ use crate::{Interpreter, Script};
 /// component type embedded) and the interpreter's libc into a component, plus
 /// `extra` (the pre-initialisation library) when given, and the task hook
 /// library when the world library keeps its stack pointer in the task
-/// context.
+/// context. For a sync world the interpreter's async built-ins become traps
+/// ([`crate::sync_only`]), so that the component imports none.
 pub fn link(
     interpreter: &Interpreter,
     script: &Script,
@@ -17,8 +18,20 @@ pub fn link(
     extra: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
+    // A sync world gets a sync component (see `sync_only`).
+    let split = match is_sync(world_library) {
+        true => crate::sync_only::split(&interpreter.library)?,
+        false => None,
+    };
+    let library = match &split {
+        Some((library, _)) => library,
+        None => &interpreter.library[..],
+    };
     // The interpreter first: its `cabi_realloc` becomes the component's.
-    linker.library(&interpreter.library_name, &interpreter.library, false)?;
+    linker.library(&interpreter.library_name, library, false)?;
+    if let Some((_, traps)) = &split {
+        linker.library("sync-only.so", traps, false)?;
+    }
     linker.library("world.so", world_library, false)?;
     linker.library(
         "script.so",
@@ -35,6 +48,35 @@ pub fn link(
     }
     linker.library("libc.so", &interpreter.libc, false)?;
     linker.encode().context("linking the component")
+}
+
+/// Whether the world library passes nothing asynchronous: no async
+/// function, future, stream or error-context among its imports and exports.
+fn is_sync(world_library: &[u8]) -> bool {
+    let asynchronous = |name: &str| {
+        [
+            "[async-lower]",
+            "[async-lift]",
+            "[callback]",
+            "[task-return]",
+            "[future-",
+            "[stream-",
+            "[error-context-",
+        ]
+        .iter()
+        .any(|marker| name.contains(marker))
+    };
+    !Parser::new(0)
+        .parse_all(world_library)
+        .any(|payload| match payload {
+            Ok(Payload::ImportSection(imports)) => imports
+                .into_imports()
+                .any(|import| import.is_ok_and(|i| asynchronous(i.name))),
+            Ok(Payload::ExportSection(exports)) => exports
+                .into_iter()
+                .any(|export| export.is_ok_and(|e| asynchronous(e.name))),
+            _ => false,
+        })
 }
 
 /// The task hook library (docs/abi.md §8.7) when `world_library` keeps its

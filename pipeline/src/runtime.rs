@@ -158,13 +158,15 @@ pub struct Running {
 /// epochs. A store made without [`store`] needs fuel and an epoch deadline
 /// ([`deadline::arm`]) before it runs anything.
 pub fn engine() -> Result<Engine> {
-    new_engine(&config())
+    new_engine(&config(true))
 }
 
-/// [`engine`], with the compilation cache ([`crate::cache`]): for a command
-/// that may run the same component again in another process.
-pub fn cached_engine() -> Result<Engine> {
-    let mut config = config();
+/// An engine for `component`, with the compilation cache
+/// ([`crate::cache`]), for a command that may run the same component again
+/// in another process. Its concurrency support is off when the component
+/// does not need it ([`crate::concurrency`]), which makes calls cheaper.
+pub fn cached_engine_for(component: &[u8]) -> Result<Engine> {
+    let mut config = config(crate::concurrency::needed_by(component));
     cache::use_all(&mut config);
     new_engine(&config)
 }
@@ -183,7 +185,7 @@ fn new_engine(config: &Config) -> Result<Engine> {
 /// a rebuild then compiles only the functions that changed. Whole
 /// components are not kept: each build compiles a component of its own.
 pub fn build_engine() -> Result<Engine> {
-    let mut config = config();
+    let mut config = config(true);
     config.cranelift_opt_level(wasmtime::OptLevel::None);
     config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
     cache::use_functions(&mut config);
@@ -197,18 +199,25 @@ pub fn build_engine() -> Result<Engine> {
 /// not fit such a pool after all, on one that allocates on demand: slower,
 /// never a refusal. Instances are made with `instantiate_async`, so that a
 /// guest can wait on host I/O; the component's `engine()` is the one used.
-/// Both engines use the compilation cache ([`crate::cache`]).
+/// Both engines use the compilation cache ([`crate::cache`]), and have
+/// concurrency support only if the component needs it.
 pub fn compile_for_server(component: &[u8], limits: &Limits, instances: u32) -> Result<Component> {
     check_component(component)?;
-    let pooled = pooled_engine(limits, instances, Footprint::of(component)?)?;
+    let concurrency = crate::concurrency::needed_by(component);
+    let pooled = pooled_engine(limits, instances, Footprint::of(component)?, concurrency)?;
     compile(&pooled, component).or_else(|refused| {
-        let on_demand = compile(&cached_engine()?, component)?;
+        let on_demand = compile(&cached_engine_for(component)?, component)?;
         eprintln!("instances are allocated on demand, not from a pool: {refused:#}");
         Ok(on_demand)
     })
 }
 
-fn pooled_engine(limits: &Limits, instances: u32, footprint: Footprint) -> Result<Engine> {
+fn pooled_engine(
+    limits: &Limits,
+    instances: u32,
+    footprint: Footprint,
+    concurrency: bool,
+) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(instances)
         .total_core_instances(instances.saturating_mul(footprint.core_instances))
@@ -219,12 +228,14 @@ fn pooled_engine(limits: &Limits, instances: u32, footprint: Footprint) -> Resul
         .max_tables_per_component(footprint.tables)
         .total_stacks(instances)
         .max_memory_size(limits.max_memory);
-    let mut config = config();
+    let mut config = config(concurrency);
     cache::use_all(&mut config);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     new_engine(&config).or_else(|pooled| {
         eprintln!("instances are allocated on demand: the pooling allocator failed ({pooled:#})");
-        cached_engine()
+        let mut config = self::config(concurrency);
+        cache::use_all(&mut config);
+        new_engine(&config)
     })
 }
 
@@ -285,17 +296,24 @@ impl Footprint {
     }
 }
 
-fn config() -> Config {
+/// The settings of every engine; `concurrency` turns on the component
+/// model's async features, which need wasmtime's concurrency support.
+fn config(concurrency: bool) -> Config {
     let mut config = Config::new();
     config.wasm_exceptions(true);
     config.wasm_component_model_map(true);
     config.wasm_component_model_fixed_length_lists(true);
-    // Async functions, futures and streams, which toy scripts serve; the toy
-    // interpreter imports the async built-ins in every world.
-    config.wasm_component_model_async(true);
-    // Error-context values, which worlds may pass (`wit_dylib.h`'s
-    // extension).
-    config.wasm_component_model_error_context(true);
+    match concurrency {
+        true => {
+            // Async functions, futures and streams, and error-context
+            // values (`wit_dylib.h`'s extension).
+            config.wasm_component_model_async(true);
+            config.wasm_component_model_error_context(true);
+        }
+        false => {
+            config.concurrency_support(false);
+        }
+    }
     config.consume_fuel(true);
     deadline::configure(&mut config);
     // Frames of anonymous wasm functions help no script author; the

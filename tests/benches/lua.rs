@@ -3,7 +3,11 @@
 //! the same for an async export and a `stream<u8>` echo, each printed
 //! against its target. The small call is shown against its floor: the same
 //! call into a native component (plain Rust, `tests/native/echo`) in the
-//! same engine, which is what wasmtime itself spends on a call.
+//! same engine, which is what wasmtime itself spends on a call. The same
+//! call into a component of a sync world (which imports no async built-in)
+//! is timed again on an engine with wasmtime's concurrency support off, as
+//! `run` and `serve` use for such components, with its floor on that
+//! engine.
 //!
 //! `cargo bench -p wit-dylib-tests --bench lua` (after `cargo xtask build-wasm`)
 
@@ -13,7 +17,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, ensure};
 use wasmtime::component::StreamReader;
 use wit_dylib_pipeline::Interpreter;
-use wit_dylib_pipeline::runtime::{Running, block_on, engine, instantiate};
+use wit_dylib_pipeline::concurrency;
+use wit_dylib_pipeline::runtime::{Running, block_on, cached_engine_for, engine, instantiate};
 use wit_dylib_pipeline::streams::Collector;
 use wit_dylib_pipeline::{Options, Script, load_world};
 use wit_dylib_tests::interpreters;
@@ -21,6 +26,8 @@ use wit_parser::Resolve;
 
 const SIZE_TARGET: usize = 700_000;
 const CALL_TARGET: Duration = Duration::from_nanos(500);
+/// What our side (glue, SDK, mlua, the Lua VM) may add to wasmtime's floor.
+const OUR_PART_TARGET: Duration = Duration::from_nanos(250);
 const THROUGHPUT_TARGET: f64 = 1e9;
 const ECHO_LEN: usize = 1 << 20;
 /// An async call may cost at most this many sync calls.
@@ -32,6 +39,9 @@ const STREAM_CHUNK: usize = 64 << 10;
 /// The smallest useful component, and the calls to time.
 const BENCH_WIT: &str = "package bench:lua;
 world hello { export hello: func() -> string; }
+world perf-sync {
+  export inc: func(x: u32) -> u32;
+}
 world perf {
   export inc: func(x: u32) -> u32;
   export echo-bytes: func(b: list<u8>) -> list<u8>;
@@ -85,6 +95,23 @@ fn main() -> Result<()> {
         "scalar",
         41,
     )?;
+    // A sync world's component, on the engine `run` picks for it.
+    let sync_perf = componentize_str("perf-sync", PERF_LUA, &interpreters::lua()?)?;
+    ensure!(
+        !concurrency::needed_by(&sync_perf),
+        "the sync world's component needs concurrency"
+    );
+    let sync_engine = cached_engine_for(&sync_perf)?;
+    let sync_call = time_scalar(
+        &mut instantiate(&sync_engine, &sync_perf, |_, _| Ok(()))?,
+        "inc",
+        42,
+    )?;
+    let sync_floor = time_scalar(
+        &mut instantiate(&cached_engine_for(&native)?, &native, |_, _| Ok(()))?,
+        "scalar",
+        41,
+    )?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
     let async_call = time_inc_async(&mut running)?;
@@ -122,6 +149,24 @@ fn main() -> Result<()> {
         "  above the floor",
         call.median.saturating_sub(floor.median),
         "-"
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14.2?}   ({} fuel; concurrency off)",
+        "inc(u32) -> u32, sync world", sync_call.median, CALL_TARGET, sync_call.fuel
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14}   ({} fuel; concurrency {})",
+        "  floor: native scalar(u32) -> u32",
+        sync_floor.median,
+        "-",
+        sync_floor.fuel,
+        if concurrency::needed_by(&native) { "on: it needs it" } else { "off" }
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14.2?}",
+        "  above the floor",
+        sync_call.median.saturating_sub(sync_floor.median),
+        OUR_PART_TARGET
     );
     println!(
         "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({echo:.2?} per call)",

@@ -35,10 +35,20 @@ fn main() -> Result<()> {
     let componentize = |script: &Path| -> Vec<String> {
         let out = app.display().to_string();
         let (script, wit) = (script.display().to_string(), wit.display().to_string());
-        vec!["componentize".into(), script, "--wit".into(), wit, "-o".into(), out]
+        vec![
+            "componentize".into(),
+            script,
+            "--wit".into(),
+            wit,
+            "-o".into(),
+            out,
+        ]
     };
 
-    println!("{:<44} {:>10} {:>10} {:>10}", "median of 5", "cold", "warm", "target");
+    println!(
+        "{:<44} {:>10} {:>10} {:>10}",
+        "median of 5", "cold", "warm", "target"
+    );
     let (cold, warm) = cold_and_warm(&scratch, |cache, round| match round {
         None => timed(cache, &componentize(&script)),
         // A new edit each round, so that each finds only what the cold
@@ -48,7 +58,12 @@ fn main() -> Result<()> {
             timed(cache, &componentize(&edited))
         }
     })?;
-    report("componentize app.lua (warm: after an edit)", cold, warm, 0.15);
+    report(
+        "componentize app.lua (warm: after an edit)",
+        cold,
+        warm,
+        0.15,
+    );
 
     let run = [
         "run".to_string(),
@@ -65,7 +80,10 @@ fn main() -> Result<()> {
         ("serve 0.3 hello, first answer", "http-p3", "hello.lua"),
     ] {
         let dir = manifest.join("examples").join(dir);
-        let component = scratch.join(format!("{dir}.wasm", dir = dir.file_name().unwrap().display()));
+        let component = scratch.join(format!(
+            "{dir}.wasm",
+            dir = dir.file_name().unwrap().display()
+        ));
         let args = [
             "componentize".to_string(),
             dir.join(script).display().to_string(),
@@ -75,8 +93,7 @@ fn main() -> Result<()> {
             component.display().to_string(),
         ];
         timed(Path::new("off"), &args)?;
-        let (cold, warm) =
-            cold_and_warm(&scratch, |cache, _| first_answer(cache, &component))?;
+        let (cold, warm) = cold_and_warm(&scratch, |cache, _| first_answer(cache, &component))?;
         report(name, cold, warm, 0.1);
     }
     std::fs::remove_dir_all(&scratch)?;
@@ -109,7 +126,11 @@ fn median(mut times: Vec<Duration>) -> Duration {
 }
 
 fn report(figure: &str, cold: Duration, warm: Duration, target: f64) {
-    let met = if warm.as_secs_f64() <= target { "met" } else { "NOT met" };
+    let met = if warm.as_secs_f64() <= target {
+        "met"
+    } else {
+        "NOT met"
+    };
     println!(
         "{figure:<44} {:>9.3}s {:>9.3}s {:>9.2}s {met}",
         cold.as_secs_f64(),

@@ -49,7 +49,7 @@ pub fn run(script: Option<&Path>) -> Result<()> {
         component.len() / 1024
     );
 
-    let engine = runtime::cached_engine()?;
+    let engine = runtime::cached_engine_for(&component)?;
     let mut app = runtime::instantiate(&engine, &component, |linker, _| {
         let mut host = linker.instance("demo:app/host")?;
         host.func_new("log", |_, _, args, _| {

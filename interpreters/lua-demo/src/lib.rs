@@ -10,7 +10,7 @@ use wit_parser::{Resolve, WorldId};
 
 pub use wit_dylib_cli::serve;
 pub use wit_dylib_pipeline::{
-    Limits, Options, Script, compose, deadline, load_world, runtime, streams,
+    Limits, Options, Script, compose, concurrency, deadline, load_world, runtime, streams,
 };
 
 /// The Lua interpreter's dylib, built by this crate's build script.

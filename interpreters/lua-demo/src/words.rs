@@ -28,7 +28,7 @@ pub fn run(script: &Path, wit: &Path) -> Result<()> {
         component.len() / 1024
     );
 
-    let engine = runtime::cached_engine()?;
+    let engine = runtime::cached_engine_for(&component)?;
     let mut app = runtime::instantiate(&engine, &component, |linker, _| {
         let mut log = linker.instance("demo:words/log")?;
         log.func_new_concurrent("note", |_, _, args, _| {

@@ -7,7 +7,10 @@ use wit_parser::Resolve;
 fn build(source: &str) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let package = resolve
-        .push_str("w.wit", "package t:snap; world w { export f: func() -> u32; }")
+        .push_str(
+            "w.wit",
+            "package t:snap; world w { export f: func() -> u32; }",
+        )
         .unwrap();
     let world = resolve.select_world(&[package], None).unwrap();
     let script = Script {
