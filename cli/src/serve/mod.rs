@@ -224,6 +224,9 @@ impl Server {
     /// [`Server::new`] with every limit of `options` (its address aside).
     pub fn with_options(component: &[u8], options: &Options) -> Result<Server> {
         let limits = options.limits;
+        // A component with no async feature runs with concurrency off
+        // (see `compile_for_server`), where WASI 0.3 cannot be linked.
+        let concurrency = wit_dylib_pipeline::concurrency::needed_by(component);
         let component = runtime::compile_for_server(component, &limits, MAX_INSTANCES)?;
         let engine = component.engine().clone();
         let mut linker = Linker::new(&engine);
@@ -233,8 +236,10 @@ impl Server {
         wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(anyhow::Error::from)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)
             .map_err(anyhow::Error::from)?;
-        wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
-        wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        if concurrency {
+            wasmtime_wasi::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+            wasmtime_wasi_http::p3::add_to_linker(&mut linker).map_err(anyhow::Error::from)?;
+        }
         let pre = linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
