@@ -160,7 +160,11 @@ fn main() -> Result<()> {
         sync_floor.median,
         "-",
         sync_floor.fuel,
-        if concurrency::needed_by(&native) { "on: it needs it" } else { "off" }
+        if concurrency::needed_by(&native) {
+            "on: it needs it"
+        } else {
+            "off"
+        }
     );
     println!(
         "{:<40} {:>14.2?} {:>14.2?}",

@@ -3,11 +3,17 @@
 //!
 //! A pre-initialised component is a snapshot of memory after the top level,
 //! and the snapshot keeps every non-zero byte: garbage that was freed but
-//! not cleared (the parsed chunk, the parser's buffers, temporaries) would
-//! ship in every component. With freed memory zeroed and a full collection
-//! at the end of the top level, what remains is live data and the
+//! not cleared (the parser's buffers, what the collector reclaimed while the
+//! top level ran) would ship in every component. With freed memory zeroed,
+//! what remains is live data, garbage not yet collected, and the
 //! allocator's own bookkeeping in free chunks (their headers and list
 //! links, which libc's malloc writes after the block is zeroed).
+//!
+//! The interpreter does not force a full collection at the end of the top
+//! level: measured on the HTTP hello handler (an instance per request), a
+//! fully collected snapshot answered 15 % fewer requests per second, each
+//! instance paying to grow again what the collection shrank. A script that
+//! leaves much garbage can call `collectgarbage()` as its last step.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, Ordering};

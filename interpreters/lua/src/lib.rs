@@ -68,13 +68,9 @@ impl Interpreter for LuaInterpreter {
             };
             Ok((find_exports(&table, wit)?, randomseed))
         };
+        // What the top level frees does not stay in a snapshot (see `heap`).
         heap::start_zeroing();
-        let started = start().and_then(|started| {
-            // Only live data stays for a snapshot (see `heap`).
-            lua.gc_collect()?;
-            lua.gc_collect()?;
-            Ok(started)
-        });
+        let started = start();
         heap::stop_zeroing();
         match started {
             Ok((exports, randomseed)) => LuaInterpreter {
