@@ -132,6 +132,7 @@ mod runtime;
 mod script;
 pub mod task;
 mod task_context;
+mod type_name;
 mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};

@@ -75,7 +75,7 @@ impl Kind {
             (self, other),
             (Kind::Future(_), Kind::Future(_)) | (Kind::Stream(_), Kind::Stream(_))
         );
-        same_kind && self.payload().map(spelling) == other.payload().map(spelling)
+        same_kind && self.payload().map(|t| t.to_string()) == other.payload().map(|t| t.to_string())
     }
 }
 
@@ -177,55 +177,7 @@ fn shape(ty: Type) -> String {
         Type::Map(t) => format!("map<{},{}>", shape(t.key_ty()), shape(t.value_ty())),
         Type::Future(t) => format!("future<{}>", optional(t.ty())),
         Type::Stream(t) => format!("stream<{}>", optional(t.ty())),
-        other => spelling(other),
-    }
-}
-
-/// How WIT spells `ty` (a named type by its name).
-pub fn spelling(ty: Type) -> String {
-    let generic = |kind: &str, name: Option<&str>, args: Vec<String>| match name {
-        Some(name) => name.to_string(),
-        None if args.is_empty() => kind.to_string(),
-        None => format!("{kind}<{}>", args.join(", ")),
-    };
-    let optional = |ty: Option<Type>| ty.map_or("_".to_string(), spelling);
-    match ty {
-        Type::Record(t) => t.name().into(),
-        Type::Variant(t) => t.name().into(),
-        Type::Enum(t) => t.name().into(),
-        Type::Flags(t) => t.name().into(),
-        Type::Alias(t) => t.name().into(),
-        Type::Own(t) => t.name().into(),
-        Type::Borrow(t) => format!("borrow<{}>", t.name()),
-        Type::Tuple(t) => generic("tuple", t.name(), t.types().map(spelling).collect()),
-        Type::Option(t) => generic("option", t.name(), vec![spelling(t.ty())]),
-        Type::Result(t) => match (t.name(), t.ok(), t.err()) {
-            (None, ok, Some(err)) => format!("result<{}, {}>", optional(ok), spelling(err)),
-            (name, ok, None) => generic("result", name, ok.map(spelling).into_iter().collect()),
-            (Some(name), ..) => name.into(),
-        },
-        Type::List(t) => generic("list", t.name(), vec![spelling(t.ty())]),
-        Type::FixedLengthList(t) => generic(
-            "list",
-            t.name(),
-            vec![spelling(t.ty()), t.len().to_string()],
-        ),
-        Type::Map(t) => generic(
-            "map",
-            t.name(),
-            vec![spelling(t.key_ty()), spelling(t.value_ty())],
-        ),
-        Type::Future(t) => generic(
-            "future",
-            t.name(),
-            t.ty().map(spelling).into_iter().collect(),
-        ),
-        Type::Stream(t) => generic(
-            "stream",
-            t.name(),
-            t.ty().map(spelling).into_iter().collect(),
-        ),
-        other => other.describe(),
+        other => other.to_string(),
     }
 }
 
@@ -276,7 +228,7 @@ impl EndState {
         } else {
             "writable"
         };
-        format!("the {side} end of a {}", spelling(self.kind.ty()))
+        format!("the {side} end of a {}", self.kind.ty())
     }
 
     fn handle(&self, readable: bool, verb: &str) -> mlua::Result<u32> {
@@ -516,7 +468,7 @@ async fn write(lua: &Lua, end: &EndState, data: Option<Value>) -> mlua::Result<M
                     let Value::Table(items) = data else {
                         return Err(wrong(format!(
                             "expected a sequence of {}, got {}",
-                            spelling(ty),
+                            ty,
                             describe(&data)
                         )));
                     };
@@ -639,7 +591,7 @@ fn find(
         let spelt_so = |kind: &&Kind| match (wanted, kind.payload()) {
             (None, None) => true,
             (Some(wanted), Some(ty)) => {
-                squeeze(&spelling(ty)) == wanted || squeeze(&spelling(ty.dealias())) == wanted
+                squeeze(&ty.to_string()) == wanted || squeeze(&ty.dealias().to_string()) == wanted
             }
             _ => false,
         };
@@ -687,7 +639,7 @@ fn find(
         )));
     }
     let Some(&kind) = found.first() else {
-        let known: Vec<String> = kinds.iter().map(|k| spelling(k.ty())).collect();
+        let known: Vec<String> = kinds.iter().map(|k| k.ty().to_string()).collect();
         let of = interface.map(|i| format!(" of {i}")).unwrap_or_default();
         return Err(mlua::Error::runtime(match known.is_empty() {
             true => format!("cannot create a {asked}: the world uses no {kind_name}s"),
@@ -707,7 +659,7 @@ pub fn lift(lua: &Lua, kind: Kind, handle: u32) -> mlua::Result<Value> {
 }
 
 fn readable_end(value: &Value, kind: Kind) -> Result<Rc<EndState>, Mismatch> {
-    let expected = || format!("the readable end of a {}", spelling(kind.ty()));
+    let expected = || format!("the readable end of a {}", kind.ty());
     let end = match value {
         Value::UserData(data) => data.borrow::<End>().ok().map(|end| end.0.clone()),
         _ => None,

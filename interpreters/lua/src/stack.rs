@@ -48,7 +48,7 @@ impl std::fmt::Display for Site {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Site::Call(callee) => write!(f, "{callee}"),
-            Site::Channel(ty) => write!(f, "{}", crate::channels::spelling(*ty)),
+            Site::Channel(ty) => write!(f, "{ty}"),
         }
     }
 }

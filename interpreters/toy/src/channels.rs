@@ -60,7 +60,7 @@ impl Channel {
     }
 
     fn name(self) -> String {
-        wit_name(self.ty())
+        self.ty().to_string()
     }
 }
 
@@ -229,51 +229,6 @@ pub fn drop_end(value: &Value) -> Option<Result<(), String>> {
         State::Busy => Err(format!("{} is busy with a read or write", end.describe())),
         State::Gone => Err(format!("{} was dropped or moved", end.describe())),
     })
-}
-
-/// The name a WIT source would use for `ty`: `u8`, `point`,
-/// `list<string>`, `future`, `stream<item>`, `borrow<thing>`.
-pub fn wit_name(ty: Type) -> String {
-    let named = |name: Option<&str>, structure: &dyn Fn() -> String| match name {
-        Some(name) => name.to_string(),
-        None => structure(),
-    };
-    let payload = |kind: &str, ty: Option<Type>| match ty {
-        Some(t) => format!("{kind}<{}>", wit_name(t)),
-        None => kind.to_string(),
-    };
-    match ty {
-        Type::Record(r) => r.name().into(),
-        Type::Variant(v) => v.name().into(),
-        Type::Enum(e) => e.name().into(),
-        Type::Flags(f) => f.name().into(),
-        Type::Alias(a) => a.name().into(),
-        Type::Own(r) => r.name().into(),
-        Type::Borrow(r) => format!("borrow<{}>", r.name()),
-        Type::Tuple(t) => named(t.name(), &|| {
-            let types: Vec<String> = t.types().map(wit_name).collect();
-            format!("tuple<{}>", types.join(", "))
-        }),
-        Type::Option(o) => named(o.name(), &|| format!("option<{}>", wit_name(o.ty()))),
-        Type::Result(r) => named(r.name(), &|| match (r.ok(), r.err()) {
-            (ok, Some(err)) => format!(
-                "result<{}, {}>",
-                ok.map_or("_".into(), wit_name),
-                wit_name(err)
-            ),
-            (ok, None) => payload("result", ok),
-        }),
-        Type::List(l) => named(l.name(), &|| format!("list<{}>", wit_name(l.ty()))),
-        Type::FixedLengthList(l) => named(l.name(), &|| {
-            format!("list<{}, {}>", wit_name(l.ty()), l.len())
-        }),
-        Type::Map(m) => named(m.name(), &|| {
-            format!("map<{}, {}>", wit_name(m.key_ty()), wit_name(m.value_ty()))
-        }),
-        Type::Future(f) => named(f.name(), &|| payload("future", f.ty())),
-        Type::Stream(s) => named(s.name(), &|| payload("stream", s.ty())),
-        other => other.describe(),
-    }
 }
 
 /// Every future and stream type in the world's functions, by name.

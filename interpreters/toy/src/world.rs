@@ -9,7 +9,7 @@ use std::rc::Rc;
 use toy_lang::{Interp, Value};
 use wit_dylib_sdk::{Resource, Type, Wit, call_import, call_import_async};
 
-use crate::channels::{self, wit_name};
+use crate::channels;
 use crate::resources::{self, Resources};
 use crate::tasks::Scheduler;
 use crate::values::{lift, lower};
@@ -199,7 +199,7 @@ fn describe_channel(kind: &str, ty: Type, payload: Option<Type>) -> Value {
     map([
         ("kind", string(kind)),
         ("type", payload.map_or(Value::Nil, describe_type)),
-        ("wit", string(&wit_name(ty.dealias()))),
+        ("wit", string(&ty.dealias().to_string())),
     ])
 }
 
