@@ -54,9 +54,7 @@ enum Workload {
 }
 
 fn main() -> Result<()> {
-    let manifest = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    );
+    let manifest = lua_demo::crate_dir();
     let handlers = [
         ("Lua 0.2", lua_example(&manifest, "http", "hello.lua")?),
         ("native Rust 0.2", native(&manifest, "native-hello")?),

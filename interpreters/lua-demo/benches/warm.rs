@@ -12,7 +12,7 @@
 //! 0.05 s, a warm first answer within 0.1 s.
 
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,9 +21,7 @@ use anyhow::{Context, Result, ensure};
 const ROUNDS: usize = 5;
 
 fn main() -> Result<()> {
-    let manifest = PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    );
+    let manifest = lua_demo::crate_dir();
     let scratch = std::env::temp_dir().join(format!("lua-demo-warm-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
     let example = manifest.join("example");

@@ -1,7 +1,7 @@
 //! The default run: build the bundled example (or another script for its
 //! world) and call it, playing the host.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Result, bail};
 use lua_demo::{Script, componentize, load_world, runtime};
@@ -34,12 +34,7 @@ pub fn run(script: Option<&Path>) -> Result<()> {
             }
         }
     }
-    // `cargo run` says where the checkout is at run time; an installed
-    // binary knows where it was built.
-    let example = std::env::var_os("CARGO_MANIFEST_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
-        .join("example");
+    let example = lua_demo::crate_dir().join("example");
     let script = Script::read(script.unwrap_or(&example.join("app.lua")))?;
     let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
     let component = componentize(&script, &resolve, world)?;

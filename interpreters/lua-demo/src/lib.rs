@@ -13,6 +13,16 @@ pub use wit_dylib_pipeline::{
     Limits, Options, Script, compose, concurrency, deadline, load_world, runtime, streams,
 };
 
+/// This crate's source directory, where its examples are: the one `cargo`
+/// names at run time (`cargo run`, `cargo test`), else the one the binary
+/// was built from. Run time first, because a binary built in another
+/// checkout sharing the target directory would otherwise use that one.
+pub fn crate_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The Lua interpreter's dylib, built by this crate's build script.
 const LUA_LIBRARY: &[u8] =
     include_bytes!(concat!(env!("LUA_DEMO_WASM_DIR"), "/lua_interpreter.so"));

@@ -18,10 +18,7 @@ const API: &str = "test:lua-async/api";
 fn component() -> &'static [u8] {
     static COMPONENT: OnceLock<Vec<u8>> = OnceLock::new();
     COMPONENT.get_or_init(|| {
-        let dir = std::path::PathBuf::from(
-            std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-        )
-        .join("tests");
+        let dir = lua_demo::crate_dir().join("tests");
         let (resolve, world) = load_world(&dir.join("async.wit"), Some("app")).unwrap();
         let script = Script::read(&dir.join("async.lua")).unwrap();
         componentize(&script, &resolve, world).unwrap()

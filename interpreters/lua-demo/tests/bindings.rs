@@ -32,23 +32,19 @@ fn emmylua_check() -> PathBuf {
 }
 
 fn example(file: &str) -> String {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("example")
-    .join(file)
-    .display()
-    .to_string()
+    lua_demo::crate_dir()
+        .join("example")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 fn test_file(file: &str) -> String {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests")
-    .join(file)
-    .display()
-    .to_string()
+    lua_demo::crate_dir()
+        .join("tests")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 /// A fresh directory for one test.
@@ -223,10 +219,7 @@ return exports
 
 #[test]
 fn the_async_example_checks_clean_and_misuse_of_wit_is_reported() {
-    let example = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("examples/words");
+    let example = lua_demo::crate_dir().join("examples/words");
     let dir = temp_dir("words");
     let stubs = dir.join("stubs");
     bindings(example.join("words.wit").to_str().unwrap(), None, &stubs);
@@ -262,10 +255,7 @@ fn every_kind_of_type_checks_clean() {
 
 #[test]
 fn wasi_http_proxy() {
-    let wit = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("../../generator/tests/wasi-wit");
+    let wit = lua_demo::crate_dir().join("../../generator/tests/wasi-wit");
     let dir = temp_dir("proxy");
     let stubs = dir.join("stubs");
     bindings(
@@ -281,11 +271,7 @@ fn wasi_http_proxy() {
 /// Bindings for example `name`'s world (`examples/NAME/wit`), then the
 /// checker over the example's scripts, which must check clean.
 fn assert_example_checks_clean(name: &str) {
-    let example = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("examples")
-    .join(name);
+    let example = lua_demo::crate_dir().join("examples").join(name);
     let dir = temp_dir(name);
     let stubs = dir.join("stubs");
     bindings(example.join("wit").to_str().unwrap(), None, &stubs);

@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 fn example(file: &str) -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
-        .join("example")
-        .join(file)
+    lua_demo::crate_dir().join("example").join(file)
 }
 
 fn scratch(test: &str) -> PathBuf {

@@ -12,13 +12,11 @@ fn lua_demo(args: &[&str]) -> Output {
 }
 
 fn example(file: &str) -> String {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("example")
-    .join(file)
-    .display()
-    .to_string()
+    lua_demo::crate_dir()
+        .join("example")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 fn temp_file(name: &str, contents: &str) -> PathBuf {
@@ -368,10 +366,7 @@ fn a_memory_limit_out_of_range_is_refused() {
 
 #[test]
 fn run_takes_and_prints_wave_values_of_every_kind() {
-    let wit = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests/lua.wit");
+    let wit = lua_demo::crate_dir().join("tests/lua.wit");
     let script = temp_file(
         "wave.lua",
         r#"return {

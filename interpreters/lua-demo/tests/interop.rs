@@ -16,9 +16,7 @@ use lua_demo::{Options, Script, componentize_with, load_world};
 use wit_parser::decoding::{DecodedWasm, decode};
 
 fn manifest_dir() -> std::path::PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
+    lua_demo::crate_dir()
 }
 
 /// The Wasmtime command line: `$WASMTIME`, or where `cargo xtask test`

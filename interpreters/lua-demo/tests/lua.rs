@@ -68,10 +68,7 @@ fn both_builds(source: &str) -> Result<[Vec<u8>; 2]> {
 }
 
 fn build_with(source: &str, options: &Options) -> Result<Vec<u8>> {
-    let wit = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests/lua.wit");
+    let wit = lua_demo::crate_dir().join("tests/lua.wit");
     let (resolve, world) = load_world(&wit, Some("checks"))?;
     let script = Script {
         name: "test.lua".into(),
@@ -302,10 +299,7 @@ fn an_out_of_range_integer_traps() -> Result<()> {
 /// what the glue hands to Lua uses the Lua spelling.
 #[test]
 fn names_spelt_as_in_the_wit_are_accepted() -> Result<()> {
-    let wit = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests/names.wit");
+    let wit = lua_demo::crate_dir().join("tests/names.wit");
     let (resolve, world) = load_world(&wit, Some("names"))?;
     let script = Script {
         name: "names.lua".into(),

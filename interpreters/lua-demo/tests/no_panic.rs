@@ -24,13 +24,11 @@ fn assert_clean_failure(args: &[&str]) {
 }
 
 fn example(file: &str) -> String {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("example")
-    .join(file)
-    .display()
-    .to_string()
+    lua_demo::crate_dir()
+        .join("example")
+        .join(file)
+        .display()
+        .to_string()
 }
 
 fn scratch() -> PathBuf {

@@ -17,10 +17,7 @@ use wasmtime::component::{FutureReader, StreamReader, Val};
 const API: &str = "test:none/api";
 
 fn component(script: &str) -> Result<Vec<u8>> {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests");
+    let dir = lua_demo::crate_dir().join("tests");
     let (resolve, world) = load_world(&dir.join("none.wit"), Some("app"))?;
     componentize(&Script::read(&dir.join(script))?, &resolve, world)
 }

@@ -69,10 +69,7 @@ fn call(
 
 #[test]
 fn a_world_without_imports_gives_a_component_without_imports() -> Result<()> {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests");
+    let dir = lua_demo::crate_dir().join("tests");
     let script = std::env::temp_dir().join(format!("pure-{}.lua", std::process::id()));
     std::fs::write(
         &script,
@@ -100,10 +97,7 @@ fn a_world_without_imports_gives_a_component_without_imports() -> Result<()> {
 
 #[test]
 fn the_bundled_example_imports_only_its_host_interface() -> Result<()> {
-    let example = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("example");
+    let example = lua_demo::crate_dir().join("example");
     let bytes = build(&example.join("app.lua"), &example.join("app.wit"), "app")?;
     let component = Component::new(&runtime::engine()?, &bytes)?;
     assert_eq!(import_names(&component), ["demo:app/host"]);
@@ -128,10 +122,7 @@ fn the_bundled_example_imports_only_its_host_interface() -> Result<()> {
 
 #[test]
 fn a_stubbed_wasi_call_traps() -> Result<()> {
-    let dir = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests");
+    let dir = lua_demo::crate_dir().join("tests");
     let script = std::env::temp_dir().join(format!("pure-print-{}.lua", std::process::id()));
     std::fs::write(
         &script,

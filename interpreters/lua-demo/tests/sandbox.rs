@@ -35,10 +35,7 @@ fn script(prelude: &str, spin: &str) -> Script {
 }
 
 fn build(script: &Script, options: &Options) -> Result<Vec<u8>> {
-    let wit = std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("tests/sandbox.wit");
+    let wit = lua_demo::crate_dir().join("tests/sandbox.wit");
     let (resolve, world) = load_world(&wit, Some("sandbox"))?;
     componentize_with(script, &resolve, world, options)
 }

@@ -20,9 +20,7 @@ use lua_demo::serve::Server;
 use lua_demo::{Limits, Options, Script, componentize_with, load_world};
 
 fn manifest_dir() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
+    lua_demo::crate_dir()
 }
 
 fn http_wit() -> PathBuf {

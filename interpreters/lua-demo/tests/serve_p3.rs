@@ -15,10 +15,7 @@ use lua_demo::serve::{Options, Reuse, Server};
 use lua_demo::{Limits, Script, componentize_with, load_world};
 
 fn example() -> PathBuf {
-    std::path::PathBuf::from(
-        std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"),
-    )
-    .join("examples/http-p3")
+    lua_demo::crate_dir().join("examples/http-p3")
 }
 
 /// The example app, as `componentize` builds it.

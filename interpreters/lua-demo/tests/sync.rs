@@ -9,8 +9,7 @@ use lua_demo::{Script, componentize, concurrency, load_world, runtime};
 use wasmtime::component::Val;
 
 fn dir(path: &str) -> PathBuf {
-    PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"))
-        .join(path)
+    lua_demo::crate_dir().join(path)
 }
 
 fn build(script: &str, wit: &str) -> Vec<u8> {
