@@ -166,7 +166,13 @@ pub fn engine() -> Result<Engine> {
 /// in another process. Its concurrency support is off when the component
 /// does not need it ([`crate::concurrency`]), which makes calls cheaper.
 pub fn cached_engine_for(component: &[u8]) -> Result<Engine> {
-    let mut config = config(crate::concurrency::needed_by(component));
+    cached_engine(crate::concurrency::needed_by(component))
+}
+
+/// An engine with the compilation cache, with or without concurrency
+/// support.
+fn cached_engine(concurrency: bool) -> Result<Engine> {
+    let mut config = config(concurrency);
     cache::use_all(&mut config);
     new_engine(&config)
 }
@@ -200,13 +206,19 @@ pub fn build_engine() -> Result<Engine> {
 /// never a refusal. Instances are made with `instantiate_async`, so that a
 /// guest can wait on host I/O; the component's `engine()` is the one used.
 /// Both engines use the compilation cache ([`crate::cache`]), and have
-/// concurrency support only if the component needs it.
-pub fn compile_for_server(component: &[u8], limits: &Limits, instances: u32) -> Result<Component> {
+/// concurrency support when `concurrency` says the component needs it
+/// ([`crate::concurrency::needed_by`], which the caller also needs to know
+/// what it may link).
+pub fn compile_for_server(
+    component: &[u8],
+    limits: &Limits,
+    instances: u32,
+    concurrency: bool,
+) -> Result<Component> {
     check_component(component)?;
-    let concurrency = crate::concurrency::needed_by(component);
     let pooled = pooled_engine(limits, instances, Footprint::of(component)?, concurrency)?;
     compile(&pooled, component).or_else(|refused| {
-        let on_demand = compile(&cached_engine_for(component)?, component)?;
+        let on_demand = compile(&cached_engine(concurrency)?, component)?;
         eprintln!("instances are allocated on demand, not from a pool: {refused:#}");
         Ok(on_demand)
     })
@@ -233,9 +245,7 @@ fn pooled_engine(
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     new_engine(&config).or_else(|pooled| {
         eprintln!("instances are allocated on demand: the pooling allocator failed ({pooled:#})");
-        let mut config = self::config(concurrency);
-        cache::use_all(&mut config);
-        new_engine(&config)
+        cached_engine(concurrency)
     })
 }
 

@@ -227,7 +227,8 @@ impl Server {
         // A component with no async feature runs with concurrency off
         // (see `compile_for_server`), where WASI 0.3 cannot be linked.
         let concurrency = wit_dylib_pipeline::concurrency::needed_by(component);
-        let component = runtime::compile_for_server(component, &limits, MAX_INSTANCES)?;
+        let component =
+            runtime::compile_for_server(component, &limits, MAX_INSTANCES, concurrency)?;
         let engine = component.engine().clone();
         let mut linker = Linker::new(&engine);
         // Full WASI 0.2 (without capabilities) serves ordinary components,
