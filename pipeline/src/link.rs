@@ -66,31 +66,17 @@ fn is_sync(world_library: &[u8]) -> bool {
         .iter()
         .any(|marker| name.contains(marker))
     };
-    !Parser::new(0)
-        .parse_all(world_library)
-        .any(|payload| match payload {
-            Ok(Payload::ImportSection(imports)) => imports
-                .into_imports()
-                .any(|import| import.is_ok_and(|i| asynchronous(i.name))),
-            Ok(Payload::ExportSection(exports)) => exports
-                .into_iter()
-                .any(|export| export.is_ok_and(|e| asynchronous(e.name))),
-            _ => false,
-        })
+    !any_import(world_library, |_, name| asynchronous(name))
+        && !any_export(world_library, asynchronous)
 }
 
 /// The task hook library (docs/abi.md §8.7) when `world_library` keeps its
 /// stack pointer in the task context, that is, imports no
 /// `env.__stack_pointer`.
 pub fn task_hook_library_for(world_library: &[u8]) -> Option<Vec<u8>> {
-    let uses_global = Parser::new(0)
-        .parse_all(world_library)
-        .any(|payload| match payload {
-            Ok(Payload::ImportSection(imports)) => imports.into_imports().any(|import| {
-                import.is_ok_and(|i| i.module == "env" && i.name == "__stack_pointer")
-            }),
-            _ => false,
-        });
+    let uses_global = any_import(world_library, |module, name| {
+        module == "env" && name == "__stack_pointer"
+    });
     (!uses_global).then(wit_dylib_generator::task_hook_library)
 }
 
@@ -120,12 +106,31 @@ pub(crate) fn check_dylib(library: &[u8]) -> Result<()> {
 
 /// Whether the dylib `library` exports `name`.
 pub(crate) fn exports(library: &[u8], name: &str) -> bool {
+    any_export(library, |export| export == name)
+}
+
+/// Whether some import of the core module `library` (module, name) passes
+/// `test`.
+fn any_import(library: &[u8], test: impl Fn(&str, &str) -> bool) -> bool {
+    Parser::new(0)
+        .parse_all(library)
+        .any(|payload| match payload {
+            Ok(Payload::ImportSection(imports)) => imports
+                .into_imports()
+                .any(|import| import.is_ok_and(|i| test(i.module, i.name))),
+            _ => false,
+        })
+}
+
+/// Whether the name of some export of the core module `library` passes
+/// `test`.
+fn any_export(library: &[u8], test: impl Fn(&str) -> bool) -> bool {
     Parser::new(0)
         .parse_all(library)
         .any(|payload| match payload {
             Ok(Payload::ExportSection(exports)) => exports
                 .into_iter()
-                .any(|export| export.is_ok_and(|export| export.name == name)),
+                .any(|export| export.is_ok_and(|e| test(e.name))),
             _ => false,
         })
 }
