@@ -20,6 +20,9 @@
 //! think about the glue's allocations.
 
 use crate::buffer::{Bytes, CanonicalList};
+use crate::end::ReadEnd;
+use crate::error_context::ErrorContext;
+use crate::handle::{Borrow, Own};
 use crate::metadata::{
     Enum, Flags, Future, List, Map, Record, Resource, Stream, Tuple, Variant, WitOption, WitResult,
 };
@@ -60,11 +63,12 @@ pub trait Call {
     fn pop_flags(&mut self, ty: Flags) -> u32;
     /// Pops an enum value as the index of its case.
     fn pop_enum(&mut self, ty: Enum) -> u32;
-    /// Pops a borrowed resource: the handle, or for a resource this component
-    /// exports ([`Resource::is_exported`]) the rep.
-    fn pop_borrow(&mut self, ty: Resource) -> u32;
-    /// Pops an owned resource handle, giving up ownership.
-    fn pop_own(&mut self, ty: Resource) -> u32;
+    /// Pops a borrowed resource: a [`Borrow`] received, or one lent by an
+    /// [`Own`] the interpreter keeps alive until the call ends.
+    fn pop_borrow(&mut self, ty: Resource) -> Borrow;
+    /// Pops an owned resource handle, giving it away. For a resource this
+    /// component exports, [`Resource::new_own`] makes one for an object.
+    fn pop_own(&mut self, ty: Resource) -> Own;
     /// Pops a record and pushes its fields, the first on top.
     fn pop_record(&mut self, ty: Record);
     /// Pops a tuple and pushes its elements, the first on top.
@@ -90,22 +94,23 @@ pub trait Call {
     fn pop_map_iter_next(&mut self, ty: Map);
     /// Pops the exhausted map iterator.
     fn pop_map_iter(&mut self, ty: Map);
-    /// Pops a future's readable end, giving it up. The default traps: an
+    /// Pops a future's readable end, giving it away; the SDK traps if it
+    /// is busy, closed or of another type. The default traps: an
     /// interpreter without async support has none.
-    fn pop_future(&mut self, ty: Future) -> u32 {
+    fn pop_future(&mut self, ty: Future) -> ReadEnd {
         let _ = ty;
         panic!("wit-dylib: future<T> is not supported by this interpreter")
     }
-    /// Pops a stream's readable end, giving it up. The default traps.
-    fn pop_stream(&mut self, ty: Stream) -> u32 {
+    /// Pops a stream's readable end, giving it away. The default traps.
+    fn pop_stream(&mut self, ty: Stream) -> ReadEnd {
         let _ = ty;
         panic!("wit-dylib: stream<T> is not supported by this interpreter")
     }
 
-    /// Pops an error-context and returns its handle, which the interpreter
-    /// keeps: passing one copies it (see [`crate::error_context`]). The
+    /// Pops an error-context. Passing one copies it: return a clone of the
+    /// interpreter's value, which the SDK keeps until the call ends. The
     /// default traps.
-    fn pop_error_context(&mut self) -> u32 {
+    fn pop_error_context(&mut self) -> ErrorContext {
         panic!("wit-dylib: error-context is not supported by this interpreter")
     }
 
@@ -127,12 +132,14 @@ pub trait Call {
     fn push_flags(&mut self, ty: Flags, bits: u32);
     /// Pushes an enum value; the SDK has checked the case index.
     fn push_enum(&mut self, ty: Enum, case: u32);
-    /// Pushes a borrowed resource (a rep for resources this component exports).
-    /// A borrow is valid only during the call: for a resource defined
-    /// elsewhere, the SDK drops the handle when the export returns.
-    fn push_borrow(&mut self, ty: Resource, handle: u32);
-    /// Pushes an owned resource handle, which the interpreter now owns.
-    fn push_own(&mut self, ty: Resource, handle: u32);
+    /// Pushes a borrowed resource ([`Borrow::rep`] for resources this
+    /// component exports). A borrow is valid only during the call: for a
+    /// resource defined elsewhere, the SDK drops the handle when the export
+    /// returns.
+    fn push_borrow(&mut self, ty: Resource, borrow: Borrow);
+    /// Pushes an owned resource handle, which the interpreter now owns. For
+    /// a resource this component exports, [`Own::rep`] names the object.
+    fn push_own(&mut self, ty: Resource, own: Own);
     /// Pops the record's fields (the last on top) and pushes the record.
     fn push_record(&mut self, ty: Record);
     /// Pops the tuple's elements (the last on top) and pushes the tuple.
@@ -165,21 +172,21 @@ pub trait Call {
     /// Pops a value, then a key, and inserts them into the map now on top.
     fn map_append(&mut self, ty: Map);
     /// Pushes a future's readable end, which the interpreter now owns (see
-    /// [`Future::read`]). The default traps.
-    fn push_future(&mut self, ty: Future, handle: u32) {
-        let _ = (ty, handle);
+    /// [`ReadEnd::read`]). The default traps.
+    fn push_future(&mut self, ty: Future, end: ReadEnd) {
+        let _ = (ty, end);
         panic!("wit-dylib: future<T> is not supported by this interpreter")
     }
-    /// Pushes a stream's readable end, which the interpreter now owns (see
-    /// [`Stream::read`]). The default traps.
-    fn push_stream(&mut self, ty: Stream, handle: u32) {
-        let _ = (ty, handle);
+    /// Pushes a stream's readable end, which the interpreter now owns. The
+    /// default traps.
+    fn push_stream(&mut self, ty: Stream, end: ReadEnd) {
+        let _ = (ty, end);
         panic!("wit-dylib: stream<T> is not supported by this interpreter")
     }
-    /// Pushes an error-context handle, which the interpreter now owns (drop
-    /// it with [`crate::error_context::drop`]). The default traps.
-    fn push_error_context(&mut self, handle: u32) {
-        let _ = handle;
+    /// Pushes an error-context, which the interpreter now owns. The default
+    /// traps.
+    fn push_error_context(&mut self, value: ErrorContext) {
+        let _ = value;
         panic!("wit-dylib: error-context is not supported by this interpreter")
     }
 }

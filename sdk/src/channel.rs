@@ -1,20 +1,25 @@
-//! Futures and streams: creating their ends, reading and writing elements
-//! (moved through the glue's per-element lift and lower functions), and
-//! dropping ends. Reads and writes are Rust futures that complete when the
-//! copy does (see [`crate::task`] for the model); the SDK owns each element
-//! buffer until then, and dropping such a future early cancels the copy.
+//! How elements move through futures and streams: one copy routine for
+//! both (a future is a stream of one element), over the built-ins the world
+//! library lists for each `future<T>` and `stream<T>` type.
+//!
+//! A read or write is a Rust future that completes when the copy does (see
+//! [`crate::task`] for the model). The SDK owns each element buffer until
+//! then; dropping such a future early cancels the copy, and the elements it
+//! moved meanwhile are released: a read lifts them (and so frees their
+//! strings, lists and handles), a write drops the handles in those it did
+//! not give away.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::ffi::c_void;
 
-use crate::buffer::Bytes;
 use crate::call::Call;
 use crate::dispose::{drop_handles, holds_handles};
-use crate::metadata::Type;
+use crate::handle::DropFn;
+use crate::metadata::{Future, Stream, Type};
 use crate::runtime::CallFrame;
-use crate::task::next_event;
+use crate::task::{NextEvent, next_event};
 
-/// The most bytes one stream read may ask for (see [`Stream::max_read`]):
+/// The most bytes one stream read may ask for (see [`Channel::max_read`]):
 /// the buffer is allocated up front, so a larger request is refused before
 /// it can exhaust the guest's memory.
 pub const MAX_READ_BYTES: usize = 16 << 20;
@@ -25,35 +30,198 @@ const MAX_COPY_COUNT: usize = (1 << 28) - 1;
 const BLOCKED: u32 = 0xffff_ffff;
 const COPY_COMPLETED: u32 = 0;
 const COPY_DROPPED: u32 = 1;
+const COPY_CANCELLED: u32 = 2;
 
 /// How far a read or write of a future or stream got.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Progress {
     /// Elements transferred (0 or 1 for a future).
     pub count: usize,
-    /// The other end was dropped: no more elements will move. Drop this end.
+    /// The other end was dropped: no more elements will move.
     pub dropped: bool,
+    /// The operation was cancelled (see [`ReadEnd::cancel`](crate::ReadEnd::cancel)).
+    pub cancelled: bool,
 }
 
-impl Progress {
-    fn decode(code: u32) -> Progress {
+/// A `future<T>` or `stream<T>` type of the world: what an end carries.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Channel {
+    Future(Future),
+    Stream(Stream),
+}
+
+impl Channel {
+    /// The type itself.
+    pub fn ty(self) -> Type {
+        match self {
+            Channel::Future(f) => Type::Future(f),
+            Channel::Stream(s) => Type::Stream(s),
+        }
+    }
+
+    /// The payload (future) or element (stream) type; `None` without one.
+    pub fn payload(self) -> Option<Type> {
+        match self {
+            Channel::Future(f) => f.ty(),
+            Channel::Stream(s) => s.ty(),
+        }
+    }
+
+    pub fn is_future(self) -> bool {
+        matches!(self, Channel::Future(_))
+    }
+
+    /// Whether ends of `self` may stand where `other` is expected: the same
+    /// kind with the same payload. The world lists one entry per place a
+    /// type is used, and the component model compares types by structure.
+    pub fn fits(self, other: Channel) -> bool {
+        self.is_future() == other.is_future()
+            && self.payload().map(|t| t.to_string()) == other.payload().map(|t| t.to_string())
+    }
+
+    /// The most elements one read may ask for: 1 for a future; for a
+    /// stream, as many as fit in [`MAX_READ_BYTES`], and never more than
+    /// the canonical ABI can count. Interpreters check a script's count
+    /// against it.
+    pub fn max_read(self) -> usize {
+        match self {
+            Channel::Future(_) => 1,
+            Channel::Stream(_) => {
+                let size = self.ops().size.max(1);
+                (MAX_READ_BYTES / size).clamp(1, MAX_COPY_COUNT)
+            }
+        }
+    }
+
+    /// Whether this is a `stream<u8>`, which moves bytes in bulk
+    /// ([`ReadEnd::read_bytes`](crate::ReadEnd::read_bytes),
+    /// [`WriteEnd::write_bytes`](crate::WriteEnd::write_bytes)).
+    pub fn is_bytes(self) -> bool {
+        matches!(self, Channel::Stream(s) if s.ty().map(Type::dealias) == Some(Type::U8))
+    }
+
+    /// The built-ins of this type, futures' and streams' in one shape.
+    pub(crate) fn ops(self) -> Ops {
+        macro_rules! ops {
+            ($raw:expr, $what:literal, $read:ident, $write:ident) => {{
+                let raw = $raw;
+                let need = |name: &str| format!("wit-dylib metadata: no {}.{name}", $what);
+                Ops {
+                    channel: self,
+                    size: raw.abi_payload_size,
+                    align: raw.abi_payload_align.max(1),
+                    lift: raw.lift,
+                    lower: raw.lower,
+                    new: raw.new.unwrap_or_else(|| panic!("{}", need("new"))),
+                    read: CopyFn::$read(raw.read.unwrap_or_else(|| panic!("{}", need("read")))),
+                    write: CopyFn::$write(raw.write.unwrap_or_else(|| panic!("{}", need("write")))),
+                    cancel_read: raw
+                        .cancel_read
+                        .unwrap_or_else(|| panic!("{}", need("cancel-read"))),
+                    cancel_write: raw
+                        .cancel_write
+                        .unwrap_or_else(|| panic!("{}", need("cancel-write"))),
+                    drop_readable: raw
+                        .drop_readable
+                        .unwrap_or_else(|| panic!("{}", need("drop-readable"))),
+                    drop_writable: raw
+                        .drop_writable
+                        .unwrap_or_else(|| panic!("{}", need("drop-writable"))),
+                }
+            }};
+        }
+        match self {
+            Channel::Future(f) => ops!(f.raw_ops(), "future", FutureRead, FutureWrite),
+            Channel::Stream(s) => ops!(s.raw_ops(), "stream", StreamRead, StreamWrite),
+        }
+    }
+}
+
+/// A copy built-in. A future's moves one element and takes no count.
+#[derive(Copy, Clone)]
+pub(crate) enum CopyFn {
+    FutureRead(unsafe extern "C" fn(u32, *mut c_void) -> u32),
+    FutureWrite(unsafe extern "C" fn(u32, *const c_void) -> u32),
+    StreamRead(unsafe extern "C" fn(u32, *mut c_void, usize) -> u32),
+    StreamWrite(unsafe extern "C" fn(u32, *const c_void, usize) -> u32),
+}
+
+impl CopyFn {
+    /// # Safety
+    /// `buffer` must hold room for (read) or elements to take (write)
+    /// `count` elements, alive until the copy completes or is cancelled.
+    unsafe fn call(self, handle: u32, buffer: *mut u8, count: usize) -> u32 {
+        // SAFETY: guaranteed by the caller.
+        unsafe {
+            match self {
+                CopyFn::FutureRead(read) => read(handle, buffer.cast()),
+                CopyFn::FutureWrite(write) => write(handle, buffer.cast()),
+                CopyFn::StreamRead(read) => read(handle, buffer.cast(), count),
+                CopyFn::StreamWrite(write) => write(handle, buffer.cast(), count),
+            }
+        }
+    }
+}
+
+/// The built-ins and per-element conversions of one future or stream type.
+#[derive(Copy, Clone)]
+pub(crate) struct Ops {
+    pub channel: Channel,
+    pub size: usize,
+    pub align: usize,
+    lift: Option<unsafe extern "C" fn(*mut c_void, *const c_void)>,
+    lower: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
+    new: unsafe extern "C" fn() -> u64,
+    read: CopyFn,
+    write: CopyFn,
+    cancel_read: unsafe extern "C" fn(u32) -> u32,
+    cancel_write: unsafe extern "C" fn(u32) -> u32,
+    pub drop_readable: DropFn,
+    pub drop_writable: DropFn,
+}
+
+impl Ops {
+    /// A new pair of raw ends, `(readable, writable)`.
+    pub fn new_pair(&self) -> (u32, u32) {
+        // SAFETY: the `future.new`/`stream.new` built-in takes nothing.
+        let ends = unsafe { (self.new)() };
+        (ends as u32, (ends >> 32) as u32)
+    }
+
+    /// Whether nothing more can move through an end after a copy ended with
+    /// `code`: the peer dropped its end, or a future's one value went
+    /// through.
+    pub fn closes(&self, code: u32) -> bool {
+        let status = code & 0xf;
+        status == COPY_DROPPED || (self.channel.is_future() && status == COPY_COMPLETED)
+    }
+
+    /// What a copy's completion (or cancellation) code says. A future's
+    /// code carries no count: its one element moved iff it completed.
+    fn progress(&self, code: u32) -> Progress {
+        let status = code & 0xf;
         Progress {
-            count: (code >> 4) as usize,
-            dropped: code & 0xf == COPY_DROPPED,
+            count: match self.channel {
+                Channel::Future(_) => usize::from(status == COPY_COMPLETED),
+                Channel::Stream(_) => (code >> 4) as usize,
+            },
+            dropped: status == COPY_DROPPED,
+            cancelled: status == COPY_CANCELLED,
         }
     }
 }
 
 /// Element buffer of a read or write, owned by the SDK until it completes.
-struct Buffer {
+pub(crate) struct Buffer {
     ptr: *mut u8,
     layout: std::alloc::Layout,
+    size: usize,
 }
 
 impl Buffer {
-    fn new(size: usize, align: usize, count: usize) -> Buffer {
-        let bytes = size.checked_mul(count).expect("buffer size overflows");
-        let layout = std::alloc::Layout::from_size_align(bytes, align.max(1))
+    fn new(ops: &Ops, count: usize) -> Buffer {
+        let bytes = ops.size.checked_mul(count).expect("buffer size overflows");
+        let layout = std::alloc::Layout::from_size_align(bytes, ops.align)
             .expect("wit-dylib metadata: invalid payload layout");
         let ptr = if bytes == 0 {
             // Zero-size elements are never read or written.
@@ -66,11 +234,15 @@ impl Buffer {
             }
             ptr
         };
-        Buffer { ptr, layout }
+        Buffer {
+            ptr,
+            layout,
+            size: ops.size,
+        }
     }
 
-    fn at(&self, offset: usize) -> *mut u8 {
-        self.ptr.wrapping_add(offset)
+    fn at(&self, index: usize) -> *mut u8 {
+        self.ptr.wrapping_add(index * self.size)
     }
 }
 
@@ -83,548 +255,285 @@ impl Drop for Buffer {
     }
 }
 
-/// The glue's per-element conversions of a payload type.
-#[derive(Copy, Clone)]
-struct Payload {
-    ty: Option<Type>,
-    size: usize,
-    lift: Option<unsafe extern "C" fn(*mut c_void, *const c_void)>,
-    lower: Option<unsafe extern "C" fn(*mut c_void, *mut c_void)>,
+/// The elements a read receives, lifted onto `frame` when it ends. If the
+/// read is cancelled, those the cancelled copy moved are lifted (and so
+/// released) as the read is dropped.
+pub(crate) struct Incoming<C: Call> {
+    /// `None` once finished.
+    frame: Option<Box<CallFrame<C>>>,
+    buffer: Buffer,
+    ops: Ops,
+    /// Elements the canonical ABI wrote and nobody lifted yet.
+    pub moved: Cell<usize>,
 }
 
-impl Payload {
-    /// Lifts elements `0..count` of `buffer` onto `cx`, in order.
-    ///
-    /// # Safety
-    /// `cx` must be a live frame of the interpreter's `CallCx` and the first
-    /// `count` elements of `buffer` must have been written by the canonical
-    /// ABI (they are moved out: lift each element once).
-    unsafe fn lift(&self, cx: *mut c_void, buffer: &Buffer, count: usize) {
-        if let Some(lift) = self.lift {
-            for i in 0..count {
-                // SAFETY: guaranteed by the caller; the glue pushes one element.
-                unsafe { lift(cx, buffer.at(i * self.size).cast()) };
-            }
+impl<C: Call + 'static> Incoming<C> {
+    pub fn new(ops: Ops, frame: CallFrame<C>, max: usize) -> Incoming<C> {
+        crate::runtime::check_stack_type::<C>(|| format!("reading a {}", ops.channel.ty()));
+        Incoming {
+            frame: Some(Box::new(frame)),
+            buffer: Buffer::new(&ops, max),
+            ops,
+            moved: Cell::new(0),
         }
+    }
+
+    pub fn buffer(&self) -> *mut u8 {
+        self.buffer.at(0)
+    }
+
+    /// The frame with the elements read pushed onto it.
+    pub fn finish(mut self) -> CallFrame<C> {
+        self.lift();
+        *self.frame.take().expect("finished once")
+    }
+}
+
+impl<C: Call> Incoming<C> {
+    /// Pushes the moved elements onto the frame, in order.
+    fn lift(&mut self) {
+        let count = self.moved.replace(0);
+        let (Some(lift), Some(frame)) = (self.ops.lift, self.frame.as_deref_mut()) else {
+            return;
+        };
+        let cx: *mut CallFrame<C> = frame;
+        for i in 0..count {
+            // SAFETY: the canonical ABI wrote element `i`, lifted once
+            // (`moved` is reset); `cx` is a frame of the interpreter's
+            // `CallCx` (checked in `new`), and the glue pushes one element.
+            unsafe { lift(cx.cast(), self.buffer.at(i).cast()) };
+        }
+    }
+}
+
+impl<C: Call> Drop for Incoming<C> {
+    fn drop(&mut self) {
+        // A cancelled read: what the copy moved is lifted onto the frame
+        // and released with it.
+        self.lift();
     }
 }
 
 /// The lowered elements of a write. Those the reader did not take (it
 /// dropped its end, or the write was cancelled) still hold this component's
-/// handles: dropping the buffer drops those handles (see [`crate::dispose`]).
-struct Outgoing {
+/// handles: dropping this drops those handles (see [`crate::dispose`]).
+pub(crate) struct Outgoing<C: Call> {
+    /// Owns what the elements point to (strings, lists) until the write
+    /// ends; `None` once it has.
+    frame: Option<Box<CallFrame<C>>>,
     buffer: Buffer,
-    payload: Payload,
+    ty: Option<Type>,
     count: usize,
     /// Elements the reader took so far.
-    taken: Cell<usize>,
+    pub taken: Cell<usize>,
 }
 
-impl Outgoing {
+impl<C: Call + 'static> Outgoing<C> {
     /// Lowers `count` elements popped from `frame` (the first on top).
-    fn lower<C: Call + 'static>(
-        payload: Payload,
-        align: usize,
-        count: usize,
-        frame: &mut CallFrame<C>,
-    ) -> Outgoing {
-        let outgoing = Outgoing {
-            buffer: Buffer::new(payload.size, align, count),
-            payload,
+    pub fn lower(ops: Ops, frame: CallFrame<C>, count: usize) -> Outgoing<C> {
+        crate::runtime::check_stack_type::<C>(|| format!("writing a {}", ops.channel.ty()));
+        let mut outgoing = Outgoing {
+            frame: Some(Box::new(frame)),
+            buffer: Buffer::new(&ops, count),
+            ty: ops.channel.payload(),
             count,
             // Until lowered, no element holds anything to drop.
             taken: Cell::new(count),
         };
-        if let Some(lower) = payload.lower {
+        if let Some(lower) = ops.lower {
+            let cx: *mut CallFrame<C> = outgoing.frame.as_deref_mut().expect("not ended");
             for i in 0..count {
                 // SAFETY: the glue's lowering pops one element from the frame
-                // (of the interpreter's `CallCx`, which the callers check)
-                // into element `i` of the buffer, which has the payload's
-                // size and alignment.
-                unsafe { lower((frame as *mut CallFrame<C>).cast(), outgoing.at(i).cast()) };
+                // (of the interpreter's `CallCx`, checked above) into element
+                // `i` of the buffer, which has the payload's size and
+                // alignment.
+                unsafe { lower(cx.cast(), outgoing.buffer.at(i).cast()) };
             }
         }
         outgoing.taken.set(0);
         outgoing
     }
 
-    fn at(&self, index: usize) -> *mut u8 {
-        self.buffer.at(index * self.payload.size)
+    pub fn buffer(&self) -> *mut u8 {
+        self.buffer.at(0)
+    }
+
+    /// Ends the write: drops what the reader did not take, and returns the
+    /// frame.
+    pub fn into_frame(mut self) -> CallFrame<C> {
+        self.drop_untaken();
+        *self.frame.take().expect("ended once")
     }
 }
 
-/// A stream's copy built-in and its cancellation.
-struct CopyOps {
-    copy: unsafe extern "C" fn(u32, *const c_void, usize) -> u32,
-    cancel: unsafe extern "C" fn(u32) -> u32,
+impl<C: Call> Outgoing<C> {
+    fn drop_untaken(&mut self) {
+        let untaken = self.taken.replace(self.count)..self.count;
+        let Some(ty) = self.ty.filter(|t| holds_handles(*t)) else {
+            return;
+        };
+        for i in untaken {
+            // SAFETY: element `i` was lowered by this write and not taken.
+            unsafe { drop_handles(ty, self.buffer.at(i)) }
+        }
+    }
 }
 
-/// Writes `count` elements of `size` bytes from `base` to stream end
-/// `writable` until the reader took them all or dropped its end; `taken`
-/// counts the elements it took, also when the write is cancelled.
+impl<C: Call> Drop for Outgoing<C> {
+    fn drop(&mut self) {
+        self.drop_untaken();
+    }
+}
+
+/// Which way a copy goes.
+#[derive(Copy, Clone, PartialEq, Eq)]
+pub(crate) enum Direction {
+    /// One copy into the buffer: completes as soon as some elements arrive.
+    Read,
+    /// Copies from the buffer until the reader took every element.
+    Write,
+}
+
+/// Lets an end stop the copy in progress on it from outside the copy's
+/// future: [`ReadEnd::cancel`](crate::ReadEnd::cancel).
+#[derive(Default)]
+pub(crate) struct Control {
+    /// The cancel built-in of the copy blocked now, if one is.
+    blocked: Cell<Option<unsafe extern "C" fn(u32) -> u32>>,
+    /// How a cancellation ended the copy, for the copy to see when polled.
+    cancelled: Cell<Option<u32>>,
+    /// The blocked copy's wait for its event. Here, not in the copy's
+    /// future, so that `cancel` can take the handle out of the waitable set
+    /// first: a joined waitable cannot be cancelled synchronously.
+    event: RefCell<Option<NextEvent>>,
+}
+
+impl Control {
+    /// Stops the copy on `handle`: a blocked one at once (the component
+    /// model requires it to be over before the end is used again), one not
+    /// started yet before it starts. Returns how the copy ended.
+    pub fn cancel(&self, handle: u32) -> u32 {
+        drop(self.event.take());
+        let code = match self.blocked.take() {
+            // SAFETY: the sync cancel built-in of the copy blocked on this
+            // handle, which is in no waitable set; it returns when the copy
+            // has stopped.
+            Some(cancel) => unsafe { cancel(handle) },
+            None => COPY_CANCELLED,
+        };
+        self.cancelled.set(Some(code));
+        code
+    }
+
+    /// The code of the copy that was blocked, stopped now if it still ran.
+    fn stop(&self, handle: u32) -> Option<u32> {
+        if self.blocked.get().is_some() {
+            self.cancel(handle);
+        }
+        self.cancelled.take()
+    }
+}
+
+/// Moves `count` elements of `ops`'s type between `buffer` and end `handle`;
+/// `moved` counts the elements moved and `closed` says whether nothing more
+/// can move through the end (see `Ops::closes`), also when the copy is
+/// cancelled (by `control`, or by dropping the returned future).
 ///
 /// # Safety
-/// The elements must stay alive and unchanged until the returned future
+/// `buffer` must hold room for (read) or the lowered elements (write) of
+/// `count` elements, alive and untouched until the returned future
 /// completes or is dropped.
-async unsafe fn write_all(
-    ops: CopyOps,
-    writable: u32,
-    base: *const u8,
-    size: usize,
-    count: usize,
-    taken: &Cell<usize>,
-) -> Progress {
-    while taken.get() < count {
-        let written = taken.get();
-        // SAFETY: the built-in reads the untaken elements, kept alive by the
-        // caller until the copy completes or is cancelled by `guard`.
-        let code =
-            unsafe { (ops.copy)(writable, base.add(written * size).cast(), count - written) };
-        let mut guard = CancelOnDrop {
-            handle: writable,
-            cancel: ops.cancel,
-            copying: Copying::Write(taken),
-            armed: true,
-        };
-        let code = complete_copy(code, &mut guard).await;
-        taken.set(written + Progress::decode(code).count);
-        if code & 0xf != COPY_COMPLETED {
-            return Progress {
-                count: taken.get(),
-                dropped: true,
-            };
-        }
-    }
-    Progress {
-        count: taken.get(),
-        dropped: false,
-    }
-}
-
-impl Drop for Outgoing {
-    fn drop(&mut self) {
-        let Some(ty) = self.payload.ty.filter(|t| holds_handles(*t)) else {
-            return;
-        };
-        for i in self.taken.get()..self.count {
-            // SAFETY: element `i` was lowered by this write and not taken.
-            unsafe { drop_handles(ty, self.at(i)) }
-        }
-    }
-}
-
-/// What becomes of the elements a cancelled copy moved.
-enum Copying {
-    /// A read: they are lifted onto the frame.
-    Read(Payload, *mut c_void, *const Buffer),
-    /// A read of bytes: nothing to lift.
-    ReadBytes,
-    /// A write: they are counted as taken.
-    Write(*const Cell<usize>),
-}
-
-/// Cancels a blocked copy if dropped before it completed. A read lifts
-/// whatever it got meanwhile (so that its strings, lists and handles are
-/// released); a write counts what the reader took, so that the rest is
-/// disposed of.
-struct CancelOnDrop {
+#[allow(clippy::too_many_arguments)]
+pub(crate) async unsafe fn copy(
+    ops: Ops,
+    direction: Direction,
     handle: u32,
-    cancel: unsafe extern "C" fn(u32) -> u32,
-    copying: Copying,
-    armed: bool,
-}
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        if !self.armed {
-            return;
-        }
-        // SAFETY: the metadata's cancel function is the sync
-        // `stream.cancel-*`/`future.cancel-*` built-in for this handle, which
-        // has a copy in progress; it returns when the copy has stopped.
-        let code = unsafe { (self.cancel)(self.handle) };
-        let count = (code >> 4) as usize;
-        // SAFETY (both arms): the frame and the buffers are declared before
-        // this guard in the copy's future, so they are still alive.
-        match self.copying {
-            // The canonical ABI wrote `count` elements.
-            Copying::Read(payload, cx, buffer) => unsafe { payload.lift(cx, &*buffer, count) },
-            Copying::ReadBytes => {}
-            Copying::Write(taken) => {
-                let taken = unsafe { &*taken };
-                taken.set(taken.get() + count);
-            }
-        }
+    control: &Control,
+    buffer: *mut u8,
+    count: usize,
+    moved: &Cell<usize>,
+    closed: &Cell<bool>,
+) -> Progress {
+    let (copy, cancel) = match direction {
+        Direction::Read => (ops.read, ops.cancel_read),
+        Direction::Write => (ops.write, ops.cancel_write),
+    };
+    if count == 0 {
+        // Nothing to move (an empty stream write): no copy, no waiting.
+        return Progress {
+            count: 0,
+            dropped: false,
+            cancelled: false,
+        };
     }
-}
-
-/// Waits for a copy that returned `code` (perhaps `BLOCKED`) to complete.
-async fn complete_copy(code: u32, guard: &mut CancelOnDrop) -> u32 {
-    if code != BLOCKED {
-        guard.armed = false;
-        return code;
-    }
-    let (_, code) = next_event(guard.handle).await;
-    guard.armed = false;
-    code
-}
-
-fn end_pair(new: Option<unsafe extern "C" fn() -> u64>) -> (u32, u32) {
-    let new = new.expect("wit-dylib metadata: no `new` built-in");
-    // SAFETY: the `future.new`/`stream.new` built-in takes nothing.
-    let ends = unsafe { new() };
-    (ends as u32, (ends >> 32) as u32)
-}
-
-impl crate::metadata::Future {
-    fn payload(&self) -> Payload {
-        let raw = self.raw_ops();
-        Payload {
-            ty: self.ty(),
-            size: raw.abi_payload_size,
-            lift: raw.lift,
-            lower: raw.lower,
-        }
-    }
-
-    /// Creates a future: returns its `(readable, writable)` ends.
-    pub fn new_pair(&self) -> (u32, u32) {
-        end_pair(self.raw_ops().new)
-    }
-
-    /// Writes the value on top of `frame`'s stack (nothing for `future`) to
-    /// writable end `writable`. Completes once a reader took it
-    /// (`count == 1`) or dropped its end (`dropped`; the value is then
-    /// dropped, the owned resources and future or stream ends in it too).
-    /// Drop the future before completion to cancel the write, which drops
-    /// the value in the same way.
-    pub fn write<C: Call + 'static>(
-        &self,
-        writable: u32,
-        frame: CallFrame<C>,
-    ) -> impl Future<Output = (CallFrame<C>, Progress)> + 'static {
-        crate::runtime::check_stack_type::<C>(|| "future.write".to_string());
-        let raw = self.raw_ops();
-        let payload = self.payload();
-        let (write, cancel) = (
-            raw.write.expect("no future.write"),
-            raw.cancel_write.expect("no future.cancel-write"),
-        );
-        let mut frame = Box::new(frame);
-        let outgoing = Outgoing::lower(payload, raw.abi_payload_align, 1, &mut frame);
-        async move {
-            let outgoing = outgoing;
-            // SAFETY: the built-in reads one element from the buffer, which
-            // stays alive (with the frame owning what it points to) until the
-            // write completes or is cancelled by `guard`.
-            let code = unsafe { write(writable, outgoing.at(0).cast()) };
-            let mut guard = CancelOnDrop {
-                handle: writable,
-                cancel,
-                copying: Copying::Write(&outgoing.taken),
-                armed: true,
-            };
-            let code = complete_copy(code, &mut guard).await;
-            let done = code & 0xf == COPY_COMPLETED;
-            outgoing.taken.set(done as usize);
-            drop(outgoing);
-            (
-                *frame,
-                Progress {
-                    count: done as usize,
-                    dropped: !done,
-                },
-            )
-        }
-    }
-
-    /// Reads readable end `readable`: completes with the value pushed onto
-    /// `frame`'s stack (`count == 1`; nothing is pushed for `future`), or
-    /// with `dropped` if the writer dropped its end without writing. Drop
-    /// the future before completion to cancel the read.
-    pub fn read<C: Call + 'static>(
-        &self,
-        readable: u32,
-        frame: CallFrame<C>,
-    ) -> impl Future<Output = (CallFrame<C>, Progress)> + 'static {
-        crate::runtime::check_stack_type::<C>(|| "future.read".to_string());
-        let raw = self.raw_ops();
-        let payload = self.payload();
-        let (read, cancel) = (
-            raw.read.expect("no future.read"),
-            raw.cancel_read.expect("no future.cancel-read"),
-        );
-        let mut frame = Box::new(frame);
-        let buffer = Box::new(Buffer::new(payload.size, raw.abi_payload_align, 1));
-        async move {
-            let cx: *mut c_void = (&mut *frame as *mut CallFrame<C>).cast();
-            // SAFETY: the built-in writes one element to the buffer, which
-            // stays alive until the read completes or is cancelled.
-            let code = unsafe { read(readable, buffer.at(0).cast()) };
-            let mut guard = CancelOnDrop {
-                handle: readable,
-                cancel,
-                copying: Copying::Read(payload, cx, &*buffer),
-                armed: true,
-            };
-            let code = complete_copy(code, &mut guard).await;
-            let done = code & 0xf == COPY_COMPLETED;
-            if done {
-                // SAFETY: the read completed: one element is in the buffer.
-                unsafe { payload.lift(cx, &buffer, 1) };
-            }
-            drop(guard);
-            drop(buffer);
-            (
-                *frame,
-                Progress {
-                    count: done as usize,
-                    dropped: !done,
-                },
-            )
-        }
-    }
-
-    /// Drops a readable end.
-    pub fn drop_readable(&self, readable: u32) {
-        let drop = self
-            .raw_ops()
-            .drop_readable
-            .expect("no future.drop-readable");
-        // SAFETY: the built-in validates the handle.
-        unsafe { drop(readable) }
-    }
-
-    /// Drops a writable end.
-    pub fn drop_writable(&self, writable: u32) {
-        let drop = self
-            .raw_ops()
-            .drop_writable
-            .expect("no future.drop-writable");
-        // SAFETY: the built-in validates the handle.
-        unsafe { drop(writable) }
-    }
-}
-
-impl crate::metadata::Stream {
-    /// The most elements one read of this stream may ask for: as many as
-    /// fit in [`MAX_READ_BYTES`], and never more than the canonical ABI
-    /// can count. Interpreters check a script's count against it.
-    pub fn max_read(&self) -> usize {
-        let size = self.raw_ops().abi_payload_size.max(1);
-        (MAX_READ_BYTES / size).clamp(1, MAX_COPY_COUNT)
-    }
-
-    fn check_read(&self, max: usize) {
-        let most = self.max_read();
-        assert!(
-            max <= most,
-            "wit-dylib: a read of {max} elements from {} exceeds its max_read ({most})",
-            Type::Stream(*self).describe()
-        );
-    }
-
-    fn payload(&self) -> Payload {
-        let raw = self.raw_ops();
-        Payload {
-            ty: self.ty(),
-            size: raw.abi_payload_size,
-            lift: raw.lift,
-            lower: raw.lower,
-        }
-    }
-
-    /// Creates a stream: returns its `(readable, writable)` ends.
-    pub fn new_pair(&self) -> (u32, u32) {
-        end_pair(self.raw_ops().new)
-    }
-
-    /// Writes `count` elements, popped from `frame`'s stack (the first on
-    /// top; nothing is popped for `stream`), to writable end `writable`.
-    /// Completes when all are written, or when the reader dropped its end
-    /// (`dropped`; the unwritten elements are dropped, the owned resources
-    /// and future or stream ends in them too). Drop the future before
-    /// completion to cancel the write, which drops the unwritten elements in
-    /// the same way.
-    pub fn write<C: Call + 'static>(
-        &self,
-        writable: u32,
-        frame: CallFrame<C>,
-        count: usize,
-    ) -> impl Future<Output = (CallFrame<C>, Progress)> + 'static {
-        crate::runtime::check_stack_type::<C>(|| "stream.write".to_string());
-        let raw = self.raw_ops();
-        let payload = self.payload();
-        let (write, cancel) = (
-            raw.write.expect("no stream.write"),
-            raw.cancel_write.expect("no stream.cancel-write"),
-        );
-        let mut frame = Box::new(frame);
-        let outgoing = Outgoing::lower(payload, raw.abi_payload_align, count, &mut frame);
-        async move {
-            let outgoing = outgoing;
-            let ops = CopyOps {
-                copy: write,
-                cancel,
-            };
-            // SAFETY: the buffer holds `count` elements of the payload's size
-            // and lives (with the frame owning what they point to) until the
-            // write is over.
-            let progress = unsafe {
-                write_all(
+    loop {
+        let done = moved.get();
+        let code = match control.cancelled.take() {
+            Some(code) => code,
+            // SAFETY: the built-in moves the elements not moved yet; the
+            // buffer stays alive (the caller's contract) until the copy
+            // completes or is cancelled (by `control` or `guard`).
+            None => unsafe {
+                copy.call(handle, buffer.wrapping_add(done * ops.size), count - done)
+            },
+        };
+        let code = match code {
+            BLOCKED => {
+                control.blocked.set(Some(cancel));
+                let guard = CancelOnDrop {
                     ops,
-                    writable,
-                    outgoing.at(0),
-                    payload.size,
-                    count,
-                    &outgoing.taken,
-                )
+                    handle,
+                    control,
+                    moved,
+                    closed,
+                };
+                *control.event.borrow_mut() = Some(next_event(handle));
+                let code = std::future::poll_fn(|cx| {
+                    if let Some(code) = control.cancelled.take() {
+                        return std::task::Poll::Ready(code);
+                    }
+                    let mut event = control.event.borrow_mut();
+                    let event = event.as_mut().expect("a blocked copy waits for its event");
+                    std::future::Future::poll(std::pin::Pin::new(event), cx).map(|(_, code)| code)
+                })
+                .await;
+                control.blocked.set(None);
+                control.event.take();
+                std::mem::forget(guard);
+                code
             }
-            .await;
-            drop(outgoing);
-            (*frame, progress)
+            code => code,
+        };
+        let progress = ops.progress(code);
+        moved.set(done + progress.count);
+        closed.set(ops.closes(code));
+        let total = Progress {
+            count: moved.get(),
+            ..progress
+        };
+        let more = direction == Direction::Write && total.count < count;
+        if !more || total.dropped || total.cancelled {
+            return total;
         }
     }
+}
 
-    /// Reads at most `max` elements (at most [`Stream::max_read`]) from
-    /// readable end `readable`; completes
-    /// as soon as some arrived, with them pushed onto `frame`'s stack in
-    /// order (the last on top; nothing is pushed for `stream`), or when the
-    /// writer dropped its end (`dropped`). Drop the future before completion
-    /// to cancel the read.
-    pub fn read<C: Call + 'static>(
-        &self,
-        readable: u32,
-        frame: CallFrame<C>,
-        max: usize,
-    ) -> impl Future<Output = (CallFrame<C>, Progress)> + 'static {
-        crate::runtime::check_stack_type::<C>(|| "stream.read".to_string());
-        self.check_read(max);
-        let raw = self.raw_ops();
-        let payload = self.payload();
-        let (read, cancel) = (
-            raw.read.expect("no stream.read"),
-            raw.cancel_read.expect("no stream.cancel-read"),
-        );
-        let mut frame = Box::new(frame);
-        let buffer = Box::new(Buffer::new(payload.size, raw.abi_payload_align, max));
-        async move {
-            let cx: *mut c_void = (&mut *frame as *mut CallFrame<C>).cast();
-            // SAFETY: the built-in writes at most `max` elements to the
-            // buffer, which stays alive until the read completes or is
-            // cancelled.
-            let code = unsafe { read(readable, buffer.at(0).cast(), max) };
-            let mut guard = CancelOnDrop {
-                handle: readable,
-                cancel,
-                copying: Copying::Read(payload, cx, &*buffer),
-                armed: true,
-            };
-            let code = complete_copy(code, &mut guard).await;
-            let progress = Progress::decode(code);
-            // SAFETY: the canonical ABI wrote `progress.count` elements.
-            unsafe { payload.lift(cx, &buffer, progress.count) };
-            drop(guard);
-            drop(buffer);
-            (*frame, progress)
+/// Stops a blocked copy if dropped before it completed, and counts the
+/// elements the copy moved meanwhile.
+struct CancelOnDrop<'a> {
+    ops: Ops,
+    handle: u32,
+    control: &'a Control,
+    moved: &'a Cell<usize>,
+    closed: &'a Cell<bool>,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Some(code) = self.control.stop(self.handle) {
+            let progress = self.ops.progress(code);
+            self.moved.set(self.moved.get() + progress.count);
+            self.closed.set(self.ops.closes(code));
         }
-    }
-
-    /// Whether the elements are bytes (`stream<u8>`): such a stream can be
-    /// read and written in bulk with [`Stream::read_bytes`] and
-    /// [`Stream::write_bytes`], without a per-element conversion.
-    pub fn is_bytes(&self) -> bool {
-        self.ty().map(Type::dealias) == Some(Type::U8)
-    }
-
-    fn expect_bytes(&self, what: &str) {
-        assert!(
-            self.is_bytes(),
-            "wit-dylib: {what} needs a stream<u8>, not {}",
-            Type::Stream(*self).describe()
-        );
-    }
-
-    /// Reads at most `max` bytes (at most [`Stream::max_read`]) from
-    /// readable end `readable` of a
-    /// `stream<u8>` straight into a `Vec`; completes as soon as some arrived
-    /// or the writer dropped its end. Dropping the future early cancels the
-    /// read (bytes it had received are discarded).
-    pub fn read_bytes(
-        &self,
-        readable: u32,
-        max: usize,
-    ) -> impl Future<Output = (Vec<u8>, Progress)> + 'static {
-        self.expect_bytes("read_bytes");
-        self.check_read(max);
-        let raw = self.raw_ops();
-        let (read, cancel) = (
-            raw.read.expect("no stream.read"),
-            raw.cancel_read.expect("no stream.cancel-read"),
-        );
-        let mut bytes: Vec<u8> = Vec::with_capacity(max);
-        async move {
-            // SAFETY: the built-in writes at most `max` bytes to the vector's
-            // spare capacity, which stays allocated (the vector lives in this
-            // future) until the read completes or is cancelled by `guard`.
-            let code = unsafe { read(readable, bytes.as_mut_ptr().cast(), max) };
-            let mut guard = CancelOnDrop {
-                handle: readable,
-                cancel,
-                copying: Copying::ReadBytes,
-                armed: true,
-            };
-            let progress = Progress::decode(complete_copy(code, &mut guard).await);
-            // SAFETY: the canonical ABI initialised `progress.count <= max`
-            // bytes (bytes need no lifting).
-            unsafe { bytes.set_len(progress.count) };
-            (bytes, progress)
-        }
-    }
-
-    /// Writes `bytes` to writable end `writable` of a `stream<u8>` without a
-    /// per-element conversion; completes when all are written or the reader
-    /// dropped its end (`dropped`). Dropping the future early cancels it.
-    pub fn write_bytes(
-        &self,
-        writable: u32,
-        bytes: Bytes,
-    ) -> impl Future<Output = Progress> + 'static {
-        self.expect_bytes("write_bytes");
-        let raw = self.raw_ops();
-        let (write, cancel) = (
-            raw.write.expect("no stream.write"),
-            raw.cancel_write.expect("no stream.cancel-write"),
-        );
-        async move {
-            let ops = CopyOps {
-                copy: write,
-                cancel,
-            };
-            let taken = Cell::new(0);
-            // SAFETY: `bytes` (owned by this future) keeps the bytes alive
-            // until the write is over.
-            unsafe { write_all(ops, writable, bytes.as_ptr(), 1, bytes.len(), &taken) }.await
-        }
-    }
-
-    /// Drops a readable end.
-    pub fn drop_readable(&self, readable: u32) {
-        let drop = self
-            .raw_ops()
-            .drop_readable
-            .expect("no stream.drop-readable");
-        // SAFETY: the built-in validates the handle.
-        unsafe { drop(readable) }
-    }
-
-    /// Drops a writable end.
-    pub fn drop_writable(&self, writable: u32) {
-        let drop = self
-            .raw_ops()
-            .drop_writable
-            .expect("no stream.drop-writable");
-        // SAFETY: the built-in validates the handle.
-        unsafe { drop(writable) }
     }
 }

@@ -8,6 +8,8 @@
 //! handle table with no value left to reach it. Memory the elements point to
 //! (strings, lists) belongs to the write's call frame and is freed with it.
 
+use crate::channel::Channel;
+use crate::handle::release;
 use crate::layout::{aggregate, align_to, discriminant, size_align};
 use crate::metadata::Type;
 
@@ -38,9 +40,13 @@ pub(crate) unsafe fn drop_handles(ty: Type, ptr: *const u8) {
     // layout, and list pointers are those the lowering wrote.
     unsafe {
         match ty.dealias() {
-            Type::Own(resource) => resource.drop_handle(read_u32(ptr)),
-            Type::Future(future) => future.drop_readable(read_u32(ptr)),
-            Type::Stream(stream) => stream.drop_readable(read_u32(ptr)),
+            Type::Own(resource) => release(resource.raw_drop(), read_u32(ptr)),
+            Type::Future(future) => {
+                release(Channel::Future(future).ops().drop_readable, read_u32(ptr))
+            }
+            Type::Stream(stream) => {
+                release(Channel::Stream(stream).ops().drop_readable, read_u32(ptr))
+            }
             Type::Record(record) => drop_fields(record.fields().map(|(_, t)| t), ptr),
             Type::Tuple(tuple) => drop_fields(tuple.types(), ptr),
             Type::Variant(variant) => {

@@ -162,8 +162,6 @@ macro_rules! __export {
 
             // Typed operations: the second argument indexes a metadata table.
             $crate::__export_typed_fns! { $ty;
-                wit_dylib_pop_borrow(Resource) -> u32 = pop_borrow;
-                wit_dylib_pop_own(Resource) -> u32 = pop_own;
                 wit_dylib_pop_record(Record) = pop_record;
                 wit_dylib_pop_tuple(Tuple) = pop_tuple;
                 wit_dylib_pop_list_iter_next(List) = pop_list_iter_next;
@@ -194,7 +192,17 @@ macro_rules! __export {
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_push_own(cx: *mut c_void, ty: usize, v: u32) {
-                unsafe { rt::stack::<$ty>(cx) }.push_own(rt::Resource::at(rt::wit(), ty), v)
+                unsafe { rt::push_own::<$ty>(cx, ty, v) }
+            }
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_pop_borrow(cx: *mut c_void, ty: usize) -> u32 {
+                unsafe { rt::pop_borrow::<$ty>(cx, ty) }
+            }
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_pop_own(cx: *mut c_void, ty: usize) -> u32 {
+                unsafe { rt::pop_own::<$ty>(cx, ty) }
             }
 
             #[unsafe(no_mangle)]
@@ -252,21 +260,26 @@ macro_rules! __export {
                 unsafe { rt::push_list::<$ty>(cx, ty, ptr.cast(), len) }
             }
 
-            // Futures and streams: handles, passed to the value stack (whose
+            // Futures and streams: ends, passed to the value stack (whose
             // default methods trap for interpreters without async support).
-            $crate::__export_typed_fns! { $ty;
-                wit_dylib_pop_future(Future) -> u32 = pop_future;
-                wit_dylib_pop_stream(Stream) -> u32 = pop_stream;
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_pop_future(cx: *mut c_void, ty: usize) -> u32 {
+                unsafe { rt::pop_end::<$ty>(cx, rt::Channel::Future(rt::Future::at(rt::wit(), ty))) }
+            }
+
+            #[unsafe(no_mangle)]
+            unsafe extern "C" fn wit_dylib_pop_stream(cx: *mut c_void, ty: usize) -> u32 {
+                unsafe { rt::pop_end::<$ty>(cx, rt::Channel::Stream(rt::Stream::at(rt::wit(), ty))) }
             }
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_push_future(cx: *mut c_void, ty: usize, v: u32) {
-                unsafe { rt::stack::<$ty>(cx) }.push_future(rt::Future::at(rt::wit(), ty), v)
+                unsafe { rt::push_end::<$ty>(cx, rt::Channel::Future(rt::Future::at(rt::wit(), ty)), v) }
             }
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_push_stream(cx: *mut c_void, ty: usize, v: u32) {
-                unsafe { rt::stack::<$ty>(cx) }.push_stream(rt::Stream::at(rt::wit(), ty), v)
+                unsafe { rt::push_end::<$ty>(cx, rt::Channel::Stream(rt::Stream::at(rt::wit(), ty)), v) }
             }
 
             // The error-context extension: only world libraries whose
@@ -282,13 +295,12 @@ macro_rules! __export {
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_pop_error_context(cx: *mut c_void) -> u32 {
-                unsafe { rt::stack::<$ty>(cx) }.pop_error_context()
+                unsafe { rt::pop_error_context::<$ty>(cx) }
             }
 
             #[unsafe(no_mangle)]
             unsafe extern "C" fn wit_dylib_push_error_context(cx: *mut c_void, v: u32) {
-                rt::error_context_received();
-                unsafe { rt::stack::<$ty>(cx) }.push_error_context(v)
+                unsafe { rt::push_error_context::<$ty>(cx, v) }
             }
 
             // Every definition above has exactly the signature `wit_dylib.h`

@@ -10,8 +10,8 @@
 //! * [`Call`]: the value stack of one call, which the glue pushes arguments
 //!   onto (lifting) and pops results from (lowering).
 //!
-//! Error-context values arrive as handles ([`Call::push_error_context`]);
-//! [`error_context`] creates, reads and drops them.
+//! Handles (resources, future and stream ends, error-contexts) are owning
+//! values: see [Handles](#handles).
 //!
 //! [`export!`] defines every C symbol and routes it to your types. An
 //! interpreter happy to convert its values to and from [`Val`] can use
@@ -113,6 +113,80 @@
 //! # fn main() {}
 //! ```
 
+//! # Handles
+//!
+//! Resources, future and stream ends and error-contexts are owning values:
+//! [`Own`] (and the [`Borrow`] it lends), [`ReadEnd`] and [`WriteEnd`], and
+//! [`ErrorContext`]. Each drops its handle exactly once, when it is dropped,
+//! unless it was passed on; a drop during a sync export's post-return, which
+//! may call no built-in, waits for the next export. An end follows one state
+//! machine ([`EndState`]) that refuses what the component model would trap
+//! on. An interpreter for `world files { resource file { constructor(path:
+//! string); } export lines: async func(f: borrow<file>) -> stream<string>;
+//! }`, which hands out its own files and streams their lines:
+//!
+//! ```
+//! use std::cell::RefCell;
+//! use wit_dylib_sdk::{
+//!     Callee, Channel, ExportFunction, Interpreter, Resource, Task, Val, ValStack, Wit,
+//! };
+//!
+//! struct Files {
+//!     wit: Wit,
+//!     /// The path behind each rep (rep = index + 1).
+//!     paths: RefCell<Vec<Option<String>>>,
+//! }
+//!
+//! impl Interpreter for Files {
+//!     type CallCx = ValStack;
+//!
+//!     fn initialize(wit: Wit) -> Self {
+//!         Files { wit, paths: RefCell::default() }
+//!     }
+//!
+//!     fn export_start(&self, func: ExportFunction) -> ValStack {
+//!         ValStack::for_export(func)
+//!     }
+//!
+//!     // `[constructor]file`
+//!     fn export_call(&self, _func: ExportFunction, cx: &mut ValStack) {
+//!         let Val::String(path) = cx.pop() else { panic!("a file needs a path") };
+//!         let file = self.wit.resources().find(|r| r.is_exported()).unwrap();
+//!         let mut paths = self.paths.borrow_mut();
+//!         paths.push(Some(path));
+//!         // A new handle for rep `len`, which the caller will own.
+//!         cx.push(Val::Own(file.new_own(paths.len()).unwrap()));
+//!     }
+//!
+//!     // `lines`
+//!     fn export_async(&'static self, func: ExportFunction, mut cx: ValStack) -> Task<ValStack> {
+//!         Box::pin(async move {
+//!             // A borrow of our own resource arrives as its rep.
+//!             let Val::Borrow(file) = cx.pop() else { panic!("lines takes a file") };
+//!             let path = self.paths.borrow()[file.rep().unwrap() - 1].clone().unwrap();
+//!             let lines = vec![Val::String(format!("the first line of {path}"))];
+//!             // A new stream: its reader is the result, its writer stays here.
+//!             let (reader, writer) = Channel::Stream(self.wit.streams().next().unwrap()).new_ends();
+//!             cx.push(Val::Stream(reader));
+//!             wit_dylib_sdk::spawn(async move {
+//!                 let write = wit_dylib_sdk::write_stream(&writer, lines, Callee::Export(func));
+//!                 write.expect("a new end is idle").await;
+//!                 // `writer` drops its handle here, and the reader sees the end.
+//!             });
+//!             cx
+//!         })
+//!     }
+//!
+//!     fn resource_dtor(&self, _ty: Resource, rep: usize) {
+//!         // The last handle to file `rep` is gone.
+//!         self.paths.borrow_mut()[rep - 1] = None;
+//!     }
+//! }
+//!
+//! wit_dylib_sdk::export!(Files, async);
+//! # fn main() {}
+//! ```
+
 // This crate is the boundary with C: it needs `unsafe`, and every block
 // says why it is sound.
 #![allow(unsafe_code)]
@@ -121,9 +195,12 @@ mod buffer;
 mod bulk;
 mod call;
 mod channel;
+mod channel_lookup;
 mod dispose;
+mod end;
 pub mod error_context;
 mod export;
+mod handle;
 mod interpreter;
 mod layout;
 mod metadata;
@@ -137,7 +214,11 @@ mod val;
 
 pub use buffer::{Bytes, CanonicalList, Primitive};
 pub use call::{Call, ListLowering};
-pub use channel::{MAX_READ_BYTES, Progress};
+pub use channel::{Channel, MAX_READ_BYTES, Progress};
+pub use channel_lookup::LookupError;
+pub use end::{End, EndError, EndState, ReadEnd, WriteEnd};
+pub use error_context::ErrorContext;
+pub use handle::{Borrow, Own};
 pub use interpreter::Interpreter;
 pub use layout::size_align;
 pub use metadata::{
@@ -157,7 +238,7 @@ pub use val::{
 #[doc(hidden)]
 pub mod __internal {
     pub use crate::call::Call;
-    pub use crate::error_context::received as error_context_received;
+    pub use crate::channel::Channel;
     pub use crate::metadata::{
         Future, List, Map, Record, Resource, Stream, Tuple, WitOption, WitResult,
     };

@@ -16,6 +16,10 @@ use wit_dylib_ffi as ffi;
 
 use crate::buffer::{Bytes, CanonicalList};
 use crate::call::{Call, ListLowering};
+use crate::channel::Channel;
+use crate::end::ReadEnd;
+use crate::error_context::ErrorContext;
+use crate::handle::{Borrow, Own};
 use crate::interpreter::Interpreter;
 use crate::layout::size_align;
 use crate::metadata::{
@@ -63,6 +67,8 @@ struct CallMemory {
     retained: Vec<Bytes>,
     /// Buffers the glue asked to free when the call ends.
     deferred: Vec<(NonNull<u8>, Layout)>,
+    /// Error-contexts passed during the call, kept until it ends.
+    error_contexts: Vec<ErrorContext>,
 }
 
 impl Drop for CallMemory {
@@ -154,25 +160,11 @@ pub(crate) fn check_stack_type<C: 'static>(what: impl FnOnce() -> String) {
 }
 
 impl Resource {
-    /// Drops a handle of this resource type (`resource.drop`).
-    pub fn drop_handle(&self, handle: u32) {
-        // SAFETY: the metadata's drop function is the `[resource-drop]`
-        // canonical built-in; the runtime validates the handle.
-        unsafe { (self.raw_drop())(handle) }
-    }
-
-    /// Creates a handle for `rep` (`resource.new`); `None` for a resource this
-    /// component does not export.
-    pub fn new_handle(&self, rep: usize) -> Option<u32> {
-        // SAFETY: `[resource-new]` built-in; any rep is allowed.
-        self.raw_new().map(|new| unsafe { new(rep) })
-    }
-
-    /// The rep behind a handle (`resource.rep`); `None` for a resource this
-    /// component does not export.
-    pub fn rep(&self, handle: u32) -> Option<usize> {
-        // SAFETY: `[resource-rep]` built-in; the runtime validates the handle.
-        self.raw_rep().map(|rep| unsafe { rep(handle) })
+    /// Drops a borrow handle this component received (`resource.drop`).
+    pub(crate) fn drop_borrow(&self, handle: u32) {
+        // SAFETY: the `[resource-drop]` built-in, for a borrow handle that
+        // is this component's to drop once, here.
+        unsafe { crate::handle::release(self.raw_drop(), handle) }
     }
 }
 
@@ -220,7 +212,7 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
 }
 
 pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
-    crate::error_context::drop_queued();
+    crate::handle::drop_queued();
     let func = wit().export_func(which);
     let mut frame = CallFrame::new(interp.export_start(func));
     frame.owner = Some(Callee::Export(func));
@@ -256,20 +248,24 @@ pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: us
     let frame = unsafe { frame_of::<I>(cx) };
     interp.export_call(wit().export_func(which), &mut frame.call);
     for (resource, handle) in frame.foreign_borrows.drain(..) {
-        resource.drop_handle(handle);
+        resource.drop_borrow(handle);
     }
 }
 
 /// # Safety
 /// `cx` must come from `export_start` and is consumed.
 pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
-    // SAFETY: the glue finishes each call once, with its `cx`.
-    let frame = unsafe { take_export_frame::<I::CallCx>(cx) };
-    // The frame's memory is released before the interpreter sees the end of
-    // the call, so that it can account for everything the call allocated.
-    let call = frame.into_inner();
-    // This is the export's post-return, which may call no built-in.
-    crate::error_context::in_post_return(|| interp.export_finish(wit().export_func(which), call));
+    // This is the export's post-return, which may call no built-in: handles
+    // released meanwhile are queued.
+    crate::handle::in_post_return(|| {
+        // SAFETY: the glue finishes each call once, with its `cx`.
+        let frame = unsafe { take_export_frame::<I::CallCx>(cx) };
+        // The frame's memory is released before the interpreter sees the end
+        // of the call, so that it can account for everything the call
+        // allocated.
+        let call = frame.into_inner();
+        interp.export_finish(wit().export_func(which), call)
+    });
 }
 
 pub fn resource_dtor<I: Interpreter>(interp: &I, resource: usize, rep: usize) {
@@ -491,6 +487,8 @@ pub unsafe fn push_string<I: Interpreter>(cx: *mut c_void, ptr: *mut u8, len: us
     }
 }
 
+// Handles: raw on the glue's side, owning types on the interpreter's.
+
 /// # Safety
 /// See the section comment above.
 pub unsafe fn push_borrow<I: Interpreter>(cx: *mut c_void, ty: usize, handle: u32) {
@@ -499,7 +497,106 @@ pub unsafe fn push_borrow<I: Interpreter>(cx: *mut c_void, ty: usize, handle: u3
     if !ty.is_exported() && matches!(frame.owner, Some(Callee::Export(_))) {
         frame.foreign_borrows.push((ty, handle));
     }
-    frame.call.push_borrow(ty, handle);
+    // SAFETY: the glue lends the handle (or rep) for the call.
+    frame
+        .call
+        .push_borrow(ty, unsafe { Borrow::from_raw(ty, handle) });
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_own<I: Interpreter>(cx: *mut c_void, ty: usize, handle: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Resource::at(wit(), ty);
+    // SAFETY: the canonical ABI gave this component the handle.
+    frame
+        .call
+        .push_own(ty, unsafe { Own::from_raw(ty, handle) });
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_borrow<I: Interpreter>(cx: *mut c_void, ty: usize) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Resource::at(wit(), ty);
+    let borrow = frame.call.pop_borrow(ty);
+    if borrow.ty() != ty {
+        trap(
+            frame,
+            format_args!(
+                "expected a borrow<{}>, got a borrow<{}>",
+                ty.name(),
+                borrow.ty().name()
+            ),
+        );
+    }
+    borrow.raw()
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_own<I: Interpreter>(cx: *mut c_void, ty: usize) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let ty = Resource::at(wit(), ty);
+    let own = frame.call.pop_own(ty);
+    if own.ty() != ty {
+        trap(
+            frame,
+            format_args!(
+                "expected an own<{}>, got an own<{}>",
+                ty.name(),
+                own.ty().name()
+            ),
+        );
+    }
+    own.into_raw()
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_end<I: Interpreter>(cx: *mut c_void, channel: Channel, handle: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    // SAFETY: the canonical ABI gave this component the readable end.
+    let end = unsafe { ReadEnd::from_raw(channel, handle) };
+    match channel {
+        Channel::Future(ty) => frame.call.push_future(ty, end),
+        Channel::Stream(ty) => frame.call.push_stream(ty, end),
+    }
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_end<I: Interpreter>(cx: *mut c_void, channel: Channel) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let end = match channel {
+        Channel::Future(ty) => frame.call.pop_future(ty),
+        Channel::Stream(ty) => frame.call.pop_stream(ty),
+    };
+    let described = end.describe();
+    end.pass(channel)
+        .unwrap_or_else(|e| trap(frame, format_args!("cannot pass {described}: {e}")))
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn push_error_context<I: Interpreter>(cx: *mut c_void, handle: u32) {
+    let frame = unsafe { frame_of::<I>(cx) };
+    // SAFETY: the canonical ABI gave this component the handle.
+    frame
+        .call
+        .push_error_context(unsafe { ErrorContext::from_raw(handle) });
+}
+
+/// # Safety
+/// See the section comment above.
+pub unsafe fn pop_error_context<I: Interpreter>(cx: *mut c_void) -> u32 {
+    let frame = unsafe { frame_of::<I>(cx) };
+    let value = frame.call.pop_error_context();
+    let handle = value.raw();
+    // Passing copies the handle; the value stays alive until the receiver
+    // has its copy, when the call (or the write) ends.
+    frame.memory.error_contexts.push(value);
+    handle
 }
 
 /// # Safety

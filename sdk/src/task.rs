@@ -358,7 +358,7 @@ pub unsafe fn export_async_call<I: Interpreter>(
         let call = task.await;
         // Borrows must be dropped before the task returns.
         for (resource, handle) in borrows {
-            resource.drop_handle(handle);
+            resource.drop_borrow(handle);
         }
         let mut frame = CallFrame::new(call);
         frame.set_owner(Callee::Export(func));

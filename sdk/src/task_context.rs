@@ -96,7 +96,7 @@ impl Tasks {
         let back = self.end.wrapping_sub(sp as usize);
         let k = back / STRIDE;
         assert!(
-            back % STRIDE == 0 && (1..=self.parked.len()).contains(&k),
+            back.is_multiple_of(STRIDE) && (1..=self.parked.len()).contains(&k),
             "wit-dylib: an async task resumed with {sp:#x} in context slot 0, \
              not a stack pointer the task hook gave"
         );
@@ -125,11 +125,9 @@ pub fn task_hook(code: u32) {
         tasks.hooked = true;
         tasks.prepare();
         match code {
-            SYNC_START | INITIALIZE_START | RESOURCE_DTOR_START => {
-                // A destructor may run inside a task that has its stack.
-                if builtins::context_get() == 0 {
-                    builtins::context_set(tasks.stack_for(0));
-                }
+            // A destructor may run inside a task that has its stack.
+            SYNC_START | INITIALIZE_START | RESOURCE_DTOR_START if builtins::context_get() == 0 => {
+                builtins::context_set(tasks.stack_for(0));
             }
             ASYNC_START => {
                 let k = tasks.claim();

@@ -11,15 +11,18 @@ use crate::buffer::{Bytes, CanonicalList};
 use crate::bulk;
 use crate::call::{Call, ListLowering};
 use crate::channel::Progress;
-use crate::error_context;
+use crate::end::{EndError, ReadEnd, WriteEnd};
+use crate::error_context::ErrorContext;
+use crate::handle::{Borrow, Own};
 use crate::metadata::{
     Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
     Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
 use crate::runtime::CallFrame;
 
-/// A WIT value.
-#[derive(Clone, Debug, PartialEq)]
+/// A WIT value. Handles are owning types, so a `Val` that holds one cannot
+/// be cloned: [`Val::try_clone`] clones those that hold none.
+#[derive(Debug, PartialEq)]
 pub enum Val {
     Bool(bool),
     U8(u8),
@@ -49,20 +52,62 @@ pub enum Val {
     /// Entries in order.
     Map(Vec<(Val, Val)>),
     /// An owned resource handle.
-    Own(u32),
-    /// A borrowed resource: a handle, or a rep for resources this component exports.
-    Borrow(u32),
+    Own(Own),
+    /// A borrowed resource.
+    Borrow(Borrow),
     /// The readable end of a `future<T>`.
-    Future(u32),
+    Future(ReadEnd),
     /// The readable end of a `stream<T>`.
-    Stream(u32),
-    /// An error-context handle, owned like [`Val::Own`]: a [`ValStack`] that
-    /// passes one drops it once the call or write that passed it is over
-    /// (the receiver got a copy).
-    ErrorContext(u32),
+    Stream(ReadEnd),
+    /// An error-context. Passing one passes a copy: the receiver gets its
+    /// own handle.
+    ErrorContext(ErrorContext),
 }
 
 impl Val {
+    /// A copy of this value, unless it holds an owned handle or an end
+    /// (borrows and error-contexts are shared).
+    pub fn try_clone(&self) -> Option<Val> {
+        let all = |items: &[Val]| items.iter().map(Val::try_clone).collect::<Option<Vec<_>>>();
+        let payload = |p: &Option<Box<Val>>| match p {
+            Some(v) => v.try_clone().map(|v| Some(Box::new(v))),
+            None => Some(None),
+        };
+        Some(match self {
+            Val::Bool(v) => Val::Bool(*v),
+            Val::U8(v) => Val::U8(*v),
+            Val::U16(v) => Val::U16(*v),
+            Val::U32(v) => Val::U32(*v),
+            Val::U64(v) => Val::U64(*v),
+            Val::S8(v) => Val::S8(*v),
+            Val::S16(v) => Val::S16(*v),
+            Val::S32(v) => Val::S32(*v),
+            Val::S64(v) => Val::S64(*v),
+            Val::F32(v) => Val::F32(*v),
+            Val::F64(v) => Val::F64(*v),
+            Val::Char(v) => Val::Char(*v),
+            Val::String(v) => Val::String(v.clone()),
+            Val::Record(v) => Val::Record(all(v)?),
+            Val::Tuple(v) => Val::Tuple(all(v)?),
+            Val::Flags(v) => Val::Flags(*v),
+            Val::Enum(v) => Val::Enum(*v),
+            Val::Variant(case, p) => Val::Variant(*case, payload(p)?),
+            Val::Option(p) => Val::Option(payload(p)?),
+            Val::Result(Ok(p)) => Val::Result(Ok(payload(p)?)),
+            Val::Result(Err(p)) => Val::Result(Err(payload(p)?)),
+            Val::List(v) => Val::List(all(v)?),
+            Val::Map(entries) => Val::Map(
+                entries
+                    .iter()
+                    .map(|(k, v)| Some((k.try_clone()?, v.try_clone()?)))
+                    .collect::<Option<_>>()?,
+            ),
+            Val::Borrow(b) => Val::Borrow(*b),
+            Val::ErrorContext(e) => Val::ErrorContext(e.clone()),
+            Val::Own(_) | Val::Future(_) | Val::Stream(_) => return None,
+        })
+    }
+
     /// The name of this value's kind, for error messages.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -111,8 +156,9 @@ pub struct ValStack {
     iters: Vec<Iter>,
     /// Names the call in error messages.
     context: Callee,
-    /// Error-context handles this stack passed, dropped with it.
-    passed_error_contexts: error_context::Passed,
+    /// Owned handles popped to pass as borrows: kept alive until the stack
+    /// is dropped, after the call.
+    lent: Vec<Own>,
     /// Whether lists of numbers (and records and tuples of them) move in one
     /// piece (see `bulk`).
     bulk: bool,
@@ -155,7 +201,7 @@ impl ValStack {
             stack: Vec::new(),
             iters: Vec::new(),
             context,
-            passed_error_contexts: error_context::Passed::default(),
+            lent: Vec::new(),
             bulk: true,
         }
     }
@@ -301,54 +347,56 @@ impl Call for ValStack {
         }
     }
 
-    fn pop_borrow(&mut self, ty: Resource) -> u32 {
+    fn pop_borrow(&mut self, ty: Resource) -> Borrow {
         match self.pop_typed(Type::Borrow(ty)) {
-            Val::Borrow(handle) | Val::Own(handle) => handle,
+            Val::Borrow(borrow) => borrow,
+            Val::Own(own) => {
+                let borrow = own.borrow();
+                self.lent.push(own);
+                borrow
+            }
             other => self.mismatch(&Type::Borrow(ty).describe(), &other),
         }
     }
 
-    fn pop_own(&mut self, ty: Resource) -> u32 {
+    fn pop_own(&mut self, ty: Resource) -> Own {
         match self.pop_typed(Type::Own(ty)) {
-            Val::Own(handle) => handle,
+            Val::Own(own) => own,
             other => self.mismatch(&Type::Own(ty).describe(), &other),
         }
     }
 
-    fn pop_future(&mut self, ty: Future) -> u32 {
+    fn pop_future(&mut self, ty: Future) -> ReadEnd {
         match self.pop_typed(Type::Future(ty)) {
-            Val::Future(handle) => handle,
+            Val::Future(end) => end,
             other => self.mismatch(&Type::Future(ty).describe(), &other),
         }
     }
 
-    fn pop_stream(&mut self, ty: Stream) -> u32 {
+    fn pop_stream(&mut self, ty: Stream) -> ReadEnd {
         match self.pop_typed(Type::Stream(ty)) {
-            Val::Stream(handle) => handle,
+            Val::Stream(end) => end,
             other => self.mismatch(&Type::Stream(ty).describe(), &other),
         }
     }
 
-    fn push_future(&mut self, _ty: Future, handle: u32) {
-        self.stack.push(Val::Future(handle));
+    fn push_future(&mut self, _ty: Future, end: ReadEnd) {
+        self.stack.push(Val::Future(end));
     }
 
-    fn pop_error_context(&mut self) -> u32 {
+    fn pop_error_context(&mut self) -> ErrorContext {
         match self.pop_val("error-context") {
-            Val::ErrorContext(handle) => {
-                self.passed_error_contexts.push(handle);
-                handle
-            }
+            Val::ErrorContext(value) => value,
             other => self.mismatch("error-context", &other),
         }
     }
 
-    fn push_error_context(&mut self, handle: u32) {
-        self.stack.push(Val::ErrorContext(handle));
+    fn push_error_context(&mut self, value: ErrorContext) {
+        self.stack.push(Val::ErrorContext(value));
     }
 
-    fn push_stream(&mut self, _ty: Stream, handle: u32) {
-        self.stack.push(Val::Stream(handle));
+    fn push_stream(&mut self, _ty: Stream, end: ReadEnd) {
+        self.stack.push(Val::Stream(end));
     }
 
     fn pop_record(&mut self, ty: Record) {
@@ -482,12 +530,12 @@ impl Call for ValStack {
         self.stack.push(Val::Enum(case));
     }
 
-    fn push_borrow(&mut self, _ty: Resource, handle: u32) {
-        self.stack.push(Val::Borrow(handle));
+    fn push_borrow(&mut self, _ty: Resource, borrow: Borrow) {
+        self.stack.push(Val::Borrow(borrow));
     }
 
-    fn push_own(&mut self, _ty: Resource, handle: u32) {
-        self.stack.push(Val::Own(handle));
+    fn push_own(&mut self, _ty: Resource, own: Own) {
+        self.stack.push(Val::Own(own));
     }
 
     fn push_record(&mut self, ty: Record) {
@@ -601,57 +649,73 @@ pub async fn call_import_async(func: ImportFunction, args: Vec<Val>) -> Option<V
     func.result().map(|_| frame.stack().pop())
 }
 
-/// Reads at most `max` elements from stream end `readable` (see
-/// [`Stream::read`]). Elements of a stream without payload are `Val::Tuple(vec![])`.
-pub async fn read_stream(
-    ty: Stream,
-    readable: u32,
+/// Reads at most `max` elements from stream end `end` (see
+/// [`ReadEnd::read`]). Elements of a stream without payload are
+/// `Val::Tuple(vec![])`.
+pub fn read_stream(
+    end: &ReadEnd,
     max: usize,
     context: Callee,
-) -> (Vec<Val>, Progress) {
-    let frame = CallFrame::new(ValStack::new(context));
-    let (frame, progress) = ty.read(readable, frame, max).await;
-    let values = match ty.ty() {
-        Some(_) => frame.into_inner().take_args(progress.count),
-        None => vec![Val::Tuple(Vec::new()); progress.count],
-    };
-    (values, progress)
+) -> Result<impl std::future::Future<Output = (Vec<Val>, Progress)> + 'static + use<>, EndError> {
+    let has_payload = end.channel().payload().is_some();
+    let read = end.read(CallFrame::new(ValStack::new(context)), max)?;
+    Ok(async move {
+        let (frame, progress) = read.await;
+        let values = match has_payload {
+            true => frame.into_inner().take_args(progress.count),
+            false => (0..progress.count)
+                .map(|_| Val::Tuple(Vec::new()))
+                .collect(),
+        };
+        (values, progress)
+    })
 }
 
-/// Writes `values` to stream end `writable` (see [`Stream::write`]); for a
+/// Writes `values` to stream end `end` (see [`WriteEnd::write`]); for a
 /// stream without payload only their number counts.
-pub async fn write_stream(
-    ty: Stream,
-    writable: u32,
+pub fn write_stream(
+    end: &WriteEnd,
     values: Vec<Val>,
     context: Callee,
-) -> Progress {
+) -> Result<impl std::future::Future<Output = Progress> + 'static + use<>, EndError> {
     let count = values.len();
     let mut frame = CallFrame::new(ValStack::new(context));
-    if ty.ty().is_some() {
+    if end.channel().payload().is_some() {
         frame.stack().push_reversed(values);
     }
-    ty.write(writable, frame, count).await.1
+    let write = end.write(frame, count)?;
+    Ok(async move { write.await.1 })
 }
 
-/// Reads future end `readable` (see [`Future::read`]): `None` if the writer
+/// Reads future end `end` (see [`ReadEnd::read`]): `None` if the writer
 /// dropped it. The value of a future without payload is `Val::Tuple(vec![])`.
-pub async fn read_future(ty: Future, readable: u32, context: Callee) -> Option<Val> {
-    let frame = CallFrame::new(ValStack::new(context));
-    let (mut frame, progress) = ty.read(readable, frame).await;
-    match (progress.count, ty.ty()) {
-        (0, _) => None,
-        (_, Some(_)) => Some(frame.stack().pop()),
-        (_, None) => Some(Val::Tuple(Vec::new())),
-    }
+pub fn read_future(
+    end: &ReadEnd,
+    context: Callee,
+) -> Result<impl std::future::Future<Output = Option<Val>> + 'static + use<>, EndError> {
+    let has_payload = end.channel().payload().is_some();
+    let read = end.read(CallFrame::new(ValStack::new(context)), 1)?;
+    Ok(async move {
+        let (mut frame, progress) = read.await;
+        match (progress.count, has_payload) {
+            (0, _) => None,
+            (_, true) => Some(frame.stack().pop()),
+            (_, false) => Some(Val::Tuple(Vec::new())),
+        }
+    })
 }
 
-/// Writes `value` to future end `writable` (see [`Future::write`]); returns
-/// whether a reader took it.
-pub async fn write_future(ty: Future, writable: u32, value: Val, context: Callee) -> bool {
+/// Writes `value` to future end `end` (see [`WriteEnd::write`]); completes
+/// with whether a reader took it.
+pub fn write_future(
+    end: &WriteEnd,
+    value: Val,
+    context: Callee,
+) -> Result<impl std::future::Future<Output = bool> + 'static + use<>, EndError> {
     let mut frame = CallFrame::new(ValStack::new(context));
-    if ty.ty().is_some() {
+    if end.channel().payload().is_some() {
         frame.stack().push(value);
     }
-    ty.write(writable, frame).await.1.count == 1
+    let write = end.write(frame, 1)?;
+    Ok(async move { write.await.1.count == 1 })
 }

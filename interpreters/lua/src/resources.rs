@@ -11,10 +11,10 @@
 //!   handle; the component model calls the destructor when the last handle is
 //!   gone, which removes it from the registry.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
-use mlua::{AnyUserData, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
-use wit_dylib_sdk::Resource;
+use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use wit_dylib_sdk::{Borrow, Own, Resource};
 
 use crate::values::{Mismatch, describe};
 
@@ -26,25 +26,31 @@ const METHODS: &str = "wit_dylib.methods";
 /// A handle to a resource some other component (or the host) defines.
 pub struct ImportedHandle {
     ty: Resource,
-    /// `None` once dropped or moved away.
-    handle: Cell<Option<u32>>,
-    /// Borrows are valid during one call and never dropped by us.
-    owned: bool,
+    held: RefCell<Held>,
+}
+
+enum Held {
+    Own(Own),
+    /// Valid during one call and never dropped by us.
+    Borrow(Borrow),
+    /// Dropped or moved away.
+    Gone,
 }
 
 impl ImportedHandle {
-    fn release(&self) {
-        if self.owned
-            && let Some(handle) = self.handle.take()
-        {
-            self.ty.drop_handle(handle);
+    fn new(ty: Resource, held: Held) -> ImportedHandle {
+        ImportedHandle {
+            ty,
+            held: RefCell::new(held),
         }
     }
-}
 
-impl Drop for ImportedHandle {
-    fn drop(&mut self) {
-        self.release();
+    /// Drops an owned handle (the SDK's `Own` drops it once).
+    fn release(&self) {
+        let mut held = self.held.borrow_mut();
+        if let Held::Own(_) = *held {
+            *held = Held::Gone;
+        }
     }
 }
 
@@ -67,9 +73,10 @@ impl UserData for ImportedHandle {
             }
         });
         methods.add_meta_method(MetaMethod::ToString, |_, this, ()| {
-            Ok(match this.handle.get() {
-                Some(handle) => format!("{} (handle {handle})", this.ty.name()),
-                None => format!("{} (dropped)", this.ty.name()),
+            Ok(match &*this.held.borrow() {
+                Held::Own(own) => format!("{} ({own:?})", this.ty.name()),
+                Held::Borrow(borrow) => format!("{} ({borrow:?})", this.ty.name()),
+                Held::Gone => format!("{} (dropped)", this.ty.name()),
             })
         });
     }
@@ -92,11 +99,7 @@ pub fn set_methods(lua: &Lua, ty: Resource, methods: Table) -> mlua::Result<()> 
     // mlua builds a userdata type's metatable when the first value is made:
     // made here, at start-up, it is in a pre-initialised component's
     // snapshot instead of being built again in every instance's first call.
-    lua.create_userdata(ImportedHandle {
-        ty,
-        handle: Cell::new(None),
-        owned: false,
-    })?;
+    lua.create_userdata(ImportedHandle::new(ty, Held::Gone))?;
     Ok(())
 }
 
@@ -104,124 +107,101 @@ fn objects(lua: &Lua) -> mlua::Result<Table> {
     lua.named_registry_value(OBJECTS)
 }
 
-fn imported(value: &Value, ty: Resource) -> Result<&AnyUserData, Mismatch> {
-    match value {
+/// Runs `f` on the handle held by `value`, an imported `ty`.
+fn with_held<T>(
+    value: &Value,
+    ty: Resource,
+    f: impl FnOnce(&mut Held) -> Option<T>,
+) -> Result<T, Mismatch> {
+    let found = match value {
         Value::UserData(ud) => match ud.borrow::<ImportedHandle>() {
-            Ok(handle) if handle.ty == ty => Ok(ud),
-            Ok(handle) => Err(format!(
-                "expected a {}, found a {}",
-                ty.name(),
-                handle.ty.name()
-            )),
-            Err(_) => Err(format!(
-                "expected a {}, found {}",
-                ty.name(),
-                describe(value)
-            )),
+            Ok(handle) if handle.ty == ty => {
+                let mut held = handle.held.borrow_mut();
+                return match f(&mut held) {
+                    Some(result) => Ok(result),
+                    None if matches!(*held, Held::Borrow(_)) => Err(format!(
+                        "a borrowed {} cannot be passed as owned",
+                        ty.name()
+                    )),
+                    None => Err(format!("this {} was already dropped or moved", ty.name())),
+                };
+            }
+            Ok(handle) => format!("a {}", handle.ty.name()),
+            Err(_) => describe(value),
         },
-        _ => Err(format!(
-            "expected a {}, found {}",
-            ty.name(),
-            describe(value)
-        )),
-    }
-}
-
-fn live_handle(ud: &AnyUserData, ty: Resource) -> Result<u32, Mismatch> {
-    let handle = ud.borrow::<ImportedHandle>().map_err(|e| e.to_string())?;
-    handle
-        .handle
-        .get()
-        .ok_or_else(|| format!("this {} was already dropped or moved", ty.name()))
+        _ => describe(value),
+    };
+    Err(format!("expected a {}, found {found}", ty.name()))
 }
 
 pub fn check_own(value: &Value, ty: Resource) -> Result<(), Mismatch> {
-    if ty.is_exported() {
-        return match value {
-            Value::Nil => Err(format!("expected a {} object, found nil", ty.name())),
-            _ => Ok(()),
-        };
+    match (ty.is_exported(), value) {
+        (true, Value::Nil) => Err(format!("expected a {} object, found nil", ty.name())),
+        (true, _) => Ok(()),
+        (false, _) => with_held(value, ty, |held| matches!(held, Held::Own(_)).then_some(())),
     }
-    let ud = imported(value, ty)?;
-    if !ud
-        .borrow::<ImportedHandle>()
-        .map_err(|e| e.to_string())?
-        .owned
-    {
-        return Err(format!(
-            "a borrowed {} cannot be passed as owned",
-            ty.name()
-        ));
-    }
-    live_handle(ud, ty).map(drop)
 }
 
-pub fn check_borrow(value: &Value, ty: Resource) -> Result<(), Mismatch> {
+/// Lowers `own<ty>`: moves the handle out of an imported handle, or gives an
+/// object of an exported resource a rep and a handle.
+pub fn own_handle(lua: &Lua, value: Value, ty: Resource) -> Result<Own, Mismatch> {
+    check_own(&value, ty)?;
+    if !ty.is_exported() {
+        return with_held(&value, ty, |held| {
+            match std::mem::replace(held, Held::Gone) {
+                Held::Own(own) => Some(own),
+                _ => None,
+            }
+        });
+    }
+    let next = lua.app_data_ref::<NextRep>().expect("installed");
+    let rep = next.0.get();
+    next.0.set(rep + 1);
+    objects(lua)
+        .and_then(|o| o.raw_set(rep, value))
+        .map_err(|e| e.to_string())?;
+    Ok(ty
+        .new_own(rep)
+        .expect("exported resources have resource.new"))
+}
+
+/// Lowers `borrow<ty>` of an imported resource, which stays owned.
+pub fn borrow_handle(value: &Value, ty: Resource) -> Result<Borrow, Mismatch> {
     if ty.is_exported() {
         return Err(format!(
             "passing this component's own {} as a borrow is not supported",
             ty.name()
         ));
     }
-    live_handle(imported(value, ty)?, ty).map(drop)
+    with_held(value, ty, |held| match held {
+        Held::Own(own) => Some(own.borrow()),
+        Held::Borrow(borrow) => Some(*borrow),
+        Held::Gone => None,
+    })
 }
 
-/// Lowers `own<ty>`: moves the handle out of an imported handle, or gives an
-/// object of an exported resource a rep and a handle.
-pub fn own_handle(lua: &Lua, value: Value, ty: Resource) -> Result<u32, Mismatch> {
-    check_own(&value, ty)?;
-    if ty.is_exported() {
-        let next = lua.app_data_ref::<NextRep>().expect("installed");
-        let rep = next.0.get();
-        next.0.set(rep + 1);
-        objects(lua)
-            .and_then(|o| o.raw_set(rep, value))
-            .map_err(|e| e.to_string())?;
-        return Ok(ty
-            .new_handle(rep)
-            .expect("exported resources have resource.new"));
-    }
-    let ud = imported(&value, ty)?;
-    let handle = ud.borrow::<ImportedHandle>().map_err(|e| e.to_string())?;
-    handle
-        .handle
-        .take()
-        .ok_or_else(|| format!("this {} was already dropped or moved", ty.name()))
-}
-
-/// Lowers `borrow<ty>` of an imported resource: its handle, which stays owned.
-pub fn borrow_handle(value: &Value, ty: Resource) -> Result<u32, Mismatch> {
-    check_borrow(value, ty)?;
-    live_handle(imported(value, ty)?, ty)
+pub fn check_borrow(value: &Value, ty: Resource) -> Result<(), Mismatch> {
+    borrow_handle(value, ty).map(drop)
 }
 
 /// Lifts `own<ty>`.
-pub fn lift_own(lua: &Lua, ty: Resource, handle: u32) -> mlua::Result<Value> {
-    if let Some(rep) = ty.rep(handle) {
-        // One of our own objects came back: we no longer need a handle to it.
-        let object = objects(lua)?.raw_get::<Value>(rep)?;
-        ty.drop_handle(handle);
-        return Ok(object);
+pub fn lift_own(lua: &Lua, ty: Resource, own: Own) -> mlua::Result<Value> {
+    if let Some(rep) = own.rep() {
+        // One of our own objects came back: we no longer need a handle to it
+        // (`own` drops it).
+        return objects(lua)?.raw_get::<Value>(rep);
     }
-    lua.create_userdata(ImportedHandle {
-        ty,
-        handle: Cell::new(Some(handle)),
-        owned: true,
-    })
-    .map(Value::UserData)
+    lua.create_userdata(ImportedHandle::new(ty, Held::Own(own)))
+        .map(Value::UserData)
 }
 
 /// Lifts `borrow<ty>`: for our own resources the glue passes the rep.
-pub fn lift_borrow(lua: &Lua, ty: Resource, handle: u32) -> mlua::Result<Value> {
-    if ty.is_exported() {
-        return objects(lua)?.raw_get(handle as usize);
+pub fn lift_borrow(lua: &Lua, ty: Resource, borrow: Borrow) -> mlua::Result<Value> {
+    if let Some(rep) = borrow.rep() {
+        return objects(lua)?.raw_get(rep);
     }
-    lua.create_userdata(ImportedHandle {
-        ty,
-        handle: Cell::new(Some(handle)),
-        owned: false,
-    })
-    .map(Value::UserData)
+    lua.create_userdata(ImportedHandle::new(ty, Held::Borrow(borrow)))
+        .map(Value::UserData)
 }
 
 /// The destructor of an exported resource: forget the object behind `rep`.

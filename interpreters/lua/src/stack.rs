@@ -7,11 +7,12 @@
 
 use mlua::{Lua, Table, Value};
 use wit_dylib_sdk::{
-    Bytes, Call, Callee, CanonicalList, Enum, Flags, Future, List, ListLowering, Map, Record,
-    Resource, Stream, Tuple, Type, Variant, WitOption, WitResult, error_context,
+    Borrow, Bytes, Call, Callee, CanonicalList, Channel, Enum, ErrorContext, Flags, Future, List,
+    ListLowering, Map, Own, ReadEnd, Record, Resource, Stream, Tuple, Type, Variant, WitOption,
+    WitResult,
 };
 
-use crate::channels::{self, Kind};
+use crate::channels;
 use crate::resources;
 use crate::values::{self, Described, Mismatch};
 
@@ -31,9 +32,6 @@ pub struct LuaStack {
     list_lens: Vec<(usize, usize)>,
     /// Names the call in error messages.
     context: Site,
-    /// Error-contexts made for strings this stack passed, released when the
-    /// call is over (see `clear`).
-    passed_error_contexts: error_context::Passed,
 }
 
 /// What a value stack belongs to, for error messages.
@@ -90,7 +88,6 @@ impl LuaStack {
             iters: Vec::new(),
             list_lens: Vec::new(),
             context: context.into(),
-            passed_error_contexts: error_context::Passed::default(),
         }
     }
 
@@ -99,13 +96,11 @@ impl LuaStack {
         self.context = context.into();
     }
 
-    /// Drops every value and unfinished list on the stack, and the
-    /// error-contexts the call passed.
+    /// Drops every value and unfinished list on the stack.
     pub fn clear(&mut self) {
         self.stack.clear();
         self.iters.clear();
         self.list_lens.clear();
-        self.passed_error_contexts.release();
     }
 
     pub fn push(&mut self, value: Value) {
@@ -225,12 +220,12 @@ impl Call for LuaStack {
         )
     }
 
-    fn pop_borrow(&mut self, ty: Resource) -> u32 {
+    fn pop_borrow(&mut self, ty: Resource) -> Borrow {
         let value = self.pop_value();
         or_trap!(self, resources::borrow_handle(&value, ty))
     }
 
-    fn pop_own(&mut self, ty: Resource) -> u32 {
+    fn pop_own(&mut self, ty: Resource) -> Own {
         let value = self.pop_value();
         or_trap!(self, resources::own_handle(&self.lua, value, ty))
     }
@@ -358,40 +353,35 @@ impl Call for LuaStack {
         self.iters.pop();
     }
 
-    fn pop_future(&mut self, ty: Future) -> u32 {
+    fn pop_future(&mut self, ty: Future) -> ReadEnd {
         let value = self.pop_value();
-        or_trap!(self, channels::take(&value, Kind::Future(ty)))
+        or_trap!(self, channels::take(&value, Channel::Future(ty)))
     }
 
-    fn pop_stream(&mut self, ty: Stream) -> u32 {
+    fn pop_stream(&mut self, ty: Stream) -> ReadEnd {
         let value = self.pop_value();
-        or_trap!(self, channels::take(&value, Kind::Stream(ty)))
+        or_trap!(self, channels::take(&value, Channel::Stream(ty)))
     }
 
     // Scripts see an error-context as its debug message, a string.
-    fn pop_error_context(&mut self) -> u32 {
+    fn pop_error_context(&mut self) -> ErrorContext {
         let value = self.pop_value();
         let message = or_trap!(self, values::error_message(&value));
-        let handle = or_trap!(
-            self,
-            error_context::new(&message).map_err(|e| e.to_string())
-        );
-        self.passed_error_contexts.push(handle);
-        handle
+        or_trap!(self, ErrorContext::new(&message).map_err(|e| e.to_string()))
     }
 
-    fn push_error_context(&mut self, handle: u32) {
-        self.push_string(error_context::take_message(handle));
+    fn push_error_context(&mut self, value: ErrorContext) {
+        self.push_string(value.debug_message());
     }
 
-    fn push_future(&mut self, ty: Future, handle: u32) {
-        let end = channels::lift(&self.lua, Kind::Future(ty), handle)
+    fn push_future(&mut self, ty: Future, end: ReadEnd) {
+        let end = channels::lift(&self.lua, Channel::Future(ty), end)
             .unwrap_or_else(|e| self.lua_error(e));
         self.stack.push(end);
     }
 
-    fn push_stream(&mut self, ty: Stream, handle: u32) {
-        let end = channels::lift(&self.lua, Kind::Stream(ty), handle)
+    fn push_stream(&mut self, ty: Stream, end: ReadEnd) {
+        let end = channels::lift(&self.lua, Channel::Stream(ty), end)
             .unwrap_or_else(|e| self.lua_error(e));
         self.stack.push(end);
     }
@@ -437,15 +427,14 @@ impl Call for LuaStack {
         self.push_string(lua_mapping::lua_name(name));
     }
 
-    fn push_borrow(&mut self, ty: Resource, handle: u32) {
+    fn push_borrow(&mut self, ty: Resource, borrow: Borrow) {
         let value =
-            resources::lift_borrow(&self.lua, ty, handle).unwrap_or_else(|e| self.lua_error(e));
+            resources::lift_borrow(&self.lua, ty, borrow).unwrap_or_else(|e| self.lua_error(e));
         self.stack.push(value);
     }
 
-    fn push_own(&mut self, ty: Resource, handle: u32) {
-        let value =
-            resources::lift_own(&self.lua, ty, handle).unwrap_or_else(|e| self.lua_error(e));
+    fn push_own(&mut self, ty: Resource, own: Own) {
+        let value = resources::lift_own(&self.lua, ty, own).unwrap_or_else(|e| self.lua_error(e));
         self.stack.push(value);
     }
 
@@ -685,8 +674,8 @@ pub fn check(ty: Type, value: &Value) -> Result<(), Mismatch> {
             }
             Ok(())
         }
-        Type::Future(f) => channels::check(value, Kind::Future(f)),
-        Type::Stream(s) => channels::check(value, Kind::Stream(s)),
+        Type::Future(f) => channels::check(value, Channel::Future(f)),
+        Type::Stream(s) => channels::check(value, Channel::Stream(s)),
         Type::ErrorContext => values::error_message(value).map(drop),
     }
 }

@@ -141,17 +141,16 @@ impl ToyInterpreter {
     /// Runs export `func` with the arguments on `cx`, pushing its result.
     fn run_export(&self, func: ExportFunction, cx: &mut ValStack) {
         let name = &self.export_names[func.index()];
-        let borrows = self.resources.borrow_mark();
-        let args: Vec<Value> = func
-            .params()
-            .zip(cx.take_args(func.params().len()))
-            .map(|(ty, val)| values::lift(ty, val, &self.resources))
-            .collect();
-        let result = self
-            .interp
-            .call_named(name, &self.exports[func.index()], args);
         // Borrows lent to this call end with it.
-        self.resources.end_borrows(borrows);
+        let result = self.resources.lending(|| {
+            let args: Vec<Value> = func
+                .params()
+                .zip(cx.take_args(func.params().len()))
+                .map(|(ty, val)| values::lift(ty, val, &self.resources))
+                .collect();
+            self.interp
+                .call_named(name, &self.exports[func.index()], args)
+        });
         let result = result.unwrap_or_else(|err| panic!("toy: export `{name}` failed: {err}"));
         if let Some(writer) = channels::take_unwritten() {
             panic!("toy: export `{name}` {writer}");

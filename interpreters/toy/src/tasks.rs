@@ -72,9 +72,11 @@ impl Scheduler {
         result
     }
 
-    /// The export being served, if any.
-    pub fn current(&self) -> Option<Callee> {
-        self.current.get()
+    /// The export being served, for `builtin`, which works only while one is.
+    pub fn current(&self, builtin: &str) -> Result<Callee, String> {
+        self.current
+            .get()
+            .ok_or_else(|| format!("`{builtin}` works only while an export runs"))
     }
 
     /// Waits for `op` (an SDK future), running queued tasks once it has
@@ -105,16 +107,20 @@ impl Scheduler {
         }
     }
 
-    /// Polls `op` once: its output if it completed at once, `None` if it
-    /// would have to wait (it is then cancelled).
-    pub fn try_now<F: Future>(
+    /// Waits for `op`, or, `only_try`, polls it once: `None` if it would
+    /// have to wait (it is then cancelled).
+    pub fn wait_or_try<F: Future>(
         &self,
         interp: &Interp,
         what: &str,
+        only_try: bool,
         op: F,
     ) -> Result<Option<F::Output>, String> {
+        if !only_try {
+            return self.wait(interp, what, op).map(Some);
+        }
         // Within `wait`, so that the cancelled operation has a reactor.
-        self.wait(interp, &format!("`{what}`"), async {
+        self.wait(interp, what, async {
             let mut op = std::pin::pin!(op);
             match std::future::poll_fn(|cx| Poll::Ready(op.as_mut().poll(cx))).await {
                 Poll::Ready(done) => Some(done),

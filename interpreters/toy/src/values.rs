@@ -4,10 +4,10 @@
 use std::rc::Rc;
 
 use toy_lang::Value;
-use wit_dylib_sdk::{Type, Val, error_context};
+use wit_dylib_sdk::{Channel, End, ErrorContext, Type, Val};
 
-use crate::channels::{Channel, lift_reader, pass_reader};
-use crate::resources::Resources;
+use crate::channels::{lift_end, pass_reader};
+use crate::resources::{Held, Resources, imported};
 
 /// A WIT value the glue lifted (already checked by the SDK) as a toy value.
 pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
@@ -61,15 +61,15 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
                 .cases()
                 .nth(case as usize)
                 .expect("case checked by the SDK");
-            variant(name, lift_payload(ty, payload, resources))
+            variant(name, lift_payload(ty, payload.map(|p| *p), resources))
         }
         (Type::Option(_), Val::Option(None)) => Value::Nil,
         (Type::Option(o), Val::Option(Some(x))) => variant("some", lift(o.ty(), *x, resources)),
         (Type::Result(r), Val::Result(Ok(payload))) => {
-            variant("ok", lift_payload(r.ok(), payload, resources))
+            variant("ok", lift_payload(r.ok(), payload.map(|p| *p), resources))
         }
         (Type::Result(r), Val::Result(Err(payload))) => {
-            variant("err", lift_payload(r.err(), payload, resources))
+            variant("err", lift_payload(r.err(), payload.map(|p| *p), resources))
         }
         (Type::List(l), Val::List(items)) => {
             Value::List(Rc::new(lift_all(&mut std::iter::repeat(l.ty()), items)))
@@ -85,16 +85,13 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
                 })
                 .collect(),
         )),
-        (Type::Own(r), Val::Own(handle)) if r.is_exported() => resources.take_exported(r, handle),
-        (Type::Own(r), Val::Own(handle)) => resources.lift_owned(r, handle),
-        (Type::Borrow(r), Val::Borrow(rep)) if r.is_exported() => resources.object(rep as usize),
-        (Type::Borrow(r), Val::Borrow(handle)) => resources.lift_borrowed(r, handle),
-        (Type::Future(f), Val::Future(handle)) => lift_reader(Channel::Future(f), handle),
-        (Type::Stream(s), Val::Stream(handle)) => lift_reader(Channel::Stream(s), handle),
-        // Scripts see an error-context as its message; nothing keeps the handle.
-        (Type::ErrorContext, Val::ErrorContext(handle)) => {
-            Value::Str(error_context::take_message(handle).into())
+        (Type::Own(_), Val::Own(own)) => resources.lift(Held::Own(own)),
+        (Type::Borrow(_), Val::Borrow(borrow)) => resources.lift(Held::Borrow(borrow)),
+        (Type::Future(_), Val::Future(end)) | (Type::Stream(_), Val::Stream(end)) => {
+            lift_end(End::Read(end))
         }
+        // Scripts see an error-context as its message; nothing keeps the handle.
+        (Type::ErrorContext, Val::ErrorContext(value)) => Value::Str(value.debug_message().into()),
         (ty, val) => panic!(
             "toy: a {} value arrived for type {}",
             val.kind(),
@@ -103,9 +100,10 @@ pub fn lift(ty: Type, val: Val, resources: &Resources) -> Value {
     }
 }
 
-fn lift_payload(ty: Option<Type>, payload: Option<Box<Val>>, resources: &Resources) -> Value {
+/// A payload (of a case, a future or a stream), `nil` without one.
+pub fn lift_payload(ty: Option<Type>, payload: Option<Val>, resources: &Resources) -> Value {
     match (ty, payload) {
-        (Some(ty), Some(payload)) => lift(ty, *payload, resources),
+        (Some(ty), Some(payload)) => lift(ty, payload, resources),
         _ => Value::Nil,
     }
 }
@@ -243,15 +241,15 @@ pub fn lower(ty: Type, value: &Value, resources: &Resources) -> Result<Val, Stri
         (Type::Own(r), object) if r.is_exported() => {
             Val::Own(resources.export_object(r, object.clone()))
         }
-        (Type::Own(r), handle) => Val::Own(resources.pass_handle(r, handle, true)?),
-        (Type::Borrow(r), handle) if !r.is_exported() => {
-            Val::Borrow(resources.pass_handle(r, handle, false)?)
+        (Type::Own(r), _) => {
+            Val::Own(imported(value, Some(r))?.take("; an owned handle is needed")?)
         }
+        (Type::Borrow(r), _) if !r.is_exported() => Val::Borrow(imported(value, Some(r))?.lend()?),
         (Type::Future(f), reader) => Val::Future(pass_reader(Channel::Future(f), reader)?),
         (Type::Stream(s), reader) => Val::Stream(pass_reader(Channel::Stream(s), reader)?),
         // The value stack that passes it drops it after the call.
         (Type::ErrorContext, Value::Str(message)) => {
-            Val::ErrorContext(error_context::new(message).map_err(|e| e.to_string())?)
+            Val::ErrorContext(ErrorContext::new(message).map_err(|e| e.to_string())?)
         }
         _ => return Err(mismatch()),
     })

@@ -9,7 +9,7 @@
 //!   a stream it passes to the imported `sink`, and returns `sink`'s result.
 
 use wit_dylib_sdk::{
-    Callee, ExportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
+    Callee, Channel, ExportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
     call_import_async, read_stream, spawn, write_stream,
 };
 
@@ -80,18 +80,19 @@ impl Interpreter for Echo {
 
 impl Echo {
     async fn sink(&self, func: ExportFunction, stream: Val) -> Val {
-        let (Some(Type::Stream(ty)), Val::Stream(readable)) = (func.params().next(), stream) else {
+        let Val::Stream(readable) = stream else {
             panic!("sink takes a stream<u8>")
         };
         let mut total = 0u64;
         loop {
-            let (bytes, progress) = read_stream(ty, readable, CHUNK, Callee::Export(func)).await;
+            let read = read_stream(&readable, CHUNK, Callee::Export(func));
+            let (bytes, progress) = read.expect("one read at a time").await;
             total += bytes.len() as u64;
             if progress.dropped {
                 break;
             }
         }
-        ty.drop_readable(readable);
+        // Dropping `readable` drops the handle.
         Val::U64(total)
     }
 
@@ -107,17 +108,18 @@ impl Echo {
         let Some(Type::Stream(ty)) = sink.params().next() else {
             panic!("sink takes a stream<u8>")
         };
-        let (readable, writable) = ty.new_pair();
+        let (readable, writable) = Channel::Stream(ty).new_ends();
         spawn(async move {
             let mut left = count as usize;
             while left > 0 {
                 let chunk = left.min(CHUNK);
                 let bytes = (0..chunk).map(|i| Val::U8(i as u8)).collect();
-                let progress = write_stream(ty, writable, bytes, Callee::Export(func)).await;
+                let write = write_stream(&writable, bytes, Callee::Export(func));
+                let progress = write.expect("one write at a time").await;
                 assert!(!progress.dropped, "the sink dropped the stream");
                 left -= chunk;
             }
-            ty.drop_writable(writable);
+            // Dropping `writable` drops the handle: the sink sees the end.
         });
         call_import_async(sink, vec![Val::Stream(readable)])
             .await

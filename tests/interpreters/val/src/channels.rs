@@ -3,15 +3,17 @@
 //! from a background task; the side that receives one drains it and
 //! compares the contents. Both walk the whole value, so futures and
 //! streams nested in records, variants, lists and so on are played too.
-//! Every end this component holds is counted.
+//! Every end this component holds is counted while it lives ([`Counted`]).
 
 use std::cell::Cell;
 use std::future::Future as _;
+use std::ops::Deref;
 use std::rc::Rc;
 use std::task::{Context, Waker};
 
 use wit_dylib_sdk::{
-    Callee, Type, Val, read_future, read_stream, spawn, write_future, write_stream, yield_now,
+    Callee, Channel, Type, Val, read_future, read_stream, spawn, write_future, write_stream,
+    yield_now,
 };
 
 /// Bytes per stream read or write (64 KiB: 64 Ki elements of a `stream<u8>`).
@@ -26,16 +28,37 @@ fn chunk(ty: Option<Type>) -> usize {
 
 thread_local! {
     /// Future and stream ends this component holds.
-    static OPEN_ENDS: Cell<i64> = const { Cell::new(0) };
-}
-
-fn count_ends(delta: i64) {
-    OPEN_ENDS.with(|n| n.set(n.get() + delta));
+    static OPEN_ENDS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// Future and stream ends this component holds now.
-pub fn open_ends() -> i64 {
-    OPEN_ENDS.with(Cell::get)
+pub fn open_ends() -> usize {
+    OPEN_ENDS.get()
+}
+
+/// An end this component holds, counted from when it got it until it drops
+/// it (the SDK's end drops its handle with it).
+struct Counted<T>(T);
+
+impl<T> Counted<T> {
+    fn new(end: T) -> Counted<T> {
+        OPEN_ENDS.set(OPEN_ENDS.get() + 1);
+        Counted(end)
+    }
+}
+
+impl<T> Drop for Counted<T> {
+    fn drop(&mut self) {
+        OPEN_ENDS.set(OPEN_ENDS.get() - 1);
+    }
+}
+
+impl<T> Deref for Counted<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
 }
 
 /// What a function does differently with its futures and streams.
@@ -98,8 +121,8 @@ pub fn open(
 ) -> Val {
     match (ty.dealias(), value) {
         (Type::Stream(s), Val::List(items)) => {
-            let (readable, writable) = s.new_pair();
-            count_ends(1);
+            let (readable, writable) = Channel::Stream(s).new_ends();
+            let writable = Counted::new(writable);
             let mut items = items;
             if policy == Policy::EarlyWriter {
                 items.truncate(items.len() / 2);
@@ -114,7 +137,8 @@ pub fn open(
                 while !items.is_empty() {
                     let rest = items.split_off(items.len().min(chunk(s.ty())));
                     let chunk = std::mem::replace(&mut items, rest);
-                    let progress = write_stream(s, writable, chunk, context).await;
+                    let write = write_stream(&writable, chunk, context);
+                    let progress = write.expect("one write at a time").await;
                     if progress.dropped {
                         assert!(
                             policy == Policy::EarlyReader,
@@ -123,22 +147,24 @@ pub fn open(
                         break;
                     }
                 }
-                s.drop_writable(writable);
-                count_ends(-1);
+                drop(writable);
             });
             Val::Stream(readable)
         }
         (Type::Future(f), Val::List(items)) => {
-            let (readable, writable) = f.new_pair();
-            count_ends(1);
+            let (readable, writable) = Channel::Future(f).new_ends();
+            let writable = Counted::new(writable);
             let value = match (f.ty(), items.into_iter().next()) {
                 (Some(t), Some(v)) => open(t, v, context, Policy::Normal, returned),
                 _ => Val::Tuple(Vec::new()),
             };
             if policy == Policy::CancelWrite {
                 // Nobody can read yet (the readable end is still ours): the
-                // write blocks, and dropping it cancels it.
-                let mut write = Box::pin(write_future(f, writable, value.clone(), context));
+                // write blocks, and dropping it cancels it (and drops what it
+                // was writing: a copy, which the policy's payloads allow).
+                let copy = value.try_clone().expect("cancel-write writes no handle");
+                let write = write_future(&writable, copy, context).expect("a new end is idle");
+                let mut write = Box::pin(write);
                 let poll = write.as_mut().poll(&mut Context::from_waker(Waker::noop()));
                 assert!(
                     poll.is_pending(),
@@ -153,14 +179,14 @@ pub fn open(
                         yield_now().await;
                     }
                 }
-                let delivered = write_future(f, writable, value, context).await;
+                let write = write_future(&writable, value, context);
+                let delivered = write.expect("the cancelled write is over").await;
                 assert_eq!(
                     delivered,
                     policy != Policy::CancelRead,
                     "{context}: unexpected outcome of a future write"
                 );
-                f.drop_writable(writable);
-                count_ends(-1);
+                drop(writable);
             });
             Val::Future(readable)
         }
@@ -182,47 +208,47 @@ pub fn open(
 pub async fn drain(ty: Type, value: Val, context: Callee, policy: Policy) -> Val {
     match (ty.dealias(), value) {
         (Type::Stream(s), Val::Stream(readable)) => {
-            count_ends(1);
+            let readable = Counted::new(readable);
             let mut items = Vec::new();
             loop {
                 let max = match policy {
                     Policy::EarlyReader => 1,
                     _ => chunk(s.ty()),
                 };
-                let (mut got, progress) = read_stream(s, readable, max, context).await;
+                let read = read_stream(&readable, max, context);
+                let (mut got, progress) = read.expect("one read at a time").await;
                 items.append(&mut got);
                 if progress.dropped || (policy == Policy::EarlyReader && !items.is_empty()) {
                     break;
                 }
             }
-            s.drop_readable(readable);
-            count_ends(-1);
+            drop(readable);
             match s.ty().filter(|t| !is_plain(*t)) {
                 Some(t) => Val::List(drain_all(vec![t; items.len()], items, context).await),
                 None => Val::List(items),
             }
         }
         (Type::Future(f), Val::Future(readable)) => {
-            count_ends(1);
+            let readable = Counted::new(readable);
             if policy == Policy::CancelRead {
                 // The writer waits for the call to return: the read blocks,
                 // and dropping it cancels it.
-                let mut read = Box::pin(read_future(f, readable, context));
+                let read = read_future(&readable, context).expect("a received end is idle");
+                let mut read = Box::pin(read);
                 let poll = read.as_mut().poll(&mut Context::from_waker(Waker::noop()));
                 assert!(
                     poll.is_pending(),
                     "{context}: a read with no writer completed"
                 );
                 drop(read);
-                f.drop_readable(readable);
-                count_ends(-1);
+                drop(readable);
                 return Val::List(Vec::new());
             }
-            let value = read_future(f, readable, context)
-                .await
-                .unwrap_or_else(|| panic!("{context}: a future was dropped without a value"));
-            f.drop_readable(readable);
-            count_ends(-1);
+            let read = read_future(&readable, context).expect("a received end is idle");
+            let value = read.await;
+            let value =
+                value.unwrap_or_else(|| panic!("{context}: a future was dropped without a value"));
+            drop(readable);
             Val::List(match f.ty() {
                 Some(t) => vec![Box::pin(drain(t, value, context, Policy::Normal)).await],
                 None => Vec::new(),

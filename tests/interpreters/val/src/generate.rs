@@ -4,7 +4,9 @@
 //! the same values from a seed (the function's name and the iteration), the
 //! caller to build arguments and check results, the callee to check arguments
 //! and build results. Values lean towards edge cases (empty, extreme, negative,
-//! non-ASCII) and resources appear as *tags*, the `u32` their constructor took.
+//! non-ASCII) and resources appear as *tags*, the `u32` their constructor took:
+//! a generated value holds `Val::U32(tag)` wherever the type has an `own`, a
+//! `borrow` or an `error-context` (see `crate::ValInterpreter::materialize`).
 
 use wit_dylib_sdk::{Type, Val};
 
@@ -124,8 +126,7 @@ pub fn value(ty: Type, rng: &mut Rng, size: Size) -> Val {
             }
             Val::Map(entries)
         }
-        Type::Own(_) => Val::Own(rng.next() as u32),
-        Type::Borrow(_) => Val::Borrow(rng.next() as u32),
+        Type::Own(_) | Type::Borrow(_) => Val::U32(rng.next() as u32),
         Type::Alias(a) => value(a.ty(), rng, size),
         // A future or a stream stands for what goes through it: a list of
         // one value (none for `future`), or of the elements (`tuple<>` ones
@@ -141,14 +142,18 @@ pub fn value(ty: Type, rng: &mut Rng, size: Size) -> Val {
                 let len = length(rng, size);
                 Val::List((0..len).map(|_| value(t, rng, inner)).collect())
             }
-            None => Val::List(vec![Val::Tuple(Vec::new()); length(rng, size)]),
+            None => Val::List(
+                (0..length(rng, size))
+                    .map(|_| Val::Tuple(Vec::new()))
+                    .collect(),
+            ),
         },
         // Fixed-length lists cross the ABI as tuples of their elements.
         Type::FixedLengthList(l) => {
             Val::Tuple((0..l.len()).map(|_| value(l.ty(), rng, inner)).collect())
         }
         // A tag, carried by the debug message (see `crate::error_message`).
-        Type::ErrorContext => Val::ErrorContext(rng.next() as u32),
+        Type::ErrorContext => Val::U32(rng.next() as u32),
     }
 }
 

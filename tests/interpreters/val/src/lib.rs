@@ -11,8 +11,9 @@
 //!
 //! Resources follow one convention in the matrix worlds: `constructor(tag:
 //! u32)` and `tag: func() -> u32`. Generated values carry tags where handles
-//! go; the caller creates handles with the constructor, and both sides read a
-//! handle's tag back to compare.
+//! go (`Val::U32`, the WIT type says what it stands for); the caller creates
+//! handles with the constructor, and both sides read a handle's tag back to
+//! compare.
 //!
 //! Memory: whenever no resource is alive, the bytes allocated after an export
 //! returns must equal those after the previous such export (nothing leaks
@@ -26,6 +27,8 @@
 //! Error-contexts carry tags too, in their debug messages: the side that
 //! passes one creates it from its tag (and its value stack drops it after
 //! the call), the side that receives one reads the tag back and drops it.
+//! Handles are the SDK's owning types, so nothing here drops one by hand:
+//! the checks below see whether they were all let go of.
 //! At each quiescent point this component must hold no error-context.
 //!
 //! Async: the caller's `run` may be async; it then starts every async import
@@ -50,8 +53,8 @@ use std::rc::Rc;
 use channels::{Policy, drain, open};
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
-    Callee, ExportFunction, ImportFunction, Interpreter, Resource, Task, Type, Val, ValStack, Wit,
-    call_import, call_import_async, error_context, join_all, yield_now,
+    Borrow, Callee, ErrorContext, ExportFunction, ImportFunction, Interpreter, Own, Resource, Task,
+    Type, Val, ValStack, Wit, call_import, call_import_async, error_context, join_all, yield_now,
 };
 
 /// The world-level function the caller calls after every round.
@@ -136,10 +139,11 @@ impl Interpreter for ValInterpreter {
                 Some(Val::Own(self.new_resource(resource, tag)))
             }
             Role::Tag => {
-                let [Val::Borrow(rep)] = args[..] else {
+                let [Val::Borrow(this)] = args[..] else {
                     panic!("tag takes self")
                 };
-                Some(Val::U32(self.tag_of_rep(rep as usize)))
+                let rep = this.rep().expect("tag is a method of an exported resource");
+                Some(Val::U32(self.tag_of_rep(rep)))
             }
             Role::Proxy(import) => call_import(import, args),
             Role::Fail => Some(wrong_value(func)),
@@ -342,7 +346,7 @@ impl ValInterpreter {
         func: ImportFunction,
         iteration: u32,
         returned: &Rc<Cell<bool>>,
-    ) -> (Vec<Val>, Vec<(Resource, u32)>) {
+    ) -> (Vec<Val>, Vec<Own>) {
         let name = func.qualified_name();
         let mut rng = Rng::new(seed(&name, iteration, false));
         let expected_args: Vec<Val> = func
@@ -373,11 +377,9 @@ impl ValInterpreter {
         func: ImportFunction,
         iteration: u32,
         result: Option<Val>,
-        lent: Vec<(Resource, u32)>,
+        lent: Vec<Own>,
     ) {
-        for (resource, handle) in lent {
-            resource.drop_handle(handle);
-        }
+        drop(lent);
         let name = func.qualified_name();
         let expected = func.result().map(|t| {
             let expected = generate::value(
@@ -447,47 +449,36 @@ impl ValInterpreter {
         }
     }
 
-    /// Turns a generated value into one that can be passed: every resource tag
-    /// becomes a handle (or, for a borrow of our own resource, a rep).
-    /// Handles lent as borrows are added to `lent` for dropping afterwards.
-    fn materialize(&self, ty: Type, value: Val, lent: &mut Vec<(Resource, u32)>) -> Val {
+    /// Turns a generated value into one that can be passed: every tag (a
+    /// `Val::U32` where the type has a handle) becomes a handle. Handles lent
+    /// as borrows are added to `lent`, which keeps them until the call ends.
+    fn materialize(&self, ty: Type, value: Val, lent: &mut Vec<Own>) -> Val {
         self.map_resources(ty, value, &mut |ty, value| match (ty, value) {
-            (Type::Own(r), Val::Own(tag)) => Val::Own(self.new_handle(r, tag)),
-            (Type::Borrow(r), Val::Borrow(tag)) => {
-                let handle = self.new_handle(r, tag);
-                lent.push((r, handle));
-                Val::Borrow(handle)
+            (Type::Own(r), Val::U32(tag)) => Val::Own(self.new_handle(r, tag)),
+            (Type::Borrow(r), Val::U32(tag)) => {
+                let own = self.new_handle(r, tag);
+                let borrow = own.borrow();
+                lent.push(own);
+                Val::Borrow(borrow)
             }
-            (Type::ErrorContext, Val::ErrorContext(tag)) => {
-                let handle = error_context::new(&error_message(tag))
-                    .expect("a world passing error-contexts has their built-ins");
-                Val::ErrorContext(handle)
-            }
+            (Type::ErrorContext, Val::U32(tag)) => Val::ErrorContext(
+                ErrorContext::new(&error_message(tag))
+                    .expect("a world passing error-contexts has their built-ins"),
+            ),
             (_, other) => other,
         })
     }
 
     /// Turns a received value into a comparable one: every handle becomes
-    /// its resource's tag. Owned handles are dropped; borrowed handles of
-    /// foreign resources are dropped by the SDK when the export returns.
+    /// its tag, a `Val::U32` as generated. Owned handles and error-contexts
+    /// are dropped; borrowed handles of foreign resources are dropped by the
+    /// SDK when the export returns.
     fn resolve(&self, ty: Type, value: Val) -> Val {
-        self.map_resources(ty, value, &mut |ty, value| match (ty, value) {
-            (Type::Own(r), Val::Own(handle)) => {
-                let tag = match r.rep(handle) {
-                    Some(rep) => self.tag_of_rep(rep),
-                    None => self.tag_of_handle(r, handle),
-                };
-                r.drop_handle(handle);
-                Val::Own(tag)
-            }
-            (Type::Borrow(r), Val::Borrow(handle)) if r.is_exported() => {
-                Val::Borrow(self.tag_of_rep(handle as usize))
-            }
-            (Type::Borrow(r), Val::Borrow(handle)) => Val::Borrow(self.tag_of_handle(r, handle)),
-            (Type::ErrorContext, Val::ErrorContext(handle)) => {
-                Val::ErrorContext(tag_of_message(&error_context::take_message(handle)))
-            }
-            (_, other) => other,
+        self.map_resources(ty, value, &mut |_, value| match value {
+            Val::Own(own) => Val::U32(self.tag_of(own.rep(), own.borrow())),
+            Val::Borrow(borrow) => Val::U32(self.tag_of(borrow.rep(), borrow)),
+            Val::ErrorContext(error) => Val::U32(tag_of_message(&error.debug_message())),
+            other => other,
         })
     }
 
@@ -552,23 +543,23 @@ impl ValInterpreter {
     }
 
     /// An owned handle to a new resource of type `r` with `tag`.
-    fn new_handle(&self, r: Resource, tag: u32) -> u32 {
+    fn new_handle(&self, r: Resource, tag: u32) -> Own {
         if r.is_exported() {
             return self.new_resource(r, tag);
         }
         let constructor = self.import(r, &format!("[constructor]{}", r.name()));
         match call_import(constructor, vec![Val::U32(tag)]) {
-            Some(Val::Own(handle)) => handle,
+            Some(Val::Own(own)) => own,
             other => panic!("constructor of `{}` returned {other:?}", r.name()),
         }
     }
 
     /// A new resource this component exports: a rep with `tag` and its handle.
-    fn new_resource(&self, r: Resource, tag: u32) -> u32 {
+    fn new_resource(&self, r: Resource, tag: u32) -> Own {
         let rep = self.next_rep.get();
         self.next_rep.set(rep + 1);
         self.reps.borrow_mut().insert(rep, tag);
-        r.new_handle(rep)
+        r.new_own(rep)
             .expect("exported resources have resource.new")
     }
 
@@ -580,8 +571,13 @@ impl ValInterpreter {
             .unwrap_or_else(|| panic!("unknown resource rep {rep}"))
     }
 
-    /// Asks the resource's owner for the tag behind `handle`.
-    fn tag_of_handle(&self, r: Resource, handle: u32) -> u32 {
+    /// The tag of a resource: of ours by its `rep`, of another's from its
+    /// owner.
+    fn tag_of(&self, rep: Option<usize>, handle: Borrow) -> u32 {
+        if let Some(rep) = rep {
+            return self.tag_of_rep(rep);
+        }
+        let r = handle.ty();
         let tag = self.import(r, &format!("[method]{}.tag", r.name()));
         match call_import(tag, vec![Val::Borrow(handle)]) {
             Some(Val::U32(tag)) => tag,
