@@ -95,12 +95,7 @@ impl Shared {
     }
 
     fn describe(&self) -> String {
-        let side = if self.readable {
-            "readable"
-        } else {
-            "writable"
-        };
-        format!("the {side} end of a {}", self.channel.ty())
+        self.channel.end_name(self.readable)
     }
 
     /// Claims the end for an operation, if it is idle.
@@ -232,6 +227,12 @@ pub struct ReadEnd(Rc<Shared>);
 pub struct WriteEnd(Rc<Shared>);
 
 impl Channel {
+    /// "the readable end of a stream<u8>", for messages.
+    pub fn end_name(self, readable: bool) -> String {
+        let side = if readable { "readable" } else { "writable" };
+        format!("the {side} end of a {}", self.ty())
+    }
+
     /// Creates a future or stream: its readable and writable ends.
     pub fn new_ends(self) -> (ReadEnd, WriteEnd) {
         let (readable, writable) = self.ops().new_pair();

@@ -59,12 +59,7 @@ impl LuaEnd {
     }
 
     fn name(&self) -> String {
-        let side = if self.readable {
-            "readable"
-        } else {
-            "writable"
-        };
-        format!("the {side} end of a {}", self.channel.ty())
+        self.channel.end_name(self.readable)
     }
 
     fn refused(&self, verb: &str, why: impl std::fmt::Display) -> mlua::Error {
@@ -108,12 +103,6 @@ impl LuaEnd {
             self.finished.set(true);
             self.close();
         }
-    }
-}
-
-impl Drop for LuaEnd {
-    fn drop(&mut self) {
-        self.close();
     }
 }
 
