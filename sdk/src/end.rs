@@ -7,9 +7,11 @@
 //! more can move through it: the peer dropped its end, or a future's value
 //! went through. Cancelling an operation (dropping its Rust future) stops
 //! the copy at once and leaves the end idle (or closed, if the copy had
-//! finished meanwhile). A closed end can only be dropped. Each end drops its
-//! handle exactly once, when the value (and any operation still holding it)
-//! is gone, unless it was passed on.
+//! finished meanwhile). A closed end drops its handle at once, since
+//! nothing can use it any more (so an interpreter that keeps the value
+//! around leaks nothing); otherwise each end drops its handle exactly once,
+//! when the value (and any operation still holding it) is gone, unless it
+//! was passed on.
 
 use std::cell::{Cell, RefCell};
 use std::fmt;
@@ -74,6 +76,7 @@ struct Shared {
     channel: Channel,
     readable: bool,
     handle: u32,
+    /// Closed ends have dropped their handle.
     state: Cell<EndState>,
     /// How to stop the operation in progress, if any.
     current: RefCell<Option<Rc<Control>>>,
@@ -126,14 +129,33 @@ impl Shared {
             return false;
         };
         let code = control.cancel(self.handle);
-        let state = match self.channel.ops().closes(code) {
-            true => EndState::Closed,
-            false => EndState::Idle,
-        };
-        self.state.set(state);
+        self.settle(self.channel.ops().closes(code));
         // The cancelled claim no longer owns the state.
         self.claims.set(self.claims.get() + 1);
         true
+    }
+
+    /// Ends an operation: the end is idle again, or closed, dropping its
+    /// handle.
+    fn settle(&self, closed: bool) {
+        if !closed {
+            self.state.set(EndState::Idle);
+        } else if self.state.replace(EndState::Closed) != EndState::Closed {
+            self.drop_handle();
+        }
+    }
+
+    fn drop_handle(&self) {
+        let ops = self.channel.ops();
+        let drop = match self.readable {
+            true => ops.drop_readable,
+            false => ops.drop_writable,
+        };
+        // SAFETY: the handle is this end's (`from_raw`'s contract or a new
+        // pair), dropped once: here when the end closes (no copy is in
+        // progress, and a closed end does no more), or when the end is
+        // dropped unless it closed.
+        unsafe { release(drop, self.handle) }
     }
 
     /// Gives the handle away (to pass the end on), if the end is idle and
@@ -151,15 +173,10 @@ impl Shared {
 
 impl Drop for Shared {
     fn drop(&mut self) {
-        let ops = self.channel.ops();
-        let drop = match self.readable {
-            true => ops.drop_readable,
-            false => ops.drop_writable,
-        };
-        // SAFETY: the handle is this end's (`from_raw`'s contract or a new
-        // pair), dropped once, here, with its drop built-in; no operation
-        // holds the end any more, so no copy is in progress.
-        unsafe { release(drop, self.handle) }
+        // No operation holds the end any more.
+        if self.state.get() != EndState::Closed {
+            self.drop_handle();
+        }
     }
 }
 
@@ -209,12 +226,8 @@ impl Drop for Claim {
         if self.end.claims.get() != self.number {
             return;
         }
-        let state = match self.closed.get() {
-            true => EndState::Closed,
-            false => EndState::Idle,
-        };
-        self.end.state.set(state);
         self.end.current.borrow_mut().take();
+        self.end.settle(self.closed.get());
     }
 }
 

@@ -121,27 +121,27 @@
 //! unless it was passed on; a drop during a sync export's post-return, which
 //! may call no built-in, waits for the next export. An end follows one state
 //! machine ([`EndState`]) that refuses what the component model would trap
-//! on. An interpreter for `world files { resource file { constructor(path:
+//! on. [`Objects`] keeps the objects behind the resources a component
+//! exports, under their reps. An interpreter for `world files { resource file { constructor(path:
 //! string); } export lines: async func(f: borrow<file>) -> stream<string>;
 //! }`, which hands out its own files and streams their lines:
 //!
 //! ```
-//! use std::cell::RefCell;
 //! use wit_dylib_sdk::{
-//!     Callee, Channel, ExportFunction, Interpreter, Resource, Task, Val, ValStack, Wit,
+//!     Callee, Channel, ExportFunction, Interpreter, Objects, Resource, Task, Val, ValStack, Wit,
 //! };
 //!
 //! struct Files {
 //!     wit: Wit,
-//!     /// The path behind each rep (rep = index + 1).
-//!     paths: RefCell<Vec<Option<String>>>,
+//!     /// The path behind each file handed out.
+//!     paths: Objects<String>,
 //! }
 //!
 //! impl Interpreter for Files {
 //!     type CallCx = ValStack;
 //!
 //!     fn initialize(wit: Wit) -> Self {
-//!         Files { wit, paths: RefCell::default() }
+//!         Files { wit, paths: Objects::default() }
 //!     }
 //!
 //!     fn export_start(&self, func: ExportFunction) -> ValStack {
@@ -152,10 +152,8 @@
 //!     fn export_call(&self, _func: ExportFunction, cx: &mut ValStack) {
 //!         let Val::String(path) = cx.pop() else { panic!("a file needs a path") };
 //!         let file = self.wit.resources().find(|r| r.is_exported()).unwrap();
-//!         let mut paths = self.paths.borrow_mut();
-//!         paths.push(Some(path));
-//!         // A new handle for rep `len`, which the caller will own.
-//!         cx.push(Val::Own(file.new_own(paths.len()).unwrap()));
+//!         // Kept under a new rep, with a handle the caller will own.
+//!         cx.push(Val::Own(self.paths.export(file, path).unwrap()));
 //!     }
 //!
 //!     // `lines`
@@ -163,7 +161,7 @@
 //!         Box::pin(async move {
 //!             // A borrow of our own resource arrives as its rep.
 //!             let Val::Borrow(file) = cx.pop() else { panic!("lines takes a file") };
-//!             let path = self.paths.borrow()[file.rep().unwrap() - 1].clone().unwrap();
+//!             let path = self.paths.get(file.rep().unwrap()).unwrap();
 //!             let lines = vec![Val::String(format!("the first line of {path}"))];
 //!             // A new stream: its reader is the result, its writer stays here.
 //!             let (reader, writer) = Channel::Stream(self.wit.streams().next().unwrap()).new_ends();
@@ -179,7 +177,7 @@
 //!
 //!     fn resource_dtor(&self, _ty: Resource, rep: usize) {
 //!         // The last handle to file `rep` is gone.
-//!         self.paths.borrow_mut()[rep - 1] = None;
+//!         self.paths.remove(rep);
 //!     }
 //! }
 //!
@@ -204,6 +202,7 @@ mod handle;
 mod interpreter;
 mod layout;
 mod metadata;
+mod objects;
 pub mod preinit;
 mod runtime;
 mod script;
@@ -225,6 +224,7 @@ pub use metadata::{
     Alias, Callee, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map,
     Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
+pub use objects::Objects;
 pub use preinit::random_seed;
 pub use runtime::CallFrame;
 pub use script::{LinkedScript, linked_script};

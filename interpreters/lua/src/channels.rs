@@ -20,10 +20,12 @@
 //! (the component model requires a cancelled copy to be over before the end
 //! is used again).
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::cell::RefCell;
 
-use mlua::{Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, Value, Variadic};
+use mlua::{
+    IntoLuaMulti, Lua, MetaMethod, MultiValue, Table, UserData, UserDataMethods, UserDataRef,
+    Value, Variadic,
+};
 use wit_dylib_sdk::{
     Bytes, CallFrame, Channel, End, EndError, EndState, LookupError, Progress, ReadEnd, Wit,
 };
@@ -37,25 +39,22 @@ const DEFAULT_READ: usize = 64 * 1024;
 
 /// One end of a future or stream, as scripts hold it. The SDK's end keeps
 /// the rules (one operation at a time, nothing after the peer is gone, how
-/// to cancel); this adds the Lua side: messages, and dropping the end as
-/// soon as nothing more can move through it.
+/// to cancel, dropping its handle once nothing more can move through it);
+/// this adds the Lua side: messages.
 struct LuaEnd {
     channel: Channel,
     readable: bool,
-    /// `None` once closed or given away.
+    /// `None` once closed by the script or given away.
     handle: RefCell<Option<End>>,
-    /// The other side is gone (or the future's value went through).
-    finished: Cell<bool>,
 }
 
 impl LuaEnd {
-    fn new(channel: Channel, handle: End) -> Rc<LuaEnd> {
-        Rc::new(LuaEnd {
+    fn new(channel: Channel, handle: End) -> LuaEnd {
+        LuaEnd {
             channel,
             readable: handle.is_readable(),
             handle: RefCell::new(Some(handle)),
-            finished: Cell::new(false),
-        })
+        }
     }
 
     fn name(&self) -> String {
@@ -68,6 +67,11 @@ impl LuaEnd {
 
     fn state(&self) -> Option<EndState> {
         self.handle.borrow().as_ref().map(End::state)
+    }
+
+    /// The other side is gone (or the future's value went through).
+    fn finished(&self) -> bool {
+        self.state() == Some(EndState::Closed)
     }
 
     /// Starts an operation on the SDK's end with `start`.
@@ -91,45 +95,26 @@ impl LuaEnd {
         self.handle.borrow().as_ref().is_some_and(End::cancel)
     }
 
-    fn close(&self) {
+    /// `end:close()`: cancels what is in progress and drops the end.
+    fn close(&self) -> mlua::Result<()> {
         self.cancel();
         self.handle.borrow_mut().take();
-    }
-
-    /// After an operation: an end through which nothing more can move is
-    /// dropped at once.
-    fn settle(&self) {
-        if self.state() == Some(EndState::Closed) {
-            self.finished.set(true);
-            self.close();
-        }
+        Ok(())
     }
 }
 
-/// The userdata of an end.
-#[derive(Clone)]
-struct EndData(Rc<LuaEnd>);
-
-impl UserData for EndData {
+impl UserData for LuaEnd {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_async_method("read", |lua, this, count: Option<i64>| {
-            let end = this.0.clone();
-            async move { read(&lua, &end, count).await }
+        methods.add_async_method("read", |lua, this, count: Option<i64>| async move {
+            read(&lua, &this, count).await
         });
-        methods.add_async_method("write", |lua, this, data: Variadic<Value>| {
-            let end = this.0.clone();
-            async move { write(&lua, &end, data.into_iter().next()).await }
+        methods.add_async_method("write", |lua, this, data: Variadic<Value>| async move {
+            write(&lua, &this, data.into_iter().next()).await
         });
-        methods.add_method("cancel", |_, this, ()| Ok(this.0.cancel()));
-        methods.add_method("close", |_, this, ()| {
-            this.0.close();
-            Ok(())
-        });
-        methods.add_meta_method(MetaMethod::Close, |_, this, _: Value| {
-            this.0.close();
-            Ok(())
-        });
-        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(this.0.name()));
+        methods.add_method("cancel", |_, this, ()| Ok(this.cancel()));
+        methods.add_method("close", |_, this, ()| this.close());
+        methods.add_meta_method(MetaMethod::Close, |_, this, _: Value| this.close());
+        methods.add_meta_method(MetaMethod::ToString, |_, this, ()| Ok(this.name()));
     }
 }
 
@@ -140,8 +125,8 @@ fn frame(lua: &Lua, end: &LuaEnd) -> CallFrame<LuaStack> {
 /// `end:read([n])`.
 async fn read(lua: &Lua, end: &LuaEnd, count: Option<i64>) -> mlua::Result<MultiValue> {
     require_task(lua, "reading a future or stream")?;
-    if end.finished.get() && end.readable {
-        return Ok(pair(lua, Value::Nil, "closed"));
+    if end.finished() && end.readable {
+        return (Value::Nil, "closed").into_lua_multi(lua);
     }
     let max = match (end.channel, count) {
         (Channel::Future(_), _) | (_, None) => DEFAULT_READ.min(end.channel.max_read()),
@@ -178,18 +163,17 @@ async fn read(lua: &Lua, end: &LuaEnd, count: Option<i64>) -> mlua::Result<Multi
         };
         (value, progress)
     };
-    end.settle();
-    Ok(match progress {
+    match progress {
         Progress {
             cancelled: true, ..
-        } => pair(lua, Value::Nil, "cancelled"),
+        } => (Value::Nil, "cancelled").into_lua_multi(lua),
         Progress {
             count: 0,
             dropped: true,
             ..
-        } => pair(lua, Value::Nil, "closed"),
-        _ => MultiValue::from_vec(vec![value]),
-    })
+        } => (Value::Nil, "closed").into_lua_multi(lua),
+        _ => value.into_lua_multi(lua),
+    }
 }
 
 /// `end:write(data)`: the elements the script gives, checked and pushed
@@ -244,12 +228,12 @@ fn lower_elements(
 /// `end:write(data)`.
 async fn write(lua: &Lua, end: &LuaEnd, data: Option<Value>) -> mlua::Result<MultiValue> {
     require_task(lua, "writing to a future or stream")?;
-    if end.finished.get() {
-        return Ok(pair(lua, Value::Integer(0), "closed"));
+    if end.finished() {
+        return (0, "closed").into_lua_multi(lua);
     }
     let data = data.unwrap_or(Value::Nil);
     let wrong = |e: Mismatch| mlua::Error::runtime(format!("writing to {}: {e}", end.name()));
-    let bytes = match (&data, end.channel.is_bytes()) {
+    let progress = match (&data, end.channel.is_bytes()) {
         (Value::String(string), true) => {
             let (ptr, len) = {
                 let bytes = string.as_bytes();
@@ -257,48 +241,32 @@ async fn write(lua: &Lua, end: &LuaEnd, data: Option<Value>) -> mlua::Result<Mul
             };
             // SAFETY: Lua strings are immutable and do not move; `string`
             // (a registry reference) keeps the bytes alive.
-            Some(unsafe { Bytes::from_raw_parts(ptr, len, string.clone()) })
-        }
-        (other, true) => {
-            return Err(wrong(format!(
-                "expected a string of bytes, got {}",
-                describe(other)
-            )));
-        }
-        _ => None,
-    };
-    let progress = match bytes {
-        Some(bytes) => {
+            let bytes = unsafe { Bytes::from_raw_parts(ptr, len, string.clone()) };
             end.start("write to", |h| h.writer()?.write_bytes(bytes))?
                 .await
         }
-        None => {
+        (other, true) => {
+            let got = describe(other);
+            return Err(wrong(format!("expected a string of bytes, got {got}")));
+        }
+        (_, false) => {
             let (frame, count) = lower_elements(lua, end, data).map_err(wrong)?;
             end.start("write to", |h| h.writer()?.write(frame, count))?
                 .await
                 .1
         }
     };
-    end.settle();
     if progress.cancelled {
-        return Ok(pair(lua, Value::Nil, "cancelled"));
+        return (Value::Nil, "cancelled").into_lua_multi(lua);
     }
     let written = match end.channel {
         Channel::Future(_) => Value::Boolean(progress.count == 1),
         Channel::Stream(_) => Value::Integer(progress.count as i64),
     };
-    Ok(match progress.dropped {
-        true => pair(lua, written, "closed"),
-        false => MultiValue::from_vec(vec![written]),
-    })
-}
-
-fn pair(lua: &Lua, value: Value, why: &str) -> MultiValue {
-    let why = lua
-        .create_string(why)
-        .map(Value::String)
-        .unwrap_or(Value::Nil);
-    MultiValue::from_vec(vec![value, why])
+    match progress.dropped {
+        true => (written, "closed").into_lua_multi(lua),
+        false => written.into_lua_multi(lua),
+    }
 }
 
 /// Adds `future` and `stream` to the `wit` table.
@@ -311,8 +279,8 @@ pub fn install(lua: &Lua, wit: Wit, table: &Table) -> mlua::Result<()> {
                     .map_err(|e| lookup_error(name, e))?;
                 let (reader, writer) = channel.new_ends();
                 Ok((
-                    lua.create_userdata(EndData(LuaEnd::new(channel, End::Read(reader))))?,
-                    lua.create_userdata(EndData(LuaEnd::new(channel, End::Write(writer))))?,
+                    lua.create_userdata(LuaEnd::new(channel, End::Read(reader)))?,
+                    lua.create_userdata(LuaEnd::new(channel, End::Write(writer)))?,
                 ))
             },
         )?;
@@ -333,14 +301,14 @@ fn lookup_error(name: &str, error: LookupError) -> mlua::Error {
 
 /// A readable end received from the other side.
 pub fn lift(lua: &Lua, channel: Channel, end: ReadEnd) -> mlua::Result<Value> {
-    lua.create_userdata(EndData(LuaEnd::new(channel, End::Read(end))))
+    lua.create_userdata(LuaEnd::new(channel, End::Read(end)))
         .map(Value::UserData)
 }
 
-fn readable_end(value: &Value, channel: Channel) -> Result<Rc<LuaEnd>, Mismatch> {
+fn readable_end(value: &Value, channel: Channel) -> Result<UserDataRef<LuaEnd>, Mismatch> {
     let expected = || format!("the readable end of a {}", channel.ty());
     let end = match value {
-        Value::UserData(data) => data.borrow::<EndData>().ok().map(|end| end.0.clone()),
+        Value::UserData(data) => data.borrow::<LuaEnd>().ok(),
         _ => None,
     };
     let Some(end) = end else {
@@ -350,7 +318,9 @@ fn readable_end(value: &Value, channel: Channel) -> Result<Rc<LuaEnd>, Mismatch>
         return Err(format!("expected {}, got {}", expected(), end.name()));
     }
     match end.state() {
-        None => return Err(format!("{} is closed or was passed on", end.name())),
+        None | Some(EndState::Closed) => {
+            return Err(format!("{} is closed or was passed on", end.name()));
+        }
         Some(EndState::Reading) => return Err(format!("{} has a read in progress", end.name())),
         _ => {}
     }

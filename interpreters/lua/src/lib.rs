@@ -129,9 +129,7 @@ impl Interpreter for LuaInterpreter {
     }
 
     fn resource_dtor(&self, _ty: Resource, rep: usize) {
-        if let Err(err) = resources::destroy(&self.lua, rep) {
-            panic!("lua: releasing resource {rep} failed: {err}");
-        }
+        resources::destroy(&self.lua, rep);
     }
 }
 

@@ -6,20 +6,18 @@
 //!   to-be-closed variable going out of scope (`local r <close> = ...`), or by
 //!   the garbage collector; passing it as `own<R>` moves it.
 //! * **Exported** resources are whatever the script's constructor returns (a
-//!   table, usually with a metatable). Handing one out as `own<R>` gives it a
-//!   new rep (an index into a registry table that keeps it alive) and a
-//!   handle; the component model calls the destructor when the last handle is
-//!   gone, which removes it from the registry.
+//!   table, usually with a metatable). Handing one out as `own<R>` keeps it
+//!   in the SDK's [`Objects`] under a new rep, with a handle; the component
+//!   model calls the destructor when the last handle is gone, which forgets
+//!   it.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
-use wit_dylib_sdk::{Borrow, Own, Resource};
+use wit_dylib_sdk::{Borrow, Objects, Own, Resource};
 
 use crate::values::{Mismatch, describe};
 
-/// Registry key of the table rep → object of exported resources.
-const OBJECTS: &str = "wit_dylib.objects";
 /// Registry key of the table resource index → method table of imported resources.
 const METHODS: &str = "wit_dylib.methods";
 
@@ -45,25 +43,20 @@ impl ImportedHandle {
         }
     }
 
-    /// Drops an owned handle (the SDK's `Own` drops it once).
-    fn release(&self) {
+    /// `:drop()`: drops an owned handle (the SDK's `Own` drops it once).
+    fn release(&self) -> mlua::Result<()> {
         let mut held = self.held.borrow_mut();
         if let Held::Own(_) = *held {
             *held = Held::Gone;
         }
+        Ok(())
     }
 }
 
 impl UserData for ImportedHandle {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("drop", |_, this, ()| {
-            this.release();
-            Ok(())
-        });
-        methods.add_meta_method(MetaMethod::Close, |_, this, _: Value| {
-            this.release();
-            Ok(())
-        });
+        methods.add_method("drop", |_, this, ()| this.release());
+        methods.add_meta_method(MetaMethod::Close, |_, this, _: Value| this.release());
         methods.add_meta_method(MetaMethod::Index, |lua, this, key: Value| {
             let table: Table = lua.named_registry_value(METHODS)?;
             let methods: Option<Table> = table.raw_get(this.ty.index())?;
@@ -82,15 +75,12 @@ impl UserData for ImportedHandle {
     }
 }
 
-/// Creates the registry tables; runs once at start-up.
+/// Creates the tables of objects and methods; runs once at start-up.
 pub fn install(lua: &Lua) -> mlua::Result<()> {
-    lua.set_named_registry_value(OBJECTS, lua.create_table()?)?;
     lua.set_named_registry_value(METHODS, lua.create_table()?)?;
-    lua.set_app_data(NextRep(Cell::new(1)));
+    lua.set_app_data(Objects::<Value>::default());
     Ok(())
 }
-
-struct NextRep(Cell<usize>);
 
 /// Makes `methods` the method table of imported resource `ty`.
 pub fn set_methods(lua: &Lua, ty: Resource, methods: Table) -> mlua::Result<()> {
@@ -103,8 +93,10 @@ pub fn set_methods(lua: &Lua, ty: Resource, methods: Table) -> mlua::Result<()> 
     Ok(())
 }
 
-fn objects(lua: &Lua) -> mlua::Result<Table> {
-    lua.named_registry_value(OBJECTS)
+/// The object behind `rep` of an exported resource (nil once destroyed).
+fn object(lua: &Lua, rep: usize) -> Value {
+    let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
+    objects.get(rep).unwrap_or(Value::Nil)
 }
 
 /// Runs `f` on the handle held by `value`, an imported `ty`.
@@ -146,23 +138,16 @@ pub fn check_own(value: &Value, ty: Resource) -> Result<(), Mismatch> {
 /// object of an exported resource a rep and a handle.
 pub fn own_handle(lua: &Lua, value: Value, ty: Resource) -> Result<Own, Mismatch> {
     check_own(&value, ty)?;
-    if !ty.is_exported() {
-        return with_held(&value, ty, |held| {
-            match std::mem::replace(held, Held::Gone) {
-                Held::Own(own) => Some(own),
-                _ => None,
-            }
-        });
+    if ty.is_exported() {
+        let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
+        return Ok(objects.export(ty, value).expect("`ty` is exported"));
     }
-    let next = lua.app_data_ref::<NextRep>().expect("installed");
-    let rep = next.0.get();
-    next.0.set(rep + 1);
-    objects(lua)
-        .and_then(|o| o.raw_set(rep, value))
-        .map_err(|e| e.to_string())?;
-    Ok(ty
-        .new_own(rep)
-        .expect("exported resources have resource.new"))
+    with_held(&value, ty, |held| {
+        match std::mem::replace(held, Held::Gone) {
+            Held::Own(own) => Some(own),
+            _ => None,
+        }
+    })
 }
 
 /// Lowers `borrow<ty>` of an imported resource, which stays owned.
@@ -189,7 +174,7 @@ pub fn lift_own(lua: &Lua, ty: Resource, own: Own) -> mlua::Result<Value> {
     if let Some(rep) = own.rep() {
         // One of our own objects came back: we no longer need a handle to it
         // (`own` drops it).
-        return objects(lua)?.raw_get::<Value>(rep);
+        return Ok(object(lua, rep));
     }
     lua.create_userdata(ImportedHandle::new(ty, Held::Own(own)))
         .map(Value::UserData)
@@ -198,13 +183,15 @@ pub fn lift_own(lua: &Lua, ty: Resource, own: Own) -> mlua::Result<Value> {
 /// Lifts `borrow<ty>`: for our own resources the glue passes the rep.
 pub fn lift_borrow(lua: &Lua, ty: Resource, borrow: Borrow) -> mlua::Result<Value> {
     if let Some(rep) = borrow.rep() {
-        return objects(lua)?.raw_get(rep);
+        return Ok(object(lua, rep));
     }
     lua.create_userdata(ImportedHandle::new(ty, Held::Borrow(borrow)))
         .map(Value::UserData)
 }
 
 /// The destructor of an exported resource: forget the object behind `rep`.
-pub fn destroy(lua: &Lua, rep: usize) -> mlua::Result<()> {
-    objects(lua)?.raw_set(rep, Value::Nil)
+pub fn destroy(lua: &Lua, rep: usize) {
+    // Dropping the object only unrefs it: nothing runs meanwhile.
+    let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
+    objects.remove(rep);
 }

@@ -9,18 +9,16 @@
 //!   borrowed one (an export's argument) expires when that export returns.
 
 use std::any::Any;
-use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use toy_lang::{HostObject, Value};
-use wit_dylib_sdk::{Borrow, Own, Resource};
+use wit_dylib_sdk::{Borrow, Objects, Own, Resource};
 
 #[derive(Default)]
 pub struct Resources {
     /// The script's objects behind the reps of exported resources.
-    objects: RefCell<HashMap<usize, Value>>,
-    next_rep: Cell<usize>,
+    objects: Objects<Value>,
     /// Borrowed handles lent to the running exports, the latest last.
     borrows: RefCell<Vec<Rc<ImportedHandle>>>,
 }
@@ -85,7 +83,7 @@ impl Resources {
             Held::Gone(_) => unreachable!("a received handle is live"),
         };
         if let Some(rep) = rep {
-            let object = self.objects.borrow().get(&rep).cloned();
+            let object = self.objects.get(rep);
             return object.unwrap_or_else(|| panic!("toy: no resource object with rep {rep}"));
         }
         let held = RefCell::new(held);
@@ -98,18 +96,15 @@ impl Resources {
 
     /// A new owned handle of exported `resource` for the script's `object`.
     pub fn export_object(&self, resource: Resource, object: Value) -> Own {
-        let rep = self.next_rep.get() + 1;
-        self.next_rep.set(rep);
-        self.objects.borrow_mut().insert(rep, object);
-        let own = resource.new_own(rep);
+        let own = self.objects.export(resource, object);
         own.expect("exported resources have resource.new")
     }
 
     /// The destructor of an exported resource ran.
     pub fn release(&self, rep: usize) {
         // Dropping the object may drop handles it holds, which may call
-        // back into the glue: no borrow of `objects` is held meanwhile.
-        let _object = self.objects.borrow_mut().remove(&rep);
+        // back into the glue: `remove` holds no borrow of `objects` by then.
+        let _object = self.objects.remove(rep);
     }
 
     /// Runs an export: the borrows it receives end when it returns (a sync

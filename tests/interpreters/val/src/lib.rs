@@ -47,14 +47,15 @@ mod channels;
 mod generate;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use channels::{Policy, drain, open};
 use generate::{Rng, Size, same, seed};
 use wit_dylib_sdk::{
-    Borrow, Callee, ErrorContext, ExportFunction, ImportFunction, Interpreter, Own, Resource, Task,
-    Type, Val, ValStack, Wit, call_import, call_import_async, error_context, join_all, yield_now,
+    Borrow, Callee, ErrorContext, ExportFunction, ImportFunction, Interpreter, Objects, Own,
+    Resource, Task, Type, Val, ValStack, Wit, call_import, call_import_async, error_context,
+    join_all, yield_now,
 };
 
 /// The world-level function the caller calls after every round.
@@ -70,8 +71,7 @@ struct ValInterpreter {
     /// Calls so far of each callee function, by qualified name.
     calls: RefCell<HashMap<String, u32>>,
     /// Tags of the resources this component exports, by rep.
-    reps: RefCell<BTreeMap<usize, u32>>,
-    next_rep: Cell<usize>,
+    reps: Objects<u32>,
     /// Live bytes after the last export that returned with no resource alive.
     settled_bytes: Cell<Option<(usize, ExportFunction)>>,
     /// Async export calls started and not yet finished.
@@ -103,16 +103,11 @@ impl Interpreter for ValInterpreter {
             .export_funcs()
             .map(|f| (f.qualified_name(), 0))
             .collect();
-        // The map of reps starts empty and is replaced by an empty one
-        // whenever it empties (see `resource_dtor`), so it holds no node at
-        // a quiescent point.
-        let reps = RefCell::new(BTreeMap::new());
         ValInterpreter {
             wit,
             imports,
             calls: RefCell::new(calls),
-            reps,
-            next_rep: Cell::new(1),
+            reps: Objects::default(),
             settled_bytes: Cell::new(None),
             in_flight: Cell::new(0),
         }
@@ -148,7 +143,7 @@ impl Interpreter for ValInterpreter {
             Role::Proxy(import) => call_import(import, args),
             Role::Fail => Some(wrong_value(func)),
             Role::Settle => {
-                let live = self.reps.borrow().len();
+                let live = self.reps.len();
                 assert!(live == 0, "{live} resources still alive when settling");
                 None
             }
@@ -223,7 +218,7 @@ impl Interpreter for ValInterpreter {
             );
         }
         // Quiescent points only: no resource alive, no async call suspended.
-        if self.reps.borrow().is_empty() && self.in_flight.get() == 0 {
+        if self.reps.is_empty() && self.in_flight.get() == 0 {
             let live = allocations::live_bytes();
             match self.settled_bytes.replace(Some((live, func))) {
                 Some((before, previous)) if before != live => panic!(
@@ -237,15 +232,9 @@ impl Interpreter for ValInterpreter {
     }
 
     fn resource_dtor(&self, _ty: Resource, rep: usize) {
-        let mut reps = self.reps.borrow_mut();
-        if reps.remove(&rep).is_none() {
+        // An emptied table frees its memory, which the leak check relies on.
+        if self.reps.remove(rep).is_none() {
             panic!("resource destructor for unknown rep {rep}");
-        }
-        // An emptied BTreeMap keeps its root node (96 bytes on wasm32),
-        // which the leak check would count if no resource had been alive
-        // at the previous quiescent point.
-        if reps.is_empty() {
-            *reps = BTreeMap::new();
         }
     }
 }
@@ -556,18 +545,14 @@ impl ValInterpreter {
 
     /// A new resource this component exports: a rep with `tag` and its handle.
     fn new_resource(&self, r: Resource, tag: u32) -> Own {
-        let rep = self.next_rep.get();
-        self.next_rep.set(rep + 1);
-        self.reps.borrow_mut().insert(rep, tag);
-        r.new_own(rep)
+        self.reps
+            .export(r, tag)
             .expect("exported resources have resource.new")
     }
 
     fn tag_of_rep(&self, rep: usize) -> u32 {
-        *self
-            .reps
-            .borrow()
-            .get(&rep)
+        self.reps
+            .get(rep)
             .unwrap_or_else(|| panic!("unknown resource rep {rep}"))
     }
 
