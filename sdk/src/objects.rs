@@ -38,7 +38,7 @@ impl<T> Default for Objects<T> {
     }
 }
 
-impl<T: Clone> Objects<T> {
+impl<T> Objects<T> {
     /// Keeps `object` under a fresh rep and creates an owned handle of `ty`
     /// for it; `None`, keeping nothing, when the component does not export
     /// `ty`.
@@ -61,13 +61,6 @@ impl<T: Clone> Objects<T> {
             index + 1
         };
         ty.new_own(rep)
-    }
-
-    /// The object under `rep` (as [`Own::rep`] or
-    /// [`Borrow::rep`](crate::Borrow::rep) give it), if any.
-    pub fn get(&self, rep: usize) -> Option<T> {
-        let slots = self.slots.borrow();
-        slots.objects.get(rep.checked_sub(1)?)?.clone()
     }
 
     /// Forgets the object under `rep` and returns it. The caller drops it,
@@ -94,5 +87,15 @@ impl<T: Clone> Objects<T> {
     /// Whether no object is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl<T: Clone> Objects<T> {
+    /// The object under `rep` (as [`Own::rep`] or
+    /// [`Borrow::rep`](crate::Borrow::rep) give it), if any: a clone, so
+    /// that no borrow of the table outlives the call.
+    pub fn get(&self, rep: usize) -> Option<T> {
+        let slots = self.slots.borrow();
+        slots.objects.get(rep.checked_sub(1)?)?.clone()
     }
 }
