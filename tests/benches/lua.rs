@@ -21,6 +21,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
+use wasmtime::Engine;
 use wasmtime::component::StreamReader;
 use wit_dylib_pipeline::Interpreter;
 use wit_dylib_pipeline::concurrency;
@@ -29,7 +30,7 @@ use wit_dylib_pipeline::streams::Collector;
 use wit_dylib_pipeline::{Options, Script, load_world};
 use wit_dylib_tests::component::{self, World, ours_world_dylib};
 use wit_dylib_tests::interpreters;
-use wit_parser::Resolve;
+use wit_parser::{Resolve, WorldId};
 
 const SIZE_TARGET: usize = 700_000;
 const CALL_TARGET: Duration = Duration::from_nanos(500);
@@ -125,7 +126,7 @@ fn main() -> Result<()> {
         "scalar",
         41,
     )?;
-    let stages = Stages::measure(&sync_perf, sync_call.fuel)?;
+    let stages = Stages::measure(&engine, &sync_perf, sync_call.fuel)?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
     let async_call = time_inc_async(&mut running)?;
@@ -219,15 +220,12 @@ struct Stages {
 }
 
 impl Stages {
-    fn measure(sync_perf: &[u8], total: u64) -> Result<Stages> {
-        let mut resolve = Resolve::default();
-        let package = resolve.push_str("bench.wit", BENCH_WIT)?;
-        let world = resolve.select_world(&[package], Some("perf-sync"))?;
+    fn measure(engine: &Engine, sync_perf: &[u8], total: u64) -> Result<Stages> {
+        let (resolve, world) = bench_world("perf-sync")?;
         let world = World { resolve, world };
         let echo = component::link("echo_interpreter.so", &ours_world_dylib(&world)?)?;
-        let engine = engine()?;
-        let glue_sdk = time_scalar(&mut instantiate(&engine, &echo, |_, _| Ok(()))?, "inc", 41)?;
-        let mut lua = instantiate(&engine, sync_perf, |_, _| Ok(()))?;
+        let glue_sdk = time_scalar(&mut instantiate(engine, &echo, |_, _| Ok(()))?, "inc", 41)?;
+        let mut lua = instantiate(engine, sync_perf, |_, _| Ok(()))?;
         let looped = |running: &mut Running, n: u32| -> Result<u64> {
             let func = running
                 .instance
@@ -269,11 +267,17 @@ fn mb(bytes: usize) -> f64 {
     bytes as f64 / 1e6
 }
 
-/// Componentizes a script for world `world` of [`BENCH_WIT`].
-fn componentize_str(world: &str, source: &str, interpreter: &Interpreter) -> Result<Vec<u8>> {
+/// World `world` of [`BENCH_WIT`].
+fn bench_world(world: &str) -> Result<(Resolve, WorldId)> {
     let mut resolve = Resolve::default();
     let package = resolve.push_str("bench.wit", BENCH_WIT)?;
     let world = resolve.select_world(&[package], Some(world))?;
+    Ok((resolve, world))
+}
+
+/// Componentizes a script for world `world` of [`BENCH_WIT`].
+fn componentize_str(world: &str, source: &str, interpreter: &Interpreter) -> Result<Vec<u8>> {
+    let (resolve, world) = bench_world(world)?;
     let script = Script {
         name: format!("{world:?}.lua"),
         source: source.as_bytes().to_vec(),

@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 
-use mlua::{Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
+use mlua::{AppDataRef, Lua, MetaMethod, Table, UserData, UserDataMethods, Value};
 use wit_dylib_sdk::{Borrow, Objects, Own, Resource};
 
 use crate::values::{Mismatch, describe};
@@ -93,10 +93,14 @@ pub fn set_methods(lua: &Lua, ty: Resource, methods: Table) -> mlua::Result<()> 
     Ok(())
 }
 
+/// The objects behind the reps of exported resources.
+fn objects(lua: &Lua) -> AppDataRef<'_, Objects<Value>> {
+    lua.app_data_ref().expect("installed at start-up")
+}
+
 /// The object behind `rep` of an exported resource (nil once destroyed).
 fn object(lua: &Lua, rep: usize) -> Value {
-    let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
-    objects.get(rep).unwrap_or(Value::Nil)
+    objects(lua).get(rep).unwrap_or(Value::Nil)
 }
 
 /// Runs `f` on the handle held by `value`, an imported `ty`.
@@ -139,8 +143,7 @@ pub fn check_own(value: &Value, ty: Resource) -> Result<(), Mismatch> {
 pub fn own_handle(lua: &Lua, value: Value, ty: Resource) -> Result<Own, Mismatch> {
     check_own(&value, ty)?;
     if ty.is_exported() {
-        let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
-        return Ok(objects.export(ty, value).expect("`ty` is exported"));
+        return Ok(objects(lua).export(ty, value).expect("`ty` is exported"));
     }
     with_held(&value, ty, |held| {
         match std::mem::replace(held, Held::Gone) {
@@ -192,6 +195,5 @@ pub fn lift_borrow(lua: &Lua, ty: Resource, borrow: Borrow) -> mlua::Result<Valu
 /// The destructor of an exported resource: forget the object behind `rep`.
 pub fn destroy(lua: &Lua, rep: usize) {
     // Dropping the object only unrefs it: nothing runs meanwhile.
-    let objects = lua.app_data_ref::<Objects<Value>>().expect("installed");
-    objects.remove(rep);
+    objects(lua).remove(rep);
 }
