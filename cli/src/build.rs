@@ -33,6 +33,11 @@ pub struct BuildArgs {
     /// More clang arguments for `--c`, after `--` (e.g. `-- -DNDEBUG -Iinclude`).
     #[arg(last = true, requires = "c_sources")]
     pub clang_args: Vec<String>,
+    /// Shrink each dylib with Binaryen's `wasm-opt -Oz`, as the interpreters
+    /// wit-dylib ships are (needs Node.js; results are kept by the hash of
+    /// their input, so an unchanged dylib is not shrunk twice).
+    #[arg(long)]
+    pub shrink: bool,
 }
 
 /// Provisions, builds, and prints the path of each dylib (for a crate,
@@ -44,6 +49,9 @@ pub fn run(args: &BuildArgs) -> Result<()> {
         };
         let toolchain = wit_dylib_toolchain::provision()?;
         build_c(&toolchain, args, output)?;
+        if args.shrink {
+            toolchain.wasm_opt.shrink(output, output)?;
+        }
         println!("{}", output.display());
         return Ok(());
     }
@@ -66,8 +74,12 @@ pub fn run(args: &BuildArgs) -> Result<()> {
     )?;
     for dylib in built {
         let so = dylib.path.with_file_name(format!("{}.so", dylib.name));
-        std::fs::copy(&dylib.path, &so)
-            .with_context(|| format!("copying {} to {}", dylib.path.display(), so.display()))?;
+        match args.shrink {
+            true => toolchain.wasm_opt.shrink(&dylib.path, &so)?,
+            false => std::fs::copy(&dylib.path, &so)
+                .map(drop)
+                .with_context(|| format!("copying {} to {}", dylib.path.display(), so.display()))?,
+        }
         println!("{}", so.display());
     }
     Ok(())

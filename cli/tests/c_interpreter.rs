@@ -87,6 +87,25 @@ fn it_builds_pure_and_without_preinitialisation() {
 }
 
 #[test]
+fn a_shrunk_build_is_smaller_and_answers_the_same() {
+    let out = scratch("c-shrunk").join("interp.so");
+    let source = example("interp.c");
+    let printed = wit_dylib_ok(&["build", "--shrink", "--c", show(&source), "-o", show(&out)]);
+    assert_eq!(printed.trim(), show(&out));
+    let (shrunk, plain) = (
+        std::fs::metadata(&out).unwrap().len(),
+        std::fs::metadata(interpreter()).unwrap().len(),
+    );
+    assert!(shrunk < plain, "shrunk {shrunk} bytes, plain {plain}");
+    let app = scratch("c-shrunk-app").join("app.wasm");
+    let (rules, wit) = (example("app.rules"), example("app.wit"));
+    componentize_ok(&out, &rules, &wit, &app, &[]);
+    for (call, expected) in CALLS {
+        assert_eq!(run(&app, call), *expected, "{call}");
+    }
+}
+
+#[test]
 fn the_documented_clang_line_builds_the_same_library() {
     let toolchain = wit_dylib_toolchain::locate().unwrap();
     let out = scratch("c-by-hand").join("interp.so");

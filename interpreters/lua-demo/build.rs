@@ -1,7 +1,8 @@
 //! Builds the interpreters the tool embeds (Lua and toy) for wasm32-wasip2,
 //! and the `libc.so` trimmed to what they and world libraries import, with
 //! the provisioned wasm toolchain. The dylibs are built by a cargo of their
-//! own in `<target-dir>/wasm-build`, which `cargo xtask build-wasm` shares.
+//! own in `<target-dir>/wasm-build`, which `cargo xtask build-wasm` shares,
+//! and shrunk with `wasm-opt` (`wit_dylib_toolchain::shrink`).
 
 use std::path::{Path, PathBuf};
 
@@ -56,7 +57,7 @@ fn build() -> anyhow::Result<()> {
     let mut dylibs = Vec::new();
     for dylib in &built {
         let so = out_dir.join(format!("{}.so", dylib.name));
-        std::fs::copy(&dylib.path, &so)?;
+        toolchain.wasm_opt.shrink(&dylib.path, &so)?;
         dylibs.push(so);
     }
     let dylibs: Vec<&Path> = dylibs.iter().map(PathBuf::as_path).collect();

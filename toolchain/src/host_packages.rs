@@ -49,7 +49,7 @@ pub(crate) fn ensure(allowed: Install) -> Result<()> {
 }
 
 fn missing_packages() -> Result<Vec<&'static str>> {
-    if which("dpkg-query").is_none() {
+    if command::which("dpkg-query").is_none() {
         bail!(
             "this machine has no dpkg/apt; install clang 22, lld 22, llvm-ar 22 and \
              compiler-rt's wasm32 builtins yourself and point WASI_SDK_PATH at a \
@@ -78,10 +78,4 @@ fn missing_packages() -> Result<Vec<&'static str>> {
 
 fn is_root() -> Result<bool> {
     Ok(command::stdout(Command::new("id").arg("-u"))? == "0")
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|path| path.is_file())
 }

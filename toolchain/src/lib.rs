@@ -10,11 +10,13 @@
 //! offer: Debian's clang-22, Debian trixie's wasi-libc headers and crt
 //! objects, and Rust's own PIC `libc.a` linked into `libc.so`.
 //!
+//! The dylibs we ship are shrunk with Binaryen's `wasm-opt` ([`shrink`]).
+//!
 //! Everything lives under one directory per user, [`home`], so that `cargo
 //! xtask`, the `wit-dylib` command line and build scripts share it whatever
 //! their target directory. Every step checks its output first, so a second
 //! run does no work. [`provision`] installs what is missing (Debian packages,
-//! the Rust target, wasi-libc); [`locate`] installs nothing and says which
+//! the Rust target, wasi-libc, Binaryen); [`locate`] installs nothing and says which
 //! command does.
 
 pub mod command;
@@ -22,6 +24,7 @@ pub mod dylib;
 mod host_packages;
 pub mod libc_symbols;
 pub mod shared_libs;
+pub mod shrink;
 mod wasi_libc;
 
 use std::path::{Path, PathBuf};
@@ -53,6 +56,8 @@ pub struct Toolchain {
     /// The directory holding our `libsetjmp.a`, searched before the sysroot
     /// so that `-lsetjmp` (Lua's build asks for it) links it statically.
     pub libsetjmp_dir: PathBuf,
+    /// Binaryen's `wasm-opt`, which shrinks the dylibs we ship.
+    pub wasm_opt: shrink::WasmOpt,
 }
 
 impl Toolchain {
@@ -109,7 +114,7 @@ fn wasi_sdk_path() -> Option<PathBuf> {
 fn prepare(install: Install, home: &Path, wasi_sdk: Option<PathBuf>) -> Result<Toolchain> {
     ensure_rust_target(install)?;
     match wasi_sdk {
-        Some(path) => use_wasi_sdk(&path, home),
+        Some(path) => use_wasi_sdk(&path, install, home),
         None => assemble(install, home),
     }
 }
@@ -136,7 +141,7 @@ pub fn home() -> Result<PathBuf> {
 }
 
 /// Uses a wasi-sdk the user already has; only libsetjmp.a is built by us.
-fn use_wasi_sdk(root: &Path, home: &Path) -> Result<Toolchain> {
+fn use_wasi_sdk(root: &Path, install: Install, home: &Path) -> Result<Toolchain> {
     let clang = root.join("bin/clang");
     let ar = root.join("bin/llvm-ar");
     let libc_so = root
@@ -161,6 +166,7 @@ fn use_wasi_sdk(root: &Path, home: &Path) -> Result<Toolchain> {
         wasm_ld: root.join("bin/wasm-ld"),
         libc_so,
         libsetjmp_dir: PathBuf::new(),
+        wasm_opt: shrink::ensure(home, install)?,
     };
     toolchain.libsetjmp_dir = shared_libs::build_libsetjmp(&toolchain, home)?;
     Ok(toolchain)
@@ -188,6 +194,7 @@ fn assemble(install: Install, home: &Path) -> Result<Toolchain> {
         wasm_ld: PathBuf::from("wasm-ld-22"),
         libc_so: lib_dir.join("libc.so"),
         libsetjmp_dir: PathBuf::new(),
+        wasm_opt: shrink::ensure(home, install)?,
     };
     shared_libs::build_libc(&toolchain, &toolchain.libc_so)?;
     toolchain.libsetjmp_dir = shared_libs::build_libsetjmp(&toolchain, home)?;

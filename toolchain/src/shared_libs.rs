@@ -29,19 +29,23 @@ pub fn build_libc(toolchain: &Toolchain, output: &Path) -> Result<()> {
 }
 
 /// Links only the members of Rust's `libc.a` that define `symbols` (and what
-/// they need in turn) into a shared library exporting just `symbols`. Fails,
-/// naming the symbol, if one of them is not in the archive.
+/// they need in turn) into a shared library exporting just `symbols`, shrunk
+/// with `wasm-opt` (see [`crate::shrink`]). Fails, naming the symbol, if one
+/// of them is not in the archive.
 pub fn build_trimmed_libc(
     toolchain: &Toolchain,
     symbols: &BTreeSet<String>,
     output: &Path,
 ) -> Result<()> {
-    let mut link = libc_link(toolchain, output);
+    let name = output.file_name().context("output has no file name")?;
+    let linked = output.with_file_name(format!(".{}.linked", name.to_string_lossy()));
+    let mut link = libc_link(toolchain, &linked);
     // `--export` makes wasm-ld pull the defining archive member in.
     link.args(symbols.iter().map(|symbol| format!("--export={symbol}")))
         .arg(rust_libc_a()?)
         .arg(builtins(toolchain)?);
-    run_libc_link(link, output).context("could not link the trimmed libc.so")
+    run_libc_link(link, &linked).context("could not link the trimmed libc.so")?;
+    toolchain.wasm_opt.shrink(&linked, output)
 }
 
 /// The wasm-ld command both libcs share: a PIC shared library whose

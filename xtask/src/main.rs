@@ -25,11 +25,13 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.a.
+    /// Install (or find) the wasm toolchain: clang, wasi-libc, libc.so, libsetjmp.a,
+    /// and Binaryen's wasm-opt.
     ///
     /// Uses `$WASI_SDK_PATH` when it is set; otherwise builds a wasi-sdk-like
     /// directory under `$WIT_DYLIB_HOME` (default `~/.cache/wit-dylib`) from
-    /// Debian and rustup packages.
+    /// Debian and rustup packages. Binaryen comes from the npm registry and
+    /// runs on the machine's Node.js.
     /// A second run with nothing to do changes nothing.
     Provision,
     /// Provision, then build every wasm32-wasip2 dylib into the artifacts directory.

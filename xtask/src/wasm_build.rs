@@ -1,6 +1,7 @@
 //! Building the workspace's wasm32-wasip2 dylibs (interpreters) in one place
 //! with one set of flags (`wit_dylib_toolchain::dylib`), and collecting them
-//! in the artifacts directory that the tests and tools read, with two libcs:
+//! in the artifacts directory that the tests and tools read, shrunk by
+//! `wasm-opt` as the shipped ones are, with two libcs:
 //! `libc.so`, trimmed to what these interpreters and world libraries import,
 //! and `libc-full.so`, all of wasi-libc, for interpreters built elsewhere.
 
@@ -42,20 +43,12 @@ pub fn build_all(workspace: &Workspace, toolchain: &Toolchain) -> Result<()> {
     let mut dylibs = Vec::new();
     for built in built {
         let so = artifacts.join(format!("{}.so", built.name));
-        copy_if_changed(&built.path, &so)?;
+        toolchain.wasm_opt.shrink(&built.path, &so)?;
         dylibs.push(so);
     }
     let full_libc = artifacts.join("libc-full.so");
-    copy_if_changed(&toolchain.libc_so, &full_libc)?;
+    toolchain.wasm_opt.shrink(&toolchain.libc_so, &full_libc)?;
     let dylibs: Vec<&Path> = dylibs.iter().map(PathBuf::as_path).collect();
     let symbols = libc_symbols::needed(&full_libc, &dylibs)?;
     shared_libs::build_trimmed_libc(toolchain, &symbols, &artifacts.join("libc.so"))
-}
-
-fn copy_if_changed(from: &Path, to: &Path) -> Result<()> {
-    let new = std::fs::read(from).with_context(|| format!("reading {}", from.display()))?;
-    if std::fs::read(to).is_ok_and(|old| old == new) {
-        return Ok(());
-    }
-    std::fs::write(to, new).with_context(|| format!("writing {}", to.display()))
 }
