@@ -30,6 +30,7 @@ pub mod runtime;
 pub mod streams;
 mod stub;
 mod sync_only;
+mod versions;
 mod world;
 
 use std::borrow::Cow;
@@ -165,7 +166,9 @@ pub fn componentize(
         wit_dylib_generator::INTERPRETER_TASK_HOOK,
     );
     let stack_pointer = stack_pointer_for(resolve, world, task_hook);
-    let world_library = world_library(resolve, world, stack_pointer)?;
+    let mut library_imports = link::import_modules(&interpreter.library);
+    library_imports.extend(link::import_modules(&interpreter.libc));
+    let world_library = world_library(resolve, world, stack_pointer, &library_imports)?;
     // Without `wasi:random` at run time, the SDK must not ask for entropy;
     // an interpreter without the SDK's `wit_dylib_preinit` is not told.
     let no_entropy = options.stub_wasi

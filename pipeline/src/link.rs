@@ -111,7 +111,7 @@ pub(crate) fn exports(library: &[u8], name: &str) -> bool {
 
 /// Whether some import of the core module `library` (module, name) passes
 /// `test`.
-fn any_import(library: &[u8], test: impl Fn(&str, &str) -> bool) -> bool {
+fn any_import(library: &[u8], mut test: impl FnMut(&str, &str) -> bool) -> bool {
     Parser::new(0)
         .parse_all(library)
         .any(|payload| match payload {
@@ -120,6 +120,19 @@ fn any_import(library: &[u8], test: impl Fn(&str, &str) -> bool) -> bool {
                 .any(|import| import.is_ok_and(|i| test(i.module, i.name))),
             _ => false,
         })
+}
+
+/// The module names of the core module `library`'s imports (`env`,
+/// `wasi:cli/environment@0.2.4`, ...).
+pub(crate) fn import_modules(library: &[u8]) -> std::collections::BTreeSet<String> {
+    let mut modules = std::collections::BTreeSet::new();
+    any_import(library, |module, _| {
+        if !modules.contains(module) {
+            modules.insert(module.to_string());
+        }
+        false
+    });
+    modules
 }
 
 /// Whether the name of some export of the core module `library` passes

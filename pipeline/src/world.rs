@@ -1,12 +1,15 @@
 //! The WIT side: loading a world, refusing what an interpreter cannot serve,
 //! and generating the world library with our generator.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use wit_component::StringEncoding;
 use wit_dylib_generator::StackPointer;
 use wit_parser::{Function, Resolve, Type, TypeDefKind, WorldId, WorldItem};
+
+use crate::versions::aligned_world;
 
 /// Parses the WIT at `path` (a file, or a directory with `deps/`) and picks
 /// `world`, or the only world when `world` is `None`.
@@ -37,11 +40,15 @@ pub fn load_world(path: &Path, world: Option<&str>) -> Result<(Resolve, WorldId)
 
 /// The world library for `world` (our generator), keeping its stack pointer
 /// where `stack_pointer` says, with the world's component type embedded for
-/// the linker.
+/// the linker. That type also imports, at the world's version, the WASI
+/// interfaces among `library_imports` (the interpreter's and libc's core
+/// import modules) that the world's WIT has in a newer compatible release
+/// ([`crate::versions`]).
 pub fn world_library(
     resolve: &Resolve,
     world: WorldId,
     stack_pointer: StackPointer,
+    library_imports: &BTreeSet<String>,
 ) -> Result<Vec<u8>> {
     let options = wit_dylib_generator::Options {
         stack_pointer,
@@ -49,6 +56,11 @@ pub fn world_library(
     };
     let mut library = wit_dylib_generator::generate(resolve, world, &options)
         .context("generating the world library")?;
+    let aligned = aligned_world(resolve, world, library_imports.iter().map(String::as_str))?;
+    let (resolve, world) = match &aligned {
+        Some((resolve, world)) => (resolve, *world),
+        None => (resolve, world),
+    };
     wit_component::embed_component_metadata(
         &mut library,
         resolve,

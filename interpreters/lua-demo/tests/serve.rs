@@ -57,12 +57,14 @@ fn start(component: Vec<u8>, limits: Limits) -> SocketAddr {
 }
 
 /// The example handler (`examples/http/app.lua`), as `componentize` builds it.
+fn plain_component() -> &'static [u8] {
+    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
+    BYTES.get_or_init(|| build(&manifest_dir().join("examples/http/app.lua"), false))
+}
+
 fn app() -> SocketAddr {
     static ADDR: OnceLock<SocketAddr> = OnceLock::new();
-    *ADDR.get_or_init(|| {
-        let script = manifest_dir().join("examples/http/app.lua");
-        start(build(&script, false), Limits::default())
-    })
+    *ADDR.get_or_init(|| start(plain_component().to_vec(), Limits::default()))
 }
 
 /// The example handler built with `--stub-wasi`: it imports only the proxy
@@ -226,6 +228,29 @@ fn a_pure_component_imports_only_the_proxy_world_and_serves_the_same() {
     let echoed = post(addr, "/echo", "text/plain", b"pure".to_vec());
     assert_eq!((echoed.status, echoed.text().as_str()), (200, "pure"));
     assert_eq!(get(addr, "/fail").status, 500);
+}
+
+/// libc and Rust's std import WASI 0.2.4; the world is 0.2.12, and its WIT
+/// defines every interface they use, so all of it is imported at 0.2.12.
+#[test]
+fn a_plain_component_imports_one_wasi_release_the_worlds() {
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, plain_component()).unwrap();
+    let imports: Vec<String> = component
+        .component_type()
+        .imports(&engine)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    // Beyond the proxy world: what libc and std use.
+    for libc_only in ["wasi:cli/environment", "wasi:filesystem/types"] {
+        assert!(
+            imports.iter().any(|import| import.starts_with(libc_only)),
+            "{libc_only} missing from {imports:?}"
+        );
+    }
+    for import in &imports {
+        assert!(import.ends_with("@0.2.12"), "{import} among {imports:?}");
+    }
 }
 
 #[test]
