@@ -70,6 +70,7 @@ pub fn run(args: &BuildArgs) -> Result<()> {
             packages: &packages,
             profile: &args.profile,
             target_dir: None,
+            extra_rustflags: &[],
         },
     )?;
     for dylib in built {

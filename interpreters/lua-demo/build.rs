@@ -52,6 +52,7 @@ fn build() -> anyhow::Result<()> {
             packages: PACKAGES,
             profile: "wasm",
             target_dir: Some(&dylib::workspace_build_dir(target_dir)),
+            extra_rustflags: dylib::SHIPPED_RUSTFLAGS,
         },
     )?;
     let mut dylibs = Vec::new();

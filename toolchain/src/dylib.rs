@@ -26,7 +26,16 @@ pub struct Build<'a> {
     /// started from a build script must give one of its own: the outer
     /// cargo holds the lock on its own target directory.
     pub target_dir: Option<&'a Path>,
+    /// rustc flags beyond [`rustflags`] (e.g. [`SHIPPED_RUSTFLAGS`]).
+    pub extra_rustflags: &'a [&'a str],
 }
+
+/// The extra rustc flags of the dylibs this workspace ships, with its `wasm`
+/// profile's `opt-level = "z"`: LLVM's inlining threshold back at `-Os`'s
+/// level. Measured on the Lua interpreter (shrunk by `wasm-opt` in each
+/// case): `"s"` gives 622 KB and 2,614 fuel per `inc(u32)` call, `"z"` 547 KB
+/// and 2,930 fuel, `"z"` with this flag 604 KB and 2,510 fuel.
+pub const SHIPPED_RUSTFLAGS: &[&str] = &["-Cllvm-args=-inline-threshold=75"];
 
 /// One dylib cargo wrote.
 #[derive(Debug, Clone)]
@@ -103,6 +112,11 @@ pub fn build(toolchain: &Toolchain, build: &Build) -> Result<Vec<Dylib>> {
         cargo.arg("--target-dir").arg(dir);
     }
     configure(toolchain, &mut cargo);
+    if !build.extra_rustflags.is_empty() {
+        let mut flags = rustflags(toolchain);
+        flags.extend(build.extra_rustflags.iter().map(|flag| flag.to_string()));
+        cargo.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\x1f"));
+    }
 
     let shown = command::show(&cargo);
     let mut child = cargo

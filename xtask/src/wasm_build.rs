@@ -34,6 +34,7 @@ pub fn build_all(workspace: &Workspace, toolchain: &Toolchain) -> Result<()> {
             packages: WASM_PACKAGES,
             profile: PROFILE,
             target_dir: Some(&build_dir),
+            extra_rustflags: dylib::SHIPPED_RUSTFLAGS,
         },
     )
     .context("building the wasm32-wasip2 dylibs")?;
