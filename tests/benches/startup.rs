@@ -1,6 +1,7 @@
 //! Start-up figures for pre-initialisation: instantiate + first call (one
 //! engine, a warm `InstancePre`) with and without a snapshot, for the bundled
-//! example and for a large generated script; componentize time; sizes.
+//! example and for a large generated script; componentize time; sizes, and
+//! how much the snapshot adds to them.
 //!
 //! `cargo bench -p wit-dylib-tests --bench startup` (after `cargo xtask build-wasm`)
 
@@ -16,6 +17,8 @@ use wit_parser::{Resolve, WorldId};
 
 const START_TARGET: Duration = Duration::from_millis(1);
 const COMPONENTIZE_TARGET: Duration = Duration::from_secs(1);
+/// How much larger a snapshot may make a component (issue #27).
+const SNAPSHOT_GROWTH_TARGET: f64 = 1.5;
 /// Top-level lines of the large script.
 const LARGE_LINES: usize = 10_000;
 
@@ -60,6 +63,8 @@ fn main() -> Result<()> {
         ),
     ];
     for (name, resolve, world, script, call) in cases {
+        // Sizes with and without a snapshot, in that order.
+        let mut sizes = [0; 2];
         for preinit in [true, false] {
             let options = Options {
                 preinit,
@@ -80,7 +85,14 @@ fn main() -> Result<()> {
                 start,
                 component.len() / 1024
             );
+            sizes[usize::from(!preinit)] = component.len();
         }
+        println!(
+            "{:<52} {:>11.2}x {:>11.2}x",
+            format!("{name}: pre-initialised size / plain"),
+            sizes[0] as f64 / sizes[1] as f64,
+            SNAPSHOT_GROWTH_TARGET
+        );
     }
     let componentize = median(5, || {
         let started = Instant::now();
