@@ -208,13 +208,7 @@ fn a_pure_component_imports_only_the_proxy_world_and_serves_the_same() {
         .keys()
         .map(|key| resolve.name_world_key(key))
         .collect();
-    let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, pure_component()).unwrap();
-    let imports: Vec<String> = component
-        .component_type()
-        .imports(&engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
+    let imports = imports_of(pure_component());
     assert!(!imports.is_empty());
     for import in &imports {
         assert!(
@@ -230,17 +224,22 @@ fn a_pure_component_imports_only_the_proxy_world_and_serves_the_same() {
     assert_eq!(get(addr, "/fail").status, 500);
 }
 
+/// The names `component` imports.
+fn imports_of(component: &[u8]) -> Vec<String> {
+    let engine = wasmtime::Engine::default();
+    let component = wasmtime::component::Component::new(&engine, component).unwrap();
+    component
+        .component_type()
+        .imports(&engine)
+        .map(|(name, _)| name.to_string())
+        .collect()
+}
+
 /// libc and Rust's std import WASI 0.2.4; the world is 0.2.12, and its WIT
 /// defines every interface they use, so all of it is imported at 0.2.12.
 #[test]
 fn a_plain_component_imports_one_wasi_release_the_worlds() {
-    let engine = wasmtime::Engine::default();
-    let component = wasmtime::component::Component::new(&engine, plain_component()).unwrap();
-    let imports: Vec<String> = component
-        .component_type()
-        .imports(&engine)
-        .map(|(name, _)| name.to_string())
-        .collect();
+    let imports = imports_of(plain_component());
     // Beyond the proxy world: what libc and std use.
     for libc_only in ["wasi:cli/environment", "wasi:filesystem/types"] {
         assert!(
