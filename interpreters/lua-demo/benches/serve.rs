@@ -4,13 +4,15 @@
 //! instances reused), against native Rust handlers giving the same response
 //! (`benches/native-hello` on `wasip2`, `benches/native-hello-p3` on
 //! `wasip3`, built here for wasm32-wasip2); then the Lua 0.3 example's
-//! `POST /echo` with 1 MiB bodies. All are served by the `lua-demo serve`
+//! `POST /echo` with 1 MiB bodies; and the 0.2 hello built with
+//! `--stub-wasi` against the same unstubbed. All are served by the `lua-demo serve`
 //! binary with the same settings (default limits, a log line per request).
 //!
 //! `cargo bench -p lua-demo --bench serve` (after `cargo xtask build-wasm`).
 //! Targets: Lua 0.2 reaches at least 50 % of native 0.2 requests per
-//! second, Lua 0.3 at least 60 % of native 0.3 and 3 times Lua 0.2, and the
-//! echo at least 200 MB/s of request body.
+//! second, Lua 0.3 at least 60 % of native 0.3 and 3 times Lua 0.2, the
+//! echo at least 200 MB/s of request body, and the stubbed 0.2 hello as
+//! fast and as small as the unstubbed one.
 
 // Shared with the tests, which use the rest of it.
 #[allow(dead_code)]
@@ -55,16 +57,27 @@ enum Workload {
 
 fn main() -> Result<()> {
     let manifest = lua_demo::crate_dir();
+    let stubbed = Options {
+        stub_wasi: true,
+        ..Options::default()
+    };
     let handlers = [
-        ("Lua 0.2", lua_example(&manifest, "http", "hello.lua")?),
+        (
+            "Lua 0.2",
+            lua_example(&manifest, "http", "hello.lua", &Options::default())?,
+        ),
         ("native Rust 0.2", native(&manifest, "native-hello")?),
         (
             "Lua 0.3 (reused)",
-            lua_example(&manifest, "http-p3", "hello.lua")?,
+            lua_example(&manifest, "http-p3", "hello.lua", &Options::default())?,
         ),
         ("native Rust 0.3", native(&manifest, "native-hello-p3")?),
+        (
+            "Lua 0.2 --stub-wasi",
+            lua_example(&manifest, "http", "hello.lua", &stubbed)?,
+        ),
     ];
-    let echo = lua_example(&manifest, "http-p3", "app.lua")?;
+    let echo = lua_example(&manifest, "http-p3", "app.lua", &Options::default())?;
 
     let mut results: Vec<Vec<Figures>> = vec![Vec::new(); handlers.len()];
     let mut echoes = Vec::new();
@@ -93,7 +106,8 @@ fn main() -> Result<()> {
         );
     }
     let met = |met: bool| if met { "met" } else { "NOT met" };
-    let [lua_p2, native_p2, lua_p3, native_p3] = [0, 1, 2, 3].map(|i| medians[i].per_second);
+    let [lua_p2, native_p2, lua_p3, native_p3, stubbed_p2] =
+        [0, 1, 2, 3, 4].map(|i| medians[i].per_second);
     let ratio = lua_p2 / native_p2;
     println!(
         "Lua 0.2 / native 0.2 requests per second: {:.0} % (target >= {:.0} %: {})",
@@ -113,6 +127,20 @@ fn main() -> Result<()> {
         "Lua 0.3 / Lua 0.2 requests per second: {ratio:.2}x (target >= {TARGET_P3_OVER_P2:.0}x: {})",
         met(ratio >= TARGET_P3_OVER_P2)
     );
+    // Issue #27: a stubbed component no bigger and no slower than the same
+    // component unstubbed.
+    let ratio = stubbed_p2 / lua_p2;
+    println!(
+        "Lua 0.2 --stub-wasi / Lua 0.2 requests per second: {:.0} % (target >= 100 %: {})",
+        ratio * 100.0,
+        met(ratio >= 1.0)
+    );
+    let (plain, stubbed) = (handlers[0].1.len(), handlers[4].1.len());
+    println!(
+        "Lua 0.2 --stub-wasi / Lua 0.2 size: {stubbed} / {plain} bytes, {:+.1} % (target <= 0 %: {})",
+        (stubbed as f64 / plain as f64 - 1.0) * 100.0,
+        met(stubbed <= plain)
+    );
     let echo = median(&echoes);
     let mb_per_second = echo.per_second * ECHO_BYTES as f64 / 1e6;
     println!(
@@ -126,12 +154,12 @@ fn main() -> Result<()> {
 }
 
 /// `examples/EXAMPLE/SCRIPT`, componentized as `lua-demo componentize`
-/// does.
-fn lua_example(manifest: &Path, example: &str, script: &str) -> Result<Vec<u8>> {
+/// does with `options`.
+fn lua_example(manifest: &Path, example: &str, script: &str, options: &Options) -> Result<Vec<u8>> {
     let dir = manifest.join("examples").join(example);
     let (resolve, world) = load_world(&dir.join("wit"), None)?;
     let script = Script::read(&dir.join(script))?;
-    componentize_with(&script, &resolve, world, &Options::default())
+    componentize_with(&script, &resolve, world, options)
 }
 
 /// Builds `benches/CRATE` for wasm32-wasip2 (release) and reads the
