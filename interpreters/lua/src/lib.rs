@@ -25,12 +25,14 @@ use std::cell::Cell;
 
 use mlua::{Function, Lua, MultiValue, Table, Value};
 use stack::{LuaStack, check};
-use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Task, Wit};
+use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Task, Type, Wit};
 
 struct LuaInterpreter {
     lua: Lua,
     /// The script's function for each export, by export index.
     exports: Vec<Function>,
+    /// Each export's result type, by export index, decoded once.
+    results: Vec<Option<Type>>,
     /// Lua's own `math.randomseed`, taken before the script could replace it.
     randomseed: Function,
     /// Whether this instance has seeded `math.random` (see [`Self::seed`]).
@@ -76,6 +78,7 @@ impl Interpreter for LuaInterpreter {
             Ok((exports, randomseed)) => LuaInterpreter {
                 lua,
                 exports,
+                results: wit.export_funcs().map(|func| func.result()).collect(),
                 randomseed,
                 seeded: Cell::new(false),
                 spare_stack: Cell::new(None),
@@ -105,7 +108,7 @@ impl Interpreter for LuaInterpreter {
             1 => function.call::<Value>(cx.pop_value()),
             n => function.call::<Value>(MultiValue::from_vec(cx.take(n))),
         };
-        finish(func, called, cx);
+        finish(func, self.results[func.index()], called, cx);
     }
 
     fn export_async(&'static self, func: ExportFunction, mut cx: LuaStack) -> Task<LuaStack> {
@@ -116,7 +119,7 @@ impl Interpreter for LuaInterpreter {
             let called = tasks::run(self.lua.clone(), function, args)
                 .await
                 .map(|results| results.into_iter().next().unwrap_or(Value::Nil));
-            finish(func, called, &mut cx);
+            finish(func, self.results[func.index()], called, &mut cx);
             cx
         })
     }
@@ -158,12 +161,27 @@ impl LuaInterpreter {
 
 /// Pushes the result of export `func` onto `cx`, trapping with the Lua
 /// error (and its traceback) if the call failed or the result does not fit.
-fn finish(func: ExportFunction, called: mlua::Result<Value>, cx: &mut LuaStack) {
+fn finish(
+    func: ExportFunction,
+    result_type: Option<Type>,
+    called: mlua::Result<Value>,
+    cx: &mut LuaStack,
+) {
     let result = match called {
         Ok(result) => result,
         Err(err) => panic!("lua: export `{}` failed: {err}", func.qualified_name()),
     };
-    let Some(ty) = func.result() else { return };
+    let Some(ty) = result_type else { return };
+    // An integer is checked once, as the glue pops it, with this message
+    // (`LuaStack::trap_mismatch`).
+    let integer = matches!(
+        ty,
+        Type::U8 | Type::S8 | Type::U16 | Type::S16 | Type::U32 | Type::S32 | Type::U64 | Type::S64
+    );
+    if integer {
+        cx.push(result);
+        return;
+    }
     if let Err(mismatch) = check(ty, &result) {
         panic!(
             "lua: export `{}` must return {}: {mismatch}",

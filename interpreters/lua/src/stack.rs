@@ -65,7 +65,10 @@ macro_rules! integers {
     ($($pop:ident $push:ident $rust:ty, $wit:literal;)*) => {$(
         fn $pop(&mut self) -> $rust {
             let value = self.pop_value();
-            or_trap!(self, values::integer(&value, &$wit, <$rust>::MIN.into(), <$rust>::MAX.into())) as $rust
+            match values::integer(&value, &$wit, <$rust>::MIN.into(), <$rust>::MAX.into()) {
+                Ok(n) => n as $rust,
+                Err(message) => self.trap_mismatch($wit, &message),
+            }
         }
 
         fn $push(&mut self, value: $rust) {
@@ -135,6 +138,19 @@ impl LuaStack {
         panic!("{}: {message}", self.context)
     }
 
+    /// Traps for a value that is not a `wit`. An export's stack holds its
+    /// result, whose integers only this pop checks: the message is the one
+    /// `finish` gives for results of other types.
+    fn trap_mismatch(&self, wit: &str, message: &str) -> ! {
+        match self.context {
+            Site::Call(Callee::Export(func)) => panic!(
+                "lua: export `{}` must return {wit}: {message}",
+                func.qualified_name()
+            ),
+            _ => self.trap(message),
+        }
+    }
+
     fn lua_error(&self, err: mlua::Error) -> ! {
         panic!("{}: {err}", self.context)
     }
@@ -165,10 +181,10 @@ impl Call for LuaStack {
         let value = self.pop_value();
         // Lua integers are 64-bit signed: u64 values above i64::MAX travel as
         // their two's-complement negative.
-        or_trap!(
-            self,
-            values::integer(&value, &"u64", i64::MIN.into(), u64::MAX.into())
-        ) as u64
+        match values::integer(&value, &"u64", i64::MIN.into(), u64::MAX.into()) {
+            Ok(n) => n as u64,
+            Err(message) => self.trap_mismatch("u64", &message),
+        }
     }
 
     fn push_u64(&mut self, value: u64) {
