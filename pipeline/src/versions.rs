@@ -66,7 +66,8 @@ pub fn aligned_world<'a>(
     }
 
     // A package of our own that includes the world and adds the imports;
-    // wit-parser brings in what those interfaces use.
+    // wit-parser brings in what those interfaces use. Every name is written
+    // `%name`, which WIT reads as that name even where it is a keyword.
     let original = &resolve.worlds[world];
     let package = &resolve.packages[original.package.context("the world has no package")?].name;
     let version = match &package.version {
@@ -74,11 +75,11 @@ pub fn aligned_world<'a>(
         None => String::new(),
     };
     let mut source = format!(
-        "package wit-dylib-aligned:versions;\nworld aligned {{\n  include {}:{}/{}{version};\n",
+        "package wit-dylib-aligned:versions;\nworld aligned {{\n  include %{}:%{}/%{}{version};\n",
         package.namespace, package.name, original.name
     );
     for name in &newer {
-        source.push_str(&format!("  import {name};\n"));
+        source.push_str(&format!("  import {};\n", escaped(name)));
     }
     source.push_str("}\n");
     let mut aligned = resolve.clone();
@@ -87,6 +88,13 @@ pub fn aligned_world<'a>(
         .and_then(|package| aligned.select_world(&[package], Some("aligned")))
         .with_context(|| format!("aligning WASI versions with\n{source}"))?;
     Ok(Some((aligned, id)))
+}
+
+/// `namespace:package/interface@version` with each name `%`-escaped.
+fn escaped(name: &str) -> String {
+    let (path, version) = name.split_once('@').unwrap_or((name, ""));
+    let path = path.replace(':', ":%").replace('/', "/%");
+    format!("%{path}@{version}")
 }
 
 /// An interface import of a core module, `namespace:package/interface@version`.
@@ -182,6 +190,25 @@ mod tests {
         );
         // The world's exports are kept.
         assert_eq!(aligned.worlds[id].exports.len(), 1);
+    }
+
+    /// Names are written into WIT source, where keywords need escaping.
+    #[test]
+    fn worlds_and_packages_named_like_keywords_are_aligned_too() {
+        let wit = WIT
+            .replace("wasi:cli@", "wasi:%interface@")
+            .replace("world app", "world %world");
+        let mut resolve = Resolve::default();
+        let package = resolve.push_str("keywords.wit", &wit).unwrap();
+        // `select_world` reads its argument as a specifier, where `world` is a keyword.
+        let world = resolve.packages[package].worlds["world"];
+        let libc = ["wasi:interface/environment@0.2.4"];
+        let (aligned, id) = aligned_world(&resolve, world, libc).unwrap().unwrap();
+        assert!(
+            imports(&aligned, id).contains(&"wasi:interface/environment@0.2.12".to_string()),
+            "{:?}",
+            imports(&aligned, id)
+        );
     }
 
     #[test]
