@@ -14,8 +14,8 @@
 //! 5. **snapshot** that run with `wasmtime-wizer` ([`preinit`]), so instances
 //!    start where it ended;
 //! 6. optionally **stub WASI** ([`stub_wasi`]): every interface the world
-//!    does not import is satisfied by a stub that traps, so the component
-//!    imports exactly its world.
+//!    does not import is removed and its functions replaced by stubs that
+//!    trap, inside the component, so that it imports exactly its world.
 //!
 //! [`componentize`] runs them in order. Nothing here knows a language: an
 //! [`Interpreter`] brings its library and its host-side check.

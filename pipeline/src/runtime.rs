@@ -259,8 +259,8 @@ pub struct Footprint {
 
 impl Footprint {
     /// At least what a linked component takes: a dozen core instances
-    /// (libc, interpreter, world library, script, shims) and one memory; a
-    /// stubbed one has more instances and the stubs' memory.
+    /// (libc, interpreter, world library, script, shims; a stubbed one has
+    /// one more) and one memory, with room to spare.
     const LINKED: Footprint = Footprint {
         core_instances: 32,
         memories: 2,

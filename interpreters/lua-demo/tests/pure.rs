@@ -120,6 +120,57 @@ fn the_bundled_example_imports_only_its_host_interface() -> Result<()> {
     Ok(())
 }
 
+/// Issue #27: stubs cost nothing. The stubbed component drops the WASI
+/// imports and their types, adds one small core module, and has no second
+/// memory.
+#[test]
+fn a_stubbed_component_is_no_bigger_than_the_plain_one() -> Result<()> {
+    let example = lua_demo::crate_dir().join("example");
+    let (resolve, world) = load_world(&example.join("app.wit"), Some("app"))?;
+    let script = Script::read(&example.join("app.lua"))?;
+    let plain = Options {
+        stub_wasi: false,
+        ..STUBBED
+    };
+    let plain = componentize_with(&script, &resolve, world, &plain)?;
+    let stubbed = componentize_with(&script, &resolve, world, &STUBBED)?;
+    assert!(
+        stubbed.len() <= plain.len(),
+        "stubbed {} bytes, plain {} bytes",
+        stubbed.len(),
+        plain.len()
+    );
+    let (plain, stubbed) = (
+        instances_and_memories(&plain)?,
+        instances_and_memories(&stubbed)?,
+    );
+    assert_eq!(
+        stubbed,
+        (plain.0 + 1, plain.1),
+        "core instances and memories"
+    );
+    Ok(())
+}
+
+/// How many core instances a component makes and memories its modules define.
+fn instances_and_memories(component: &[u8]) -> Result<(u32, u32)> {
+    let (mut instances, mut memories) = (0, 0);
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        match payload? {
+            wasmparser::Payload::InstanceSection(section) => {
+                for instance in section {
+                    if let wasmparser::Instance::Instantiate { .. } = instance? {
+                        instances += 1;
+                    }
+                }
+            }
+            wasmparser::Payload::MemorySection(section) => memories += section.count(),
+            _ => {}
+        }
+    }
+    Ok((instances, memories))
+}
+
 #[test]
 fn a_stubbed_wasi_call_traps() -> Result<()> {
     let dir = lua_demo::crate_dir().join("tests");
