@@ -13,6 +13,8 @@ use wasmtime::component::{FutureConsumer, Lift, Source, StreamConsumer, StreamRe
 /// holds and the host.
 struct Received<T> {
     items: Vec<T>,
+    /// Items received, kept or not.
+    count: usize,
     /// The writer is done, or the collector stopped reading.
     done: bool,
     waker: Option<Waker>,
@@ -31,6 +33,8 @@ pub struct Collector<T> {
     chunk: usize,
     /// Called with each batch of items as it arrives.
     on_items: Option<OnItems<T>>,
+    /// Whether the items are kept for [`Collector::items`].
+    keep: bool,
 }
 
 impl<T> Clone for Collector<T> {
@@ -40,6 +44,7 @@ impl<T> Clone for Collector<T> {
             stop_after: self.stop_after,
             chunk: self.chunk,
             on_items: self.on_items.clone(),
+            keep: self.keep,
         }
     }
 }
@@ -50,12 +55,14 @@ impl<T: Send + 'static> Collector<T> {
         Collector {
             received: Arc::new(Mutex::new(Received {
                 items: Vec::new(),
+                count: 0,
                 done: false,
                 waker: None,
             })),
             stop_after: None,
             chunk: chunk.max(1),
             on_items: None,
+            keep: true,
         }
     }
 
@@ -69,6 +76,13 @@ impl<T: Send + 'static> Collector<T> {
     /// Calls `f` with each batch of items as it arrives.
     pub fn on_items(mut self, f: impl Fn(&[T]) + Send + Sync + 'static) -> Collector<T> {
         self.on_items = Some(Arc::new(f));
+        self
+    }
+
+    /// Keeps no items, for streams too long to hold: [`Collector::items`]
+    /// then completes with none, and [`Collector::on_items`] sees them.
+    pub fn discard_items(mut self) -> Collector<T> {
+        self.keep = false;
         self
     }
 
@@ -115,9 +129,12 @@ impl<D, T: Lift + Send + Sync + 'static> StreamConsumer<D> for Consumer<T> {
             on_items(&batch);
         }
         let mut received = collector.received.lock().unwrap();
-        received.items.append(&mut batch);
+        received.count += batch.len();
+        if collector.keep {
+            received.items.append(&mut batch);
+        }
         Poll::Ready(Ok(match collector.stop_after {
-            Some(limit) if received.items.len() >= limit => StreamResult::Dropped,
+            Some(limit) if received.count >= limit => StreamResult::Dropped,
             _ => StreamResult::Completed,
         }))
     }
@@ -160,6 +177,7 @@ impl<T: Send + 'static> Default for Awaited<T> {
         Awaited {
             state: Arc::new(Mutex::new(Received {
                 items: Vec::new(),
+                count: 0,
                 done: false,
                 waker: None,
             })),
@@ -185,6 +203,7 @@ impl<T: Send + 'static> Awaited<T> {
             stop_after: Some(1),
             chunk: 1,
             on_items: None,
+            keep: true,
         }
     }
 }

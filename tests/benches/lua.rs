@@ -18,6 +18,8 @@
 //! `cargo bench -p wit-dylib-tests --bench lua` (after `cargo xtask build-wasm`)
 
 use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
@@ -373,6 +375,7 @@ fn time_echo_stream(running: &mut Running) -> Result<(Duration, u64)> {
         .typed::<(StreamReader<u8>,), (StreamReader<u8>,)>(&running.store)
         .map_err(anyhow::Error::from)?;
     let bytes: Vec<u8> = (0..STREAM_LEN).map(|i| (i * 7) as u8).collect();
+    let expected = Arc::new(bytes.clone());
     let mut samples = Vec::new();
     let mut fuel = 0;
     let start = Instant::now();
@@ -380,18 +383,39 @@ fn time_echo_stream(running: &mut Running) -> Result<(Duration, u64)> {
         running.store.set_fuel(u64::MAX)?;
         let input =
             StreamReader::new(&mut running.store, bytes.clone()).map_err(anyhow::Error::from)?;
-        let output = Collector::<u8>::new(STREAM_CHUNK);
+        // Each batch is checked as it arrives and then dropped, as a
+        // server would send it on: the host does not grow an 8 MiB buffer.
+        let (echoed, matches) = (
+            Arc::new(AtomicUsize::new(0)),
+            Arc::new(AtomicBool::new(true)),
+        );
+        let output = Collector::<u8>::new(STREAM_CHUNK)
+            .discard_items()
+            .on_items({
+                let (expected, echoed, matches) =
+                    (expected.clone(), echoed.clone(), matches.clone());
+                move |batch| {
+                    let at = echoed.fetch_add(batch.len(), Ordering::Relaxed);
+                    if expected.get(at..at + batch.len()) != Some(batch) {
+                        matches.store(false, Ordering::Relaxed);
+                    }
+                }
+            });
         let begin = Instant::now();
-        let echoed = block_on(running.store.run_concurrent(async |accessor| {
+        block_on(running.store.run_concurrent(async |accessor| {
             let (stream,) = echo.call_concurrent(accessor, (input,)).await?;
             accessor.with(|store| stream.pipe(store, output.consumer()))?;
-            wasmtime::Result::<_>::Ok(output.items().await)
+            output.items().await;
+            wasmtime::Result::<_>::Ok(())
         }))
         .map_err(anyhow::Error::from)?
         .map_err(anyhow::Error::from)?;
         samples.push(begin.elapsed());
         fuel = u64::MAX - running.store.get_fuel()?;
-        ensure!(echoed == bytes, "echo-stream did not echo");
+        ensure!(
+            matches.load(Ordering::Relaxed) && echoed.load(Ordering::Relaxed) == bytes.len(),
+            "echo-stream did not echo"
+        );
     }
     Ok((median_of(samples), fuel))
 }
