@@ -202,7 +202,7 @@ fn main() -> Result<()> {
         "async inc(u32) -> u32, median call", async_call, ratio
     );
     println!(
-        "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({stream:.2?} per 8 MiB, 64 KiB chunks; {:.2}x the list<u8> echo; {stream_fuel} fuel)",
+        "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({stream:.2?} per 8 MiB, the host writes all, reads 64 KiB at a time; {:.2}x the list<u8> echo; {stream_fuel} fuel)",
         "echo-stream(stream<u8>)",
         stream_throughput / 1e9,
         STREAM_TARGET / 1e9,

@@ -21,6 +21,13 @@ return {
       end)
       return output
     end,
+    chunk_sizes = function(input)
+      local sizes = {}
+      for chunk in function() return input:read() end do
+        sizes[#sizes + 1] = #chunk
+      end
+      return sizes
+    end,
     -- Notes each step in the journal, pausing between steps.
     work = function(tag, steps)
       for i = 1, steps do

@@ -95,6 +95,23 @@ fn a_mebibyte_goes_through_a_lua_stream_and_back() -> Result<()> {
     Ok(())
 }
 
+/// A `stream<u8>` read without a count asks for 256 KiB (other streams:
+/// 64 Ki items), so that a large body takes few rounds through the task.
+#[test]
+fn a_byte_read_without_a_count_takes_up_to_256_kib() -> Result<()> {
+    let mut running = start()?;
+    let sizes = running
+        .export(Some(API), "chunk-sizes")?
+        .typed::<(StreamReader<u8>,), (Vec<u32>,)>(&running.store)?;
+    let sent = vec![7u8; (1 << 20) + 17];
+    let input = StreamReader::new(running.store.as_context_mut(), sent)?;
+    let (sizes,) = block_on(running.store.run_concurrent(async |accessor| {
+        sizes.call_concurrent(accessor, (input,)).await
+    }))??;
+    assert_eq!(sizes, [262_144, 262_144, 262_144, 262_144, 17]);
+    Ok(())
+}
+
 #[test]
 fn two_calls_in_flight_interleave() -> Result<()> {
     let mut running = start()?;

@@ -36,6 +36,9 @@ use crate::values::{self, Mismatch, describe};
 
 /// Elements a stream read asks for when the script gives no count.
 const DEFAULT_READ: usize = 64 * 1024;
+/// The same for a `stream<u8>`, whose chunks become strings: larger reads
+/// mean fewer reads and writes, each costing a round through the task.
+const DEFAULT_READ_BYTES: usize = 256 * 1024;
 
 /// One end of a future or stream, as scripts hold it. The SDK's end keeps
 /// the rules (one operation at a time, nothing after the peer is gone, how
@@ -129,7 +132,9 @@ async fn read(lua: &Lua, end: &LuaEnd, count: Option<i64>) -> mlua::Result<Multi
         return (Value::Nil, "closed").into_lua_multi(lua);
     }
     let max = match (end.channel, count) {
-        (Channel::Future(_), _) | (_, None) => DEFAULT_READ.min(end.channel.max_read()),
+        (Channel::Future(_), _) => 1,
+        (_, None) if end.channel.is_bytes() => DEFAULT_READ_BYTES.min(end.channel.max_read()),
+        (_, None) => DEFAULT_READ.min(end.channel.max_read()),
         (_, Some(n)) if n < 1 => {
             return Err(end.refused(&format!("read {n} elements from"), "read at least 1"));
         }
