@@ -187,7 +187,7 @@ pub fn componentize(
         deterministic: true,
     };
     let started = match options.preinit {
-        true => preinit::snapshot(&engine, &component, &sandbox),
+        true => preinit::snapshot(&engine, &component, &sandbox, script),
         false => runtime::instantiate_in(&engine, &component, &sandbox, |linker, component| {
             runtime::stub_imports(linker, component, preinit::BUILD_TIME_IMPORT)
         })

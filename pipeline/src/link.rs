@@ -6,16 +6,19 @@ use wasmparser::{Parser, Payload};
 use crate::{Interpreter, Script};
 
 /// Links `script` with `interpreter`, a world library (with the world's
-/// component type embedded) and the interpreter's libc into a component, plus
-/// `extra` (the pre-initialisation library) when given, and the task hook
-/// library when the world library keeps its stack pointer in the task
-/// context. For a sync world the interpreter's async built-ins become traps
-/// ([`crate::sync_only`]), so that the component imports none.
+/// component type embedded) and the interpreter's libc into a component, and
+/// the task hook library when the world library keeps its stack pointer in
+/// the task context. For a sync world the interpreter's async built-ins
+/// become traps ([`crate::sync_only`]), so that the component imports none.
+///
+/// With `preinit`, the pre-initialisation library ([`crate::preinit::init_library`])
+/// is linked in place of the script, which it fetches at build time: the
+/// component is then the same for every script.
 pub fn link(
     interpreter: &Interpreter,
     script: &Script,
     world_library: &[u8],
-    extra: Option<&[u8]>,
+    preinit: Option<&[u8]>,
 ) -> Result<Vec<u8>> {
     let mut linker = wit_component::Linker::default();
     // A sync world gets a sync component (see `sync_only`).
@@ -33,13 +36,12 @@ pub fn link(
         linker.library("sync-only.so", traps, false)?;
     }
     linker.library("world.so", world_library, false)?;
-    linker.library(
-        "script.so",
-        &wit_dylib_script_library::build(&script.name, &script.source),
-        false,
-    )?;
-    if let Some(extra) = extra {
-        linker.library("preinit.so", extra, false)?;
+    if preinit.is_none() {
+        linker.library(
+            "script.so",
+            &wit_dylib_script_library::build(&script.name, &script.source),
+            false,
+        )?;
     }
     if let Some(hook) = task_hook_library_for(world_library) {
         // Nothing imports from the hook library; the linker keeps only
@@ -47,6 +49,9 @@ pub fn link(
         linker.library("task-hook.so", &hook, true)?;
     }
     linker.library("libc.so", &interpreter.libc, false)?;
+    if let Some(preinit) = preinit {
+        linker.library("preinit.so", preinit, false)?;
+    }
     linker.encode().context("linking the component")
 }
 

@@ -16,16 +16,19 @@
 //! come (`wit_dylib_preinit`), linked in next to the other libraries with a
 //! world of its own (the linker's component type is the union of its
 //! libraries' worlds).
+//! The same library serves the script at build time (see [`init_library`]),
+//! so that the component compiled for the build-time run does not change
+//! with the script.
 //! Wizer can drop that export itself, but then also drops the core export
 //! the component still lifts it from (with world-level functions the two have
-//! the same name), so we keep it and remove the component export from the
-//! snapshot ourselves ([`remove_init_export`]): the result exports exactly
-//! the script's world.
+//! the same name), so we keep it and remove the component export, and the
+//! script import, from the snapshot ourselves ([`crate::stub::without`]):
+//! the result exports exactly the script's world.
 
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::{Context as _, Result, anyhow, bail};
 use wasm_encoder::{
     CodeSection, CustomSection, EntityType, ExportKind, ExportSection, Function, FunctionSection,
     ImportSection, Module, TypeSection, ValType,
@@ -47,38 +50,86 @@ pub const INIT_EXPORT: &str = "wizer-initialize";
 /// so the bit is repeated here rather than shared).
 const PREINIT_NO_ENTROPY: i32 = 1;
 
-/// A library that exports [`INIT_EXPORT`], with the one-function world that
-/// makes it a component export. With `no_entropy` it calls the SDK's
-/// `wit_dylib_preinit` to say instances will have no `wasi:random`;
-/// otherwise it does nothing (and needs no SDK).
+/// The build-time import through which [`init_library`] fetches the
+/// script: an interface of the pre-initialisation library's own world.
+pub const SCRIPT_SOURCE: &str = "wit-dylib:preinit/source";
+
+/// The pre-initialisation library:
+/// - it exports [`INIT_EXPORT`]. With `no_entropy` that calls the SDK's
+///   `wit_dylib_preinit` to say instances will have no `wasi:random`;
+///   otherwise it does nothing (and needs no SDK);
+/// - it defines `wit_dylib_script` (docs/abi.md §10.1) over a blob it asks
+///   the build for once, through [`SCRIPT_SOURCE`]'s `get`, and keeps.
+///
+/// With it, the component built for the build-time run contains no script:
+/// a rebuild after an edit is the same component, which the compilation
+/// cache has already compiled. The snapshot keeps the blob, and the import
+/// is removed from it ([`snapshot`]).
 pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
     let mut module = Module::new();
+    // Two aligned words at `__memory_base`: the blob's address and length
+    // (where the canonical ABI writes `get`'s result).
     module.section(&CustomSection {
         name: "dylink.0".into(),
-        data: wit_dylib_script_library::dylink_mem_info(0).into(),
+        data: wit_dylib_script_library::dylink_mem_info_aligned(8, 2).into(),
     });
     let mut types = TypeSection::new();
     types.ty().function([], []);
     types.ty().function([ValType::I32], []);
+    types.ty().function([ValType::I32], [ValType::I32]);
     module.section(&types);
+    let mut imports = ImportSection::new();
+    wit_dylib_script_library::import_memory_and_base(&mut imports);
+    // `get: func() -> list<u8>`, its result written at the pointer given.
+    imports.import(SCRIPT_SOURCE, "get", EntityType::Function(1));
     if no_entropy {
-        let mut imports = ImportSection::new();
         imports.import("env", "wit_dylib_preinit", EntityType::Function(1));
-        module.section(&imports);
     }
+    module.section(&imports);
+    let (get, preinit) = (0, 1);
+    let first_own = 1 + u32::from(no_entropy);
+    let (init, script) = (first_own, first_own + 1);
     let mut functions = FunctionSection::new();
     functions.function(0);
+    functions.function(2);
     module.section(&functions);
-    let init = u32::from(no_entropy);
     let mut exports = ExportSection::new();
     exports.export(INIT_EXPORT, ExportKind::Func, init);
+    exports.export("wit_dylib_script", ExportKind::Func, script);
     module.section(&exports);
+
     let mut code = CodeSection::new();
     let mut body = Function::new([]);
     if no_entropy {
-        body.instructions().i32_const(PREINIT_NO_ENTROPY).call(0);
+        body.instructions()
+            .i32_const(PREINIT_NO_ENTROPY)
+            .call(preinit);
     }
     body.instructions().end();
+    code.function(&body);
+    // wit_dylib_script(len): fetch once, then `*len = length; return address`.
+    let word = |offset| wasm_encoder::MemArg {
+        offset,
+        align: 2,
+        target: wasm_encoder::MemArgTarget::Memory(0),
+        ordering: None,
+    };
+    let mut body = Function::new([]);
+    body.instructions()
+        .global_get(0)
+        .i32_load(word(0))
+        .i32_eqz()
+        .if_(wasm_encoder::BlockType::Empty)
+        .global_get(0)
+        .call(get)
+        .end()
+        .local_get(0)
+        .global_get(0)
+        .i32_load(word(4))
+        .i32_store(word(0))
+        .global_get(0)
+        .i32_load(word(0))
+        .end();
     code.function(&body);
     module.section(&code);
     let mut library = module.finish();
@@ -86,7 +137,11 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
     let mut resolve = Resolve::default();
     let package = resolve.push_str(
         "wit-dylib-preinit.wit",
-        &format!("package wit-dylib:preinit; world init {{ export {INIT_EXPORT}: func(); }}"),
+        &format!(
+            "package wit-dylib:preinit;\n\
+             interface source {{ get: func() -> list<u8>; }}\n\
+             world init {{ import source; export {INIT_EXPORT}: func(); }}"
+        ),
     )?;
     let world = resolve.select_world(&[package], Some("init"))?;
     wit_component::embed_component_metadata(
@@ -102,7 +157,12 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
 /// Instantiates `component` (linked with [`init_library`]) in `sandbox`,
 /// with every non-WASI import failing if called, and returns the snapshot.
 /// Errors are the start-up's errors, explained by [`runtime::explain`].
-pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<Vec<u8>> {
+pub fn snapshot(
+    engine: &Engine,
+    component: &[u8],
+    sandbox: &Sandbox,
+    script: &crate::Script,
+) -> Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     wizer.init_func(INIT_EXPORT).keep_init_func(true);
     // Wizer panics on some modules it cannot handle (e.g. one that imports
@@ -111,8 +171,13 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         .map_err(|e| anyhow!("{e:#}"))
         .map_err(|e| e.context("preparing the component for pre-initialisation"))?;
     let compiled = runtime::compile(engine, &instrumented)?;
+    let blob = wit_dylib_script_library::blob(&script.name, &script.source);
     let linker = runtime::linker(&compiled, |linker, component| {
-        runtime::stub_imports(linker, component, BUILD_TIME_IMPORT)
+        runtime::stub_imports(linker, component, BUILD_TIME_IMPORT)?;
+        linker.allow_shadowing(true);
+        linker
+            .instance(SCRIPT_SOURCE)?
+            .func_wrap("get", move |_, ()| Ok((blob.clone(),)))
     })?;
     let mut store = runtime::store(engine, sandbox)?;
     // The script's top level runs here, within the time limit as a whole.
@@ -135,66 +200,14 @@ pub fn snapshot(engine: &Engine, component: &[u8], sandbox: &Sandbox) -> Result<
         return Err(err.context("reading the initialised state"));
     }
     let snapshot = snapshot.map_err(|e| anyhow!("{e:#}").context("writing the snapshot"))?;
-    remove_init_export(&snapshot)
-}
-
-/// Removes the component export [`INIT_EXPORT`]. The linker places it last
-/// (its library comes last), where removing it renumbers nothing; anything
-/// else is refused rather than risk a wrong index.
-fn remove_init_export(component: &[u8]) -> Result<Vec<u8>> {
-    use wasm_encoder::reencode::{ReencodeComponent, RoundtripReencoder};
-    use wasmparser::{ComponentExternalKind, Parser, Payload};
-
-    let mut sections = Vec::new();
-    let mut last_exports = None;
-    let mut depth = 0usize;
-    for payload in Parser::new(0).parse_all(component) {
-        let payload = payload?;
-        if depth == 0
-            && let Some((id, range)) = payload.as_section()
-        {
-            if let Payload::ComponentExportSection(reader) = &payload {
-                last_exports = Some((sections.len(), reader.clone()));
-            }
-            // Custom sections may follow the export without referring to it.
-            if !matches!(payload, Payload::CustomSection(_)) {
-                last_exports = last_exports.filter(|(at, _)| *at == sections.len());
-            }
-            sections.push((id, range));
-        }
-        match payload {
-            Payload::ModuleSection { .. } | Payload::ComponentSection { .. } => depth += 1,
-            Payload::End(_) if depth > 0 => depth -= 1,
-            _ => {}
-        }
-    }
-    let Some((at, reader)) = last_exports else {
-        bail!("the snapshot has no trailing export section");
-    };
-    let exports: Vec<_> = reader.into_iter().collect::<Result<_, _>>()?;
-    match exports.last() {
-        Some(last) if last.name.name == INIT_EXPORT && last.kind == ComponentExternalKind::Func => {
-        }
-        _ => bail!("`{INIT_EXPORT}` is not the snapshot's last export"),
-    }
-    let mut kept = wasm_encoder::ComponentExportSection::new();
-    for export in &exports[..exports.len() - 1] {
-        RoundtripReencoder
-            .parse_component_export(&mut kept, export.clone())
-            .map_err(|e| anyhow!("re-encoding the exports: {e}"))?;
-    }
-
-    let mut output = wasm_encoder::Component::new();
-    for (index, (id, range)) in sections.into_iter().enumerate() {
-        match index == at {
-            true => output.section(&kept),
-            false => output.section(&wasm_encoder::RawSection {
-                id,
-                data: &component[range.start as usize..range.end as usize],
-            }),
-        };
-    }
-    Ok(output.finish())
+    // What only the build used goes: the init export, and the script import
+    // (its lowering becomes a trap; the blob was fetched and is kept).
+    crate::stub::without(
+        &snapshot,
+        &[SCRIPT_SOURCE.to_string()].into(),
+        &[INIT_EXPORT.to_string()].into(),
+    )
+    .context("removing the build-time export and import from the snapshot")
 }
 
 /// Why a non-WASI import fails at build time.

@@ -187,14 +187,15 @@ fn new_engine(config: &Config) -> Result<Engine> {
 /// The engine for build-time runs: each component is compiled for one short
 /// run, where compiling without optimisation saves more than it costs.
 ///
-/// It keeps compiled functions in the compilation cache ([`crate::cache`]):
-/// a rebuild then compiles only the functions that changed. Whole
-/// components are not kept: each build compiles a component of its own.
+/// It keeps compiled components and functions in the compilation cache
+/// ([`crate::cache`]). The build-time component holds no script (the
+/// pre-initialisation library fetches it), so a rebuild after an edit
+/// finds it compiled; a new world compiles only the functions that changed.
 pub fn build_engine() -> Result<Engine> {
     let mut config = config(true);
     config.cranelift_opt_level(wasmtime::OptLevel::None);
     config.cranelift_regalloc_algorithm(wasmtime::RegallocAlgorithm::SinglePass);
-    cache::use_functions(&mut config);
+    cache::use_all(&mut config);
     new_engine(&config)
 }
 

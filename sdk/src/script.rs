@@ -6,7 +6,9 @@
 //! `wit-dylib-script-library` crate) that defines
 //! `wit_dylib_script(len: *mut usize) -> *const u8`: it stores the length of a
 //! static blob and returns its address. The blob is laid out as
-//! `name length: u32 LE, name, source`.
+//! `name length: u32 LE, name, source`. With pre-initialisation the
+//! pipeline's pre-initialisation library defines it instead, over a blob it
+//! fetched at build time (docs/abi.md §10.4); the contract is the same.
 
 /// A script linked into the component.
 pub struct LinkedScript {

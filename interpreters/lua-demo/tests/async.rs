@@ -105,9 +105,11 @@ fn a_byte_read_without_a_count_takes_up_to_256_kib() -> Result<()> {
         .typed::<(StreamReader<u8>,), (Vec<u32>,)>(&running.store)?;
     let sent = vec![7u8; (1 << 20) + 17];
     let input = StreamReader::new(running.store.as_context_mut(), sent)?;
-    let (sizes,) = block_on(running.store.run_concurrent(async |accessor| {
-        sizes.call_concurrent(accessor, (input,)).await
-    }))??;
+    let (sizes,) = block_on(
+        running
+            .store
+            .run_concurrent(async |accessor| sizes.call_concurrent(accessor, (input,)).await),
+    )??;
     assert_eq!(sizes, [262_144, 262_144, 262_144, 262_144, 17]);
     Ok(())
 }

@@ -10,6 +10,8 @@
 
 mod rewrite;
 
+pub(crate) use rewrite::without;
+
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result, bail};
@@ -40,7 +42,7 @@ pub fn stub_wasi(component: &[u8], resolve: &Resolve, world: WorldId) -> Result<
         return Ok(component.to_vec());
     }
 
-    let pure = rewrite::without_imports(component, &extra)
+    let pure = rewrite::without(component, &extra, &BTreeSet::new())
         .context("replacing the WASI imports the world does not name with stubs")?;
 
     let (decoded, pure_world) = decode(&pure)?;

@@ -1,7 +1,8 @@
 //! The rewrite behind [`super::stub_wasi`]: a linked component loses some
 //! of its instance imports, and every core function it lowered from them
 //! becomes a function of one small core module whose every function is
-//! `unreachable`.
+//! `unreachable`. The snapshot also loses its build-time export and import
+//! this way ([`crate::preinit::snapshot`]).
 //!
 //! Stubbing in place, rather than composing a stubs component in front,
 //! costs nothing at run time: no second component with its own memory and
@@ -41,10 +42,15 @@ use wasmparser::{
 };
 
 /// `component` without its instance imports named in `stubbed`, their uses
-/// trapping instead; the result is validated.
-pub fn without_imports(component: &[u8], stubbed: &BTreeSet<String>) -> Result<Vec<u8>> {
+/// trapping instead, and without the exports named in `exports` (nothing
+/// may refer to what they define); the result is validated.
+pub fn without(
+    component: &[u8],
+    stubbed: &BTreeSet<String>,
+    exports: &BTreeSet<String>,
+) -> Result<Vec<u8>> {
     let payloads = top_level(component)?;
-    let plan = Plan::new(&payloads, stubbed)?;
+    let plan = Plan::new(&payloads, stubbed, exports)?;
     let types = Validator::new_with_features(WasmFeatures::all())
         .validate_all(component)
         .map_err(|err| anyhow!("the component to stub is not valid: {err}"))?;
@@ -158,10 +164,9 @@ impl Counter {
     }
 
     /// Component exports also define an item of what they export.
-    fn export(&mut self, kind: ComponentExternalKind) {
-        if let Some(sort) = external_sort(kind) {
-            self.next(sort);
-        }
+    fn export(&mut self, kind: ComponentExternalKind) -> Option<(Sort, u32)> {
+        let sort = external_sort(kind)?;
+        Some((sort, self.next(sort)))
     }
 }
 
@@ -182,10 +187,16 @@ struct Plan {
     traps: BTreeMap<u32, String>,
     /// The names of the removed imports.
     stubbed: BTreeSet<String>,
+    /// The names of the removed exports.
+    exports: BTreeSet<String>,
 }
 
 impl Plan {
-    fn new(payloads: &[Payload<'_>], stubbed: &BTreeSet<String>) -> Result<Plan> {
+    fn new(
+        payloads: &[Payload<'_>],
+        stubbed: &BTreeSet<String>,
+        removed_exports: &BTreeSet<String>,
+    ) -> Result<Plan> {
         let mut removed: [BTreeSet<u32>; 4] = Default::default();
         let mut traps = BTreeMap::new();
         let mut counter = Counter::default();
@@ -260,7 +271,18 @@ impl Plan {
                 }
                 Payload::ComponentExportSection(exports) => {
                     for export in exports.clone() {
-                        counter.export(export?.kind);
+                        let export = export?;
+                        let defined = counter.export(export.kind);
+                        let name = export.name.name;
+                        if !removed_exports.contains(name) {
+                            continue;
+                        }
+                        match defined {
+                            Some((sort, index)) => removed[sort as usize].insert(index),
+                            None => bail!(
+                                "export `{name}` is neither a type, a function nor an instance"
+                            ),
+                        };
                     }
                 }
                 _ => {}
@@ -270,6 +292,7 @@ impl Plan {
             removed: removed.map(|set| set.into_iter().collect()),
             traps,
             stubbed: stubbed.clone(),
+            exports: removed_exports.clone(),
         })
     }
 
@@ -406,11 +429,16 @@ impl Remap<'_> {
                     }
                     self.parse_component_payload(out, payload, component)?;
                 }
-                Payload::ComponentExportSection(ref exports) => {
-                    for export in exports.clone() {
-                        counter.export(export?.kind);
+                Payload::ComponentExportSection(exports) => {
+                    let mut kept = wasm_encoder::ComponentExportSection::new();
+                    for export in exports {
+                        let export = export?;
+                        counter.export(export.kind);
+                        if !self.plan.exports.contains(export.name.name) {
+                            self.parse_component_export(&mut kept, export)?;
+                        }
                     }
-                    self.parse_component_payload(out, payload, component)?;
+                    out.section(&kept);
                 }
                 other => {
                     self.parse_component_payload(out, other, component)?;
@@ -602,7 +630,7 @@ mod tests {
 
     fn stub(names: &[&str], component: &str) -> Result<Vec<u8>> {
         let stubbed = names.iter().map(ToString::to_string).collect();
-        without_imports(&wat::parse_str(component)?, &stubbed)
+        without(&wat::parse_str(component)?, &stubbed, &BTreeSet::new())
     }
 
     fn run(component: &[u8], arg: u32) -> Result<u32> {

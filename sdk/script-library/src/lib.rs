@@ -16,12 +16,19 @@ use wasm_encoder::{
 /// `dylink.0` subsection id of the memory requirements.
 const WASM_DYLINK_MEM_INFO: u8 = 1;
 
-/// Builds the library for a script called `name`.
-pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
+/// The blob `wit_dylib_script` gives for a script called `name`:
+/// `name length (u32 LE), name, source`.
+pub fn blob(name: &str, source: &[u8]) -> Vec<u8> {
     let mut blob = Vec::with_capacity(4 + name.len() + source.len());
     blob.extend_from_slice(&(name.len() as u32).to_le_bytes());
     blob.extend_from_slice(name.as_bytes());
     blob.extend_from_slice(source);
+    blob
+}
+
+/// Builds the library for a script called `name`.
+pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
+    let blob = blob(name, source);
 
     let mut module = Module::new();
     module.section(&CustomSection {
@@ -34,20 +41,7 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     module.section(&types);
 
     let mut imports = ImportSection::new();
-    let memory = MemoryType {
-        minimum: 0,
-        maximum: None,
-        memory64: false,
-        shared: false,
-        page_size_log2: None,
-    };
-    imports.import("env", "memory", EntityType::Memory(memory));
-    let base = GlobalType {
-        val_type: ValType::I32,
-        mutable: false,
-        shared: false,
-    };
-    imports.import("env", "__memory_base", EntityType::Global(base));
+    import_memory_and_base(&mut imports);
     module.section(&imports);
 
     let mut functions = FunctionSection::new();
@@ -80,11 +74,35 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     module.finish()
 }
 
+/// Imports what a library with data needs first: `env.memory` (memory 0)
+/// and `env.__memory_base` (global 0), where its data is placed.
+pub fn import_memory_and_base(imports: &mut ImportSection) {
+    let memory = MemoryType {
+        minimum: 0,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    };
+    imports.import("env", "memory", EntityType::Memory(memory));
+    let base = GlobalType {
+        val_type: ValType::I32,
+        mutable: false,
+        shared: false,
+    };
+    imports.import("env", "__memory_base", EntityType::Global(base));
+}
+
 /// The payload of a `dylink.0` section that asks for `memory_size` bytes of
 /// data and no table: all a data or code-only library needs.
 pub fn dylink_mem_info(memory_size: u32) -> Vec<u8> {
+    dylink_mem_info_aligned(memory_size, 0)
+}
+
+/// [`dylink_mem_info`] with the data aligned to `2^alignment_log2` bytes.
+pub fn dylink_mem_info_aligned(memory_size: u32, alignment_log2: u32) -> Vec<u8> {
     let mut fields = Vec::new();
-    for value in [memory_size, 0, 0, 0] {
+    for value in [memory_size, alignment_log2, 0, 0] {
         leb128(&mut fields, value);
     }
     let mut out = vec![WASM_DYLINK_MEM_INFO];
