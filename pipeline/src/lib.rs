@@ -13,9 +13,10 @@
 //!    fails there, with a message, if the script misses an export;
 //! 5. **snapshot** that run with `wasmtime-wizer` ([`preinit`]), so instances
 //!    start where it ended;
-//! 6. optionally **stub WASI** ([`stub_wasi`]): every interface the world
-//!    does not import is removed and its functions replaced by stubs that
-//!    trap, inside the component, so that it imports exactly its world.
+//! 6. optionally **stub WASI** (`stub`, in the same rewrite of the snapshot):
+//!    every interface the world does not import is removed and its functions
+//!    replaced by stubs that trap, inside the component, so that it imports
+//!    exactly its world.
 //!
 //! [`componentize`] runs them in order. Nothing here knows a language: an
 //! [`Interpreter`] brings its library and its host-side check.
@@ -34,6 +35,7 @@ mod versions;
 mod world;
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -42,7 +44,6 @@ use wit_parser::{Resolve, WorldId};
 pub use link::{link, task_hook_library_for};
 pub use preinit::PreinitUnsupported;
 pub use runtime::{LimitReached, Limits};
-pub use stub::stub_wasi;
 pub use world::{load_world, require_sync, stack_pointer_for, world_library};
 
 /// A script: its name (used in messages and tracebacks) and source.
@@ -123,7 +124,7 @@ pub struct Options {
     /// Snapshot the start-up ([`preinit`]); otherwise every instance runs
     /// the script's top level when it starts.
     pub preinit: bool,
-    /// Make the component import exactly its world ([`stub_wasi`]). Needs
+    /// Make the component import exactly its world (WASI stubs). Needs
     /// `preinit`: an interpreter's start-up uses WASI (clocks, environment).
     pub stub_wasi: bool,
     /// Limits on the build-time run of the script.
@@ -186,8 +187,14 @@ pub fn componentize(
         inherit_stdout: false,
         deterministic: true,
     };
+    // The WASI interfaces to stub, removed with the build-time import in
+    // one rewrite of the snapshot.
+    let stubbed = match options.stub_wasi {
+        true => stub::unnamed_imports(&component, resolve, world)?,
+        false => BTreeSet::new(),
+    };
     let started = match options.preinit {
-        true => preinit::snapshot(&engine, &component, &sandbox, script),
+        true => preinit::snapshot(&engine, &component, &sandbox, script, &stubbed),
         false => runtime::instantiate_in(&engine, &component, &sandbox, |linker, component| {
             runtime::stub_imports(linker, component, preinit::BUILD_TIME_IMPORT)
         })
@@ -195,10 +202,10 @@ pub fn componentize(
     };
     let component = started
         .with_context(|| format!("running the top level of {} in the sandbox", script.name))?;
-    match options.stub_wasi {
-        true => stub_wasi(&component, resolve, world),
-        false => Ok(component),
+    if options.stub_wasi {
+        stub::check_imports(&component, resolve, world)?;
     }
+    Ok(component)
 }
 
 /// Whether the world imports the `wasi:random` libc draws entropy from:

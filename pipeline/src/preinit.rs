@@ -25,6 +25,7 @@
 //! script import, from the snapshot ourselves ([`crate::stub::without`]):
 //! the result exports exactly the script's world.
 
+use std::collections::BTreeSet;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 
@@ -155,13 +156,16 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
 }
 
 /// Instantiates `component` (linked with [`init_library`]) in `sandbox`,
-/// with every non-WASI import failing if called, and returns the snapshot.
+/// with every non-WASI import failing if called, and returns the snapshot,
+/// without the build-time import and export, and with the instance imports
+/// named in `stubbed` replaced by stubs that trap (`--stub-wasi`).
 /// Errors are the start-up's errors, explained by [`runtime::explain`].
 pub fn snapshot(
     engine: &Engine,
     component: &[u8],
     sandbox: &Sandbox,
     script: &crate::Script,
+    stubbed: &BTreeSet<String>,
 ) -> Result<Vec<u8>> {
     let mut wizer = Wizer::new();
     wizer.init_func(INIT_EXPORT).keep_init_func(true);
@@ -202,12 +206,10 @@ pub fn snapshot(
     let snapshot = snapshot.map_err(|e| anyhow!("{e:#}").context("writing the snapshot"))?;
     // What only the build used goes: the init export, and the script import
     // (its lowering becomes a trap; the blob was fetched and is kept).
-    crate::stub::without(
-        &snapshot,
-        &[SCRIPT_SOURCE.to_string()].into(),
-        &[INIT_EXPORT.to_string()].into(),
-    )
-    .context("removing the build-time export and import from the snapshot")
+    let mut imports = stubbed.clone();
+    imports.insert(SCRIPT_SOURCE.to_string());
+    crate::stub::without(&snapshot, &imports, &[INIT_EXPORT.to_string()].into())
+        .context("removing the build-time export and import, and stubbing WASI")
 }
 
 /// Why a non-WASI import fails at build time.

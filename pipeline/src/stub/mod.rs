@@ -1,8 +1,10 @@
 //! Pure components: a linked component imports the WASI interfaces that libc
 //! and Rust's std use (files, environment, clocks, ...) besides its world's
-//! imports. [`stub_wasi`] satisfies every import the world does not name
-//! with a stub that traps when called, so that the result imports exactly
-//! its world and runs on any host that provides that world.
+//! imports. With `--stub-wasi`, every import the world does not name
+//! ([`unnamed_imports`]) is replaced by a stub that traps when called, in
+//! the same rewrite of the snapshot that removes its build-time import and
+//! export ([`crate::preinit::snapshot`]); the result then imports exactly
+//! its world ([`check_imports`]) and runs on any host that provides it.
 //!
 //! The stubs live in the component itself ([`rewrite`]): the imports are
 //! removed and what was lowered from them becomes functions of one core
@@ -18,10 +20,13 @@ use anyhow::{Context, Result, bail};
 use wit_component::DecodedWasm;
 use wit_parser::{Resolve, WorldId, WorldItem};
 
-/// Replaces every interface `component` (built for `world`) imports that
-/// `world` does not with stubs, and checks that the result imports
-/// exactly the world's imports.
-pub fn stub_wasi(component: &[u8], resolve: &Resolve, world: WorldId) -> Result<Vec<u8>> {
+/// The interfaces `component` (built for `world`) imports that `world` does
+/// not name: those to stub.
+pub(crate) fn unnamed_imports(
+    component: &[u8],
+    resolve: &Resolve,
+    world: WorldId,
+) -> Result<BTreeSet<String>> {
     let wanted = world_imports(resolve, world);
     let (decoded, component_world) = decode(component)?;
     let mut extra = BTreeSet::new();
@@ -38,14 +43,13 @@ pub fn stub_wasi(component: &[u8], resolve: &Resolve, world: WorldId) -> Result<
             _ => bail!("the component imports `{name}`, which is not in its world"),
         }
     }
-    if extra.is_empty() {
-        return Ok(component.to_vec());
-    }
+    Ok(extra)
+}
 
-    let pure = rewrite::without(component, &extra, &BTreeSet::new())
-        .context("replacing the WASI imports the world does not name with stubs")?;
-
-    let (decoded, pure_world) = decode(&pure)?;
+/// Checks that the stubbed `component` imports exactly `world`'s imports.
+pub(crate) fn check_imports(component: &[u8], resolve: &Resolve, world: WorldId) -> Result<()> {
+    let wanted = world_imports(resolve, world);
+    let (decoded, pure_world) = decode(component)?;
     let left: BTreeSet<String> = decoded.worlds[pure_world]
         .imports
         .keys()
@@ -58,7 +62,7 @@ pub fn stub_wasi(component: &[u8], resolve: &Resolve, world: WorldId) -> Result<
             left.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
-    Ok(pure)
+    Ok(())
 }
 
 /// The names of everything `world` imports (`a:b/c@1.0.0`, or a plain name).

@@ -1,8 +1,8 @@
-//! The rewrite behind [`super::stub_wasi`]: a linked component loses some
-//! of its instance imports, and every core function it lowered from them
-//! becomes a function of one small core module whose every function is
-//! `unreachable`. The snapshot also loses its build-time export and import
-//! this way ([`crate::preinit::snapshot`]).
+//! The rewrite behind `--stub-wasi` and the snapshot's clean-up
+//! ([`crate::preinit::snapshot`]): a linked component loses some of its
+//! instance imports, and every core function it lowered from them becomes
+//! a function of one small core module whose every function is
+//! `unreachable`; it may also lose exports.
 //!
 //! Stubbing in place, rather than composing a stubs component in front,
 //! costs nothing at run time: no second component with its own memory and
@@ -19,9 +19,9 @@
 //! stubbed function, `canon resource.drop` of a stubbed resource) is
 //! replaced, at the same core function index, by an alias of the stub
 //! module's export. Anything else that still uses a removed item is an
-//! error, as is a nested component (a linked component has none): the
-//! caller then knows this rewrite does not apply. The new module and its
-//! instance come first, so every later core module and core instance index
+//! error. Nested components (wit-component's shims for exported interfaces)
+//! keep their own indices; only what they alias from the top level moves.
+//! The new module and its instance come first, so every later core module and core instance index
 //! moves up by one; removed items move later component indices down.
 
 use std::collections::{BTreeMap, BTreeSet};
