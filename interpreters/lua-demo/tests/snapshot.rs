@@ -43,3 +43,31 @@ fn garbage_of_the_top_level_is_not_in_the_snapshot() {
         clean.len()
     );
 }
+
+/// A sentence of `helpers.http`'s source, which its bytecode holds as a
+/// string constant.
+const HTTP_HELPER_TEXT: &[u8] =
+    b"helpers.http needs a world that imports wasi:http/types@0.2.x (e.g. wasi:http/proxy)";
+
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[test]
+fn http_helpers_are_compiled_only_when_required() {
+    // The interpreter's copy of the source is in every component; compiled,
+    // the helper would add its constants to the snapshot's heap.
+    let plain = build("return { f = function() return 1 end }");
+    assert_eq!(occurrences(&plain, HTTP_HELPER_TEXT), 1);
+
+    // Required (here in a world without wasi:http, so the helper refuses),
+    // it runs then, and its error reaches the script as the string it raised.
+    let required = build(
+        "local ok, err = pcall(require, 'helpers.http')\n\
+         assert(not ok, 'the helper loaded without wasi:http')\n\
+         assert(err == 'helpers.http needs a world that imports wasi:http/types@0.2.x \
+         (e.g. wasi:http/proxy)', tostring(err))\n\
+         return { f = function() return 1 end }",
+    );
+    assert!(occurrences(&required, HTTP_HELPER_TEXT) > 1);
+}

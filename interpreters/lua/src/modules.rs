@@ -62,14 +62,29 @@ pub fn install(lua: &Lua, wit: Wit) -> mlua::Result<()> {
     }
     // Helpers in Lua for wasi:http handlers: `require("helpers.http")` for
     // 0.2, `require("helpers.http3")` for 0.3.
-    let http = lua.load(include_str!("http.lua")).set_name("=helpers.http");
-    preload.raw_set("helpers.http", http.into_function()?)?;
-    let http3 = lua
-        .load(include_str!("http3.lua"))
-        .set_name("=helpers.http3");
-    preload.raw_set("helpers.http3", http3.into_function()?)?;
+    // The loader runs the chunk from Lua, so that an error it raises
+    // reaches `require`'s caller as it was raised.
+    let wrap: Function = lua
+        .load("return function(compile) return function(...) return compile()(...) end end")
+        .set_name("=helpers")
+        .eval()?;
+    for &(name, chunk_name, source) in HELPERS {
+        let compile = lua.create_function(move |lua, ()| {
+            lua.load(source).set_name(chunk_name).into_function()
+        })?;
+        preload.raw_set(name, wrap.call::<Function>(compile)?)?;
+    }
     Ok(())
 }
+
+/// The helper modules, compiled only when required (most scripts require
+/// none, and a helper compiled up front would cost every instance the parse,
+/// and every pre-initialised component the bytecode in its snapshot): name,
+/// chunk name (for error messages) and source.
+const HELPERS: &[(&str, &str, &str)] = &[
+    ("helpers.http", "=helpers.http", include_str!("http.lua")),
+    ("helpers.http3", "=helpers.http3", include_str!("http3.lua")),
+];
 
 /// The class table of `resource` inside `module`, created on first use.
 fn class(lua: &Lua, module: &Table, resource: &str) -> mlua::Result<Table> {
