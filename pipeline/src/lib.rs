@@ -27,6 +27,7 @@ pub mod concurrency;
 pub mod deadline;
 mod link;
 pub mod preinit;
+mod prune;
 pub mod runtime;
 pub mod streams;
 mod stub;

@@ -204,12 +204,18 @@ pub fn snapshot(
         return Err(err.context("reading the initialised state"));
     }
     let snapshot = snapshot.map_err(|e| anyhow!("{e:#}").context("writing the snapshot"))?;
-    // What only the build used goes: the init export, and the script import
-    // (its lowering becomes a trap; the blob was fetched and is kept).
+    // What only the build used goes: the init export, the script import
+    // (its lowering becomes a trap; the blob was fetched and is kept) and
+    // the code that only start-up runs.
     let mut imports = stubbed.clone();
     imports.insert(SCRIPT_SOURCE.to_string());
-    crate::stub::without(&snapshot, &imports, &[INIT_EXPORT.to_string()].into())
-        .context("removing the build-time export and import, and stubbing WASI")
+    crate::stub::without(
+        &snapshot,
+        &imports,
+        &[INIT_EXPORT.to_string()].into(),
+        &crate::prune::start_up_code,
+    )
+    .context("removing the build-time export, import and code, and stubbing WASI")
 }
 
 /// Why a non-WASI import fails at build time.

@@ -145,11 +145,7 @@ fn a_stubbed_component_is_no_bigger_than_the_plain_one() -> Result<()> {
         instances_and_memories(&plain)?,
         instances_and_memories(&stubbed)?,
     );
-    assert_eq!(
-        stubbed,
-        plain,
-        "core instances and memories"
-    );
+    assert_eq!(stubbed, plain, "core instances and memories");
     Ok(())
 }
 

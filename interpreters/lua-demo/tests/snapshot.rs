@@ -1,10 +1,15 @@
 //! Lean snapshots: garbage the top level frees does not ship in a
 //! pre-initialised component (`interpreters/lua/src/heap.rs`).
 
-use lua_demo::{Script, componentize};
+use lua_demo::{Options, Script, componentize_with};
+use wasmparser::{ExternalKind, Parser, Payload};
 use wit_parser::Resolve;
 
 fn build(source: &str) -> Vec<u8> {
+    build_with(source, &Options::default())
+}
+
+fn build_with(source: &str, options: &Options) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let package = resolve
         .push_str(
@@ -17,7 +22,7 @@ fn build(source: &str) -> Vec<u8> {
         name: "snap.lua".into(),
         source: source.as_bytes().to_vec(),
     };
-    componentize(&script, &resolve, world).unwrap()
+    componentize_with(&script, &resolve, world, options).unwrap()
 }
 
 #[test]
@@ -50,7 +55,10 @@ const HTTP_HELPER_TEXT: &[u8] =
     b"helpers.http needs a world that imports wasi:http/types@0.2.x (e.g. wasi:http/proxy)";
 
 fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 #[test]
@@ -70,4 +78,86 @@ fn http_helpers_are_compiled_only_when_required() {
          return { f = function() return 1 end }",
     );
     assert!(occurrences(&required, HTTP_HELPER_TEXT) > 1);
+}
+
+/// The bodies of the functions the interpreter's core module (the one that
+/// exports `wit_dylib_export_call`) exports under `names`, in that order.
+fn exported_bodies(component: &[u8], names: &[&str]) -> Vec<Vec<u8>> {
+    let mut modules = Vec::new();
+    for payload in Parser::new(0).parse_all(component) {
+        if let Payload::ModuleSection {
+            unchecked_range, ..
+        } = payload.unwrap()
+        {
+            modules.push(&component[unchecked_range.start as usize..unchecked_range.end as usize]);
+        }
+    }
+    for module in modules {
+        let (mut imported, mut exports, mut bodies) = (0, Vec::new(), Vec::new());
+        for payload in Parser::new(0).parse_all(module) {
+            match payload.unwrap() {
+                Payload::ImportSection(imports) => {
+                    for import in imports.into_imports() {
+                        if let wasmparser::TypeRef::Func(_) = import.unwrap().ty {
+                            imported += 1;
+                        }
+                    }
+                }
+                Payload::ExportSection(reader) => {
+                    for export in reader {
+                        let export = export.unwrap();
+                        if export.kind == ExternalKind::Func {
+                            exports.push((export.name.to_string(), export.index));
+                        }
+                    }
+                }
+                Payload::CodeSectionEntry(body) => bodies
+                    .push(module[body.range().start as usize..body.range().end as usize].to_vec()),
+                _ => {}
+            }
+        }
+        if !exports
+            .iter()
+            .any(|(name, _)| name == "wit_dylib_export_call")
+        {
+            continue;
+        }
+        return names
+            .iter()
+            .map(|name| {
+                let (_, index) = exports.iter().find(|(n, _)| n == name).unwrap();
+                bodies[(index - imported) as usize].clone()
+            })
+            .collect();
+    }
+    panic!("no core module exports wit_dylib_export_call");
+}
+
+#[test]
+fn a_snapshot_keeps_no_start_up_code() {
+    const SCRIPT: &str = "return { f = function() return 1 end }";
+    let start_up = ["wit_dylib_initialize", "__wasm_apply_data_relocs"];
+    let trap = [0, 0x00, 0x0b]; // no locals, `unreachable`, `end`
+    // Pre-initialised, start-up has run at build time: what only it
+    // reaches is a trap.
+    let snapshot = build(SCRIPT);
+    let plain = build_with(
+        SCRIPT,
+        &Options {
+            preinit: false,
+            ..Options::default()
+        },
+    );
+    for body in exported_bodies(&snapshot, &start_up) {
+        assert_eq!(body, trap);
+    }
+    // Every instance of a plain component runs start-up.
+    for body in exported_bodies(&plain, &start_up) {
+        assert!(body.len() > 100, "{} bytes", body.len());
+    }
+    // Export calls are untouched.
+    assert_eq!(
+        exported_bodies(&snapshot, &["wit_dylib_export_call"]),
+        exported_bodies(&plain, &["wit_dylib_export_call"])
+    );
 }

@@ -41,13 +41,19 @@ use wasmparser::{
     WasmFeatures,
 };
 
+/// A rewrite of each top-level core module: its new bytes, or `None` to
+/// keep it as it is.
+pub type ModuleRewrite<'a> = &'a dyn Fn(&[u8]) -> Result<Option<Vec<u8>>>;
+
 /// `component` without its instance imports named in `stubbed`, their uses
 /// trapping instead, and without the exports named in `exports` (nothing
-/// may refer to what they define); the result is validated.
+/// may refer to what they define), its core modules passed through
+/// `rewrite_module`; the result is validated.
 pub fn without(
     component: &[u8],
     stubbed: &BTreeSet<String>,
     exports: &BTreeSet<String>,
+    rewrite_module: ModuleRewrite<'_>,
 ) -> Result<Vec<u8>> {
     let payloads = top_level(component)?;
     let plan = Plan::new(&payloads, stubbed, exports)?;
@@ -67,6 +73,7 @@ pub fn without(
     out.section(&instances);
     let mut remap = Remap {
         plan: &plan,
+        rewrite_module,
         depth: 0,
         dangling: None,
     };
@@ -305,6 +312,7 @@ impl Plan {
 /// [`Plan`] says, and renumbering every index at the top level.
 struct Remap<'a> {
     plan: &'a Plan,
+    rewrite_module: ModuleRewrite<'a>,
     /// How deep in type declarations the reencoder is; indices at depth 0
     /// are the component's own.
     depth: u32,
@@ -338,9 +346,11 @@ impl Remap<'_> {
                     unchecked_range, ..
                 } => {
                     let range = unchecked_range.start as usize..unchecked_range.end as usize;
+                    let module = &component[range];
+                    let rewritten = (self.rewrite_module)(module)?;
                     out.section(&RawSection {
                         id: ComponentSectionId::CoreModule as u8,
-                        data: &component[range],
+                        data: rewritten.as_deref().unwrap_or(module),
                     });
                 }
                 // wit-component's shims for exported interfaces; their own
@@ -630,7 +640,12 @@ mod tests {
 
     fn stub(names: &[&str], component: &str) -> Result<Vec<u8>> {
         let stubbed = names.iter().map(ToString::to_string).collect();
-        without(&wat::parse_str(component)?, &stubbed, &BTreeSet::new())
+        without(
+            &wat::parse_str(component)?,
+            &stubbed,
+            &BTreeSet::new(),
+            &|_| Ok(None),
+        )
     }
 
     fn run(component: &[u8], arg: u32) -> Result<u32> {
