@@ -49,6 +49,29 @@ fn garbage_of_the_top_level_is_not_in_the_snapshot() {
     );
 }
 
+#[test]
+fn a_large_heap_is_collected_before_the_snapshot() {
+    let clean = build("return { f = function() return 1 end }");
+    // Two megabytes of garbage the script leaves to the collector: above
+    // `COLLECT_ABOVE`, the interpreter collects it before the snapshot.
+    let garbage = build(
+        "local s = string.rep('z', 2000000)\n\
+         s = nil\n\
+         return { f = function() return 1 end }",
+    );
+    let z_run = vec![b'z'; 4096];
+    assert!(
+        !garbage.windows(z_run.len()).any(|w| w == z_run.as_slice()),
+        "the garbage string's bytes are in the component"
+    );
+    assert!(
+        garbage.len() < clean.len() + 64 * 1024,
+        "{} bytes with garbage, {} without",
+        garbage.len(),
+        clean.len()
+    );
+}
+
 /// A sentence of `helpers.http`'s source, which its bytecode holds as a
 /// string constant.
 const HTTP_HELPER_TEXT: &[u8] =

@@ -68,7 +68,11 @@ impl Interpreter for LuaInterpreter {
                     values::describe(&returned)
                 )));
             };
-            Ok((find_exports(&table, wit)?, randomseed))
+            let exports = find_exports(&table, wit)?;
+            if lua.used_memory() > heap::COLLECT_ABOVE {
+                lua.gc_collect()?;
+            }
+            Ok((exports, randomseed))
         };
         // What the top level frees does not stay in a snapshot (see `heap`).
         heap::start_zeroing();
