@@ -16,7 +16,8 @@ use wit_dylib_tests::interpreters;
 use wit_parser::{Resolve, WorldId};
 
 const START_TARGET: Duration = Duration::from_millis(1);
-const COMPONENTIZE_TARGET: Duration = Duration::from_secs(1);
+/// Issue #27's target for a rebuild with the compilation cache warm.
+const WARM_COMPONENTIZE_TARGET: Duration = Duration::from_millis(150);
 /// How much larger a snapshot may make a component (issue #27).
 const SNAPSHOT_GROWTH_TARGET: f64 = 1.5;
 /// Top-level lines of the large script.
@@ -94,15 +95,24 @@ fn main() -> Result<()> {
             SNAPSHOT_GROWTH_TARGET
         );
     }
+    // The builds above have filled the compilation cache, unless it is off.
     let componentize = median(5, || {
         let started = Instant::now();
         interpreters::componentize(&app_script, &app_resolve, app, &Options::default())?;
         Ok(started.elapsed())
     })?;
-    println!(
-        "{:<52} {:>12.2?} {:>12.2?}",
-        "componentize app.lua (pre-initialised)", componentize, COMPONENTIZE_TARGET
-    );
+    match wit_dylib_pipeline::cache::directory() {
+        Some(_) => println!(
+            "{:<52} {:>12.2?} {:>12.2?}",
+            "componentize app.lua (pre-initialised), cache warm",
+            componentize,
+            WARM_COMPONENTIZE_TARGET
+        ),
+        None => println!(
+            "{:<52} {:>12.2?} {:>12}",
+            "componentize app.lua (pre-initialised), cache off", componentize, "-"
+        ),
+    }
     Ok(())
 }
 
