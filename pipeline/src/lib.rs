@@ -24,11 +24,13 @@
 pub mod cache;
 pub mod compose;
 pub mod concurrency;
+mod core_module;
 pub mod deadline;
 mod link;
 pub mod preinit;
 mod prune;
 pub mod runtime;
+mod segments;
 pub mod streams;
 mod stub;
 mod sync_only;

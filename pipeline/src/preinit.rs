@@ -206,16 +206,25 @@ pub fn snapshot(
     let snapshot = snapshot.map_err(|e| anyhow!("{e:#}").context("writing the snapshot"))?;
     // What only the build used goes: the init export, the script import
     // (its lowering becomes a trap; the blob was fetched and is kept) and
-    // the code that only start-up runs.
+    // the code that only start-up runs; the memory is cut into segments anew.
     let mut imports = stubbed.clone();
     imports.insert(SCRIPT_SOURCE.to_string());
     crate::stub::without(
         &snapshot,
         &imports,
         &[INIT_EXPORT.to_string()].into(),
-        &crate::prune::start_up_code,
+        &clean_module,
     )
     .context("removing the build-time export, import and code, and stubbing WASI")
+}
+
+/// A core module of the snapshot without its start-up code
+/// ([`crate::prune`]) and with its data segments cut again
+/// ([`crate::segments`]); `None` if neither changes it.
+fn clean_module(module: &[u8]) -> Result<Option<Vec<u8>>> {
+    let pruned = crate::prune::start_up_code(module)?;
+    let module_now = pruned.as_deref().unwrap_or(module);
+    Ok(crate::segments::recut(module_now)?.or(pruned))
 }
 
 /// Why a non-WASI import fails at build time.

@@ -17,7 +17,9 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
-use wasm_encoder::{CodeSection, Function, Instruction, Module, RawSection};
+
+use crate::core_module;
+use wasm_encoder::{CodeSection, Function, Instruction};
 use wasmparser::{
     ConstExpr, ElementItems, ElementKind, ExternalKind, FunctionBody, Operator, Parser, Payload,
     TypeRef,
@@ -46,19 +48,15 @@ pub fn start_up_code(module: &[u8]) -> Result<Option<Vec<u8>>> {
     if dead == 0 {
         return Ok(None);
     }
-    let mut out = Module::new();
-    for &(id, ref range) in &parsed.sections {
+    let sections = core_module::sections(module)?;
+    let pruned = core_module::rewrite(module, &sections, |id, out| {
         if id != wasm_encoder::SectionId::Code as u8 {
-            out.section(&RawSection {
-                id,
-                data: &module[range.clone()],
-            });
-            continue;
+            return false;
         }
         let mut code = CodeSection::new();
         for (own, body) in parsed.bodies.iter().enumerate() {
             if live.contains(&(parsed.imported + own as u32)) {
-                code.raw(&module[bytes(body.range())]);
+                code.raw(&module[core_module::bytes(body.range())]);
             } else {
                 let mut trap = Function::new([]);
                 trap.instruction(&Instruction::Unreachable);
@@ -67,19 +65,13 @@ pub fn start_up_code(module: &[u8]) -> Result<Option<Vec<u8>>> {
             }
         }
         out.section(&code);
-    }
-    Ok(Some(out.finish()))
-}
-
-/// A byte range of a module held in memory.
-fn bytes(range: std::ops::Range<u64>) -> std::ops::Range<usize> {
-    range.start as usize..range.end as usize
+        true
+    });
+    Ok(Some(pruned))
 }
 
 /// What pruning needs from a module.
 struct Parsed<'a> {
-    /// Every section as (id, byte range of its contents), in order.
-    sections: Vec<(u8, std::ops::Range<usize>)>,
     /// How many functions are imported: defined ones are numbered after.
     imported: u32,
     bodies: Vec<FunctionBody<'a>>,
@@ -89,17 +81,12 @@ struct Parsed<'a> {
 impl<'a> Parsed<'a> {
     fn new(module: &'a [u8]) -> Result<Self> {
         let mut parsed = Parsed {
-            sections: Vec::new(),
             imported: 0,
             bodies: Vec::new(),
             roots: BTreeSet::new(),
         };
         for payload in Parser::new(0).parse_all(module) {
-            let payload = payload?;
-            if let Some(section) = payload.as_section() {
-                parsed.sections.push((section.0, bytes(section.1)));
-            }
-            match payload {
+            match payload? {
                 Payload::ImportSection(imports) => {
                     for import in imports.into_imports() {
                         if let TypeRef::Func(_) = import?.ty {
@@ -201,7 +188,7 @@ mod tests {
         let mut bodies = Vec::new();
         for payload in Parser::new(0).parse_all(module) {
             if let Payload::CodeSectionEntry(body) = payload? {
-                bodies.push(module[bytes(body.range())].to_vec());
+                bodies.push(module[core_module::bytes(body.range())].to_vec());
             }
         }
         Ok(bodies[index].clone())
