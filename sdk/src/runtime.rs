@@ -81,6 +81,20 @@ impl Drop for CallMemory {
     }
 }
 
+impl CallMemory {
+    /// Frees what the call held. Most calls of scalars held nothing: then
+    /// there is nothing to run, not even the vectors' drop glue.
+    fn release(self) {
+        let unused = self.retained.capacity() == 0
+            && self.deferred.capacity() == 0
+            && self.error_contexts.capacity() == 0;
+        if unused {
+            // Vectors that never allocated own neither memory nor values.
+            std::mem::forget(self);
+        }
+    }
+}
+
 impl<C: Call> CallFrame<C> {
     pub fn new(call: C) -> CallFrame<C> {
         CallFrame {
@@ -98,15 +112,26 @@ impl<C: Call> CallFrame<C> {
 
     /// Ends the call, freeing the glue's memory, and returns the value stack.
     pub fn into_inner(self) -> C {
-        self.call
+        let (call, borrows) = self.into_parts();
+        if borrows.capacity() == 0 {
+            // Never allocated: nothing to free (see `CallMemory::release`).
+            std::mem::forget(borrows);
+        }
+        call
     }
 
     /// Ends the call, freeing the glue's memory, and returns the value stack
     /// and the foreign borrows the call received (which must be dropped
     /// before the call returns).
-    pub(crate) fn into_parts(mut self) -> (C, Vec<(Resource, u32)>) {
-        let borrows = std::mem::take(&mut self.foreign_borrows);
-        (self.call, borrows)
+    pub(crate) fn into_parts(self) -> (C, Vec<(Resource, u32)>) {
+        let CallFrame {
+            call,
+            memory,
+            foreign_borrows,
+            ..
+        } = self;
+        memory.release();
+        (call, foreign_borrows)
     }
 
     pub(crate) fn set_owner(&mut self, owner: Callee) {
@@ -247,8 +272,10 @@ pub(crate) unsafe fn take_export_frame<C: Call + 'static>(cx: *mut c_void) -> Ca
 pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
     let frame = unsafe { frame_of::<I>(cx) };
     interp.export_call(wit().export_func(which), &mut frame.call);
-    for (resource, handle) in frame.foreign_borrows.drain(..) {
-        resource.drop_borrow(handle);
+    if !frame.foreign_borrows.is_empty() {
+        for (resource, handle) in frame.foreign_borrows.drain(..) {
+            resource.drop_borrow(handle);
+        }
     }
 }
 
