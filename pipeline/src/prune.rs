@@ -17,13 +17,13 @@
 use std::collections::BTreeSet;
 
 use anyhow::{Context, Result};
-
-use crate::core_module;
 use wasm_encoder::{CodeSection, Function, Instruction};
 use wasmparser::{
     ConstExpr, ElementItems, ElementKind, ExternalKind, FunctionBody, Operator, Parser, Payload,
     TypeRef,
 };
+
+use crate::core_module;
 
 /// Exports that only start-up calls: the dynamic-linking convention's
 /// relocation and constructor entry points, the interpreter's
