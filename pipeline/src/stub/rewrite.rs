@@ -21,8 +21,9 @@
 //! module's export. Anything else that still uses a removed item is an
 //! error. Nested components (wit-component's shims for exported interfaces)
 //! keep their own indices; only what they alias from the top level moves.
-//! The new module and its instance come first, so every later core module and core instance index
-//! moves up by one; removed items move later component indices down.
+//! The new module and its instance come first, so every later core module
+//! and core instance index moves up by one; removed items move later
+//! component indices down.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
