@@ -7,6 +7,8 @@
 //! an export with [`ValStack::take_args`], and push its result with
 //! [`ValStack::push`]. [`call_import`] does the same for imports.
 
+use std::cell::Cell;
+
 use crate::buffer::{Bytes, CanonicalList};
 use crate::bulk;
 use crate::call::{Call, ListLowering};
@@ -198,7 +200,7 @@ impl ValStack {
 
     fn with_context(context: Callee) -> ValStack {
         ValStack {
-            stack: Vec::new(),
+            stack: spare_stack(),
             iters: Vec::new(),
             context,
             lent: Vec::new(),
@@ -307,6 +309,41 @@ fn describe(value: &Val) -> String {
         format!("{} {shown}", value.kind())
     } else {
         value.kind().to_string()
+    }
+}
+
+thread_local! {
+    /// The value vector of the last stack dropped, empty, for the next one:
+    /// a call of a small function then allocates nothing for its stack.
+    static SPARE_STACK: Cell<Vec<Val>> = const { Cell::new(Vec::new()) };
+}
+
+/// The capacity of every new value vector and of the spare one. The spare
+/// always has exactly this capacity, so the memory it keeps is the same
+/// after every call (interpreters that check for leaks compare the live
+/// bytes between calls), and a call that moved a long list element by
+/// element does not hold its memory for good.
+const SPARE_STACK_CAPACITY: usize = 8;
+
+/// A value vector for a new stack: the spare, or a new one.
+fn spare_stack() -> Vec<Val> {
+    let spare = SPARE_STACK.with(Cell::take);
+    match spare.capacity() {
+        0 => Vec::with_capacity(SPARE_STACK_CAPACITY),
+        _ => spare,
+    }
+}
+
+impl Drop for ValStack {
+    fn drop(&mut self) {
+        let mut stack = std::mem::take(&mut self.stack);
+        // Values left over are released first: dropping a handle may run
+        // code that makes and drops a stack of its own.
+        stack.clear();
+        if stack.capacity() != SPARE_STACK_CAPACITY {
+            stack.shrink_to(SPARE_STACK_CAPACITY);
+        }
+        SPARE_STACK.with(|spare| spare.set(stack));
     }
 }
 
