@@ -523,8 +523,9 @@ WIT_DYLIB_EXPORT uint32_t wit_dylib_export_async_call(void *cx, size_t which);
 /// event code, waitable, payload. Returns a callback code. Not declared in
 /// wasm-tools' header either.
 WIT_DYLIB_EXPORT uint32_t wit_dylib_export_async_callback(uint32_t event0, uint32_t event1, uint32_t event2, size_t which);
-/// Called from post-return once the result of sync export `which` has been
-/// read: destroy `cx`.
+/// Called once the result of sync export `which` has been read, in its
+/// post-return or, for an export without one, just before it returns
+/// (docs/abi.md §6.1): destroy `cx`.
 WIT_DYLIB_EXPORT void wit_dylib_export_finish(void *cx, size_t which);
 /// The last handle to a resource exported by the component is gone: release
 /// representation `rep` of `resources[ty]`.

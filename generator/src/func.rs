@@ -180,7 +180,7 @@ pub struct FrameLayout {
     pub size: u32,
     pub params: Option<u32>,
     pub retptr: Option<u32>,
-    /// Sync exports keep `cx` here until post-return.
+    /// Sync exports with a post-return keep `cx` here until then.
     pub cx_slot: Option<u32>,
     /// Four bytes for the `char **`/`void **` out-parameter of
     /// `wit_dylib_pop_string` and `wit_dylib_pop_list`.

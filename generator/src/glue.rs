@@ -4,11 +4,12 @@
 //!   import. Pops the arguments (argument 0 on top), calls the import, pushes
 //!   the result.
 //! * [`export`]: the canonical-ABI export. Creates `cx`, pushes the arguments
-//!   (the last on top), calls `wit_dylib_export_call`, pops the result. Its
-//!   frame, which holds the return area and `cx`, stays on the shadow stack
-//!   until [`post_return`], which hands `cx` back to
-//!   `wit_dylib_export_finish` and releases the frame. Nothing else touches
-//!   the shadow stack between the two calls.
+//!   (the last on top), calls `wit_dylib_export_call`, pops the result. If
+//!   the export [needs a post-return](needs_post_return), its frame, which
+//!   holds the return area and `cx`, stays on the shadow stack until
+//!   [`post_return`], which hands `cx` back to `wit_dylib_export_finish` and
+//!   releases the frame; nothing else touches the shadow stack between the
+//!   two calls. Otherwise the export finishes `cx` itself and returns.
 //! * [`resource_dtor`] `(rep) -> ()`: forwards to `wit_dylib_resource_dtor`.
 //! * [`check_below`] `(value, limit) -> value`: the discriminant range check
 //!   the adapters and exports call for every enum and variant-like value.
@@ -19,6 +20,7 @@ use wit_parser::abi::{AbiVariant, WasmSignature};
 
 use crate::env::Env;
 use crate::func::{FrameLayout, FuncBuilder, Gen, Loc, Mem, Width, val_type};
+use crate::support::contains_handle;
 
 /// Core parameter and result types of a signature.
 pub fn core_types(sig: &WasmSignature) -> (Vec<ValType>, Vec<ValType>) {
@@ -47,10 +49,22 @@ pub fn area(g: &Gen<'_>, types: &[Type]) -> (usize, usize) {
     (info.size.size_wasm32(), info.align.align_wasm32())
 }
 
-/// Frame of a sync export: its return area, if any, and the `cx` slot.
+/// Frame of a sync export: its return area, if any, and the `cx` slot when
+/// the call ends in post-return.
 fn export_frame(g: &Gen<'_>, func: &wit_parser::Function, sig: &WasmSignature) -> FrameLayout {
     let retptr = sig.retptr.then(|| area(g, func.result.as_slice()));
-    FrameLayout::new(None, retptr, true)
+    FrameLayout::new(None, retptr, needs_post_return(g, func, sig))
+}
+
+/// Whether sync export `func` ends its call in a post-return. One that
+/// returns nothing, or one flat value holding no handle, ends it before it
+/// returns: the caller then lifts nothing the call context keeps alive,
+/// and a call without post-return costs the runtime one core call less.
+pub fn needs_post_return(g: &Gen<'_>, func: &wit_parser::Function, sig: &WasmSignature) -> bool {
+    sig.retptr
+        || func
+            .result
+            .is_some_and(|ty| contains_handle(g.resolve, &ty))
 }
 
 /// The adapter the interpreter calls to invoke import `import_func`.
@@ -173,14 +187,27 @@ pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function 
     };
 
     start_export(&mut b, func, &sig, which);
-    if let Some(slot) = layout.cx_slot {
-        b.store(Loc::Mem(frame(slot)), ValType::I32, Width::B32, |b| b.cx());
-    }
-
     b.cx();
     b.i32_const(which);
     b.call(Env::ExportCall);
 
+    let Some(slot) = layout.cx_slot else {
+        // No post-return: end the call now, then return the flat result.
+        let local = func.result.as_ref().map(|result| {
+            let local = b.local(flat_result_type(&sig));
+            b.lower(result, Loc::Flat(&[local]));
+            local
+        });
+        b.cx();
+        b.i32_const(which);
+        b.call(Env::ExportFinish);
+        b.pop_frame(fp, &layout);
+        if let Some(local) = local {
+            b.ins().local_get(local.idx);
+        }
+        return b.finish();
+    };
+    b.store(Loc::Mem(frame(slot)), ValType::I32, Width::B32, |b| b.cx());
     if let Some(result) = &func.result {
         match layout.retptr {
             Some(offset) => {
@@ -209,7 +236,9 @@ pub fn post_return(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Func
     let fp = b.set_new(ValType::I32);
     let slot = Mem {
         base: fp.idx,
-        offset: layout.cx_slot.unwrap_or(0),
+        offset: layout
+            .cx_slot
+            .expect("only an export that needs a post-return has one"),
     };
     b.load(Loc::Mem(slot), ValType::I32, Width::B32, false);
     b.i32_const(which);

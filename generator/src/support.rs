@@ -122,20 +122,46 @@ fn contains_error_context(resolve: &Resolve, ty: &Type) -> bool {
     holds_error_context(resolve, ty, &mut HashSet::new())
 }
 
-/// Whether `ty` holds an error-context; `checked` holds types already
-/// found not to (WIT types have no cycles, so a type seen again was).
+/// Whether `ty` holds an error-context (see [`holds`] for `checked`).
 fn holds_error_context(resolve: &Resolve, ty: &Type, checked: &mut HashSet<TypeId>) -> bool {
-    let id = match ty {
-        Type::ErrorContext => return true,
-        Type::Id(id) => *id,
-        _ => return false,
+    holds(resolve, ty, &|ty| matches!(ty, Type::ErrorContext), checked)
+}
+
+/// Whether `ty` holds a handle of any kind: a resource, future, stream or
+/// error-context.
+pub fn contains_handle(resolve: &Resolve, ty: &Type) -> bool {
+    let is_handle = |ty: &Type| match ty {
+        Type::ErrorContext => true,
+        Type::Id(id) => matches!(
+            resolve.types[*id].kind,
+            TypeDefKind::Handle(_)
+                | TypeDefKind::Resource
+                | TypeDefKind::Future(_)
+                | TypeDefKind::Stream(_)
+        ),
+        _ => false,
     };
-    if !checked.insert(id) {
+    holds(resolve, ty, &is_handle, &mut HashSet::new())
+}
+
+/// Whether `ty` or a type inside it is one `is` picks; `checked` holds types
+/// already found not to (WIT types have no cycles, so a type seen again was).
+fn holds(
+    resolve: &Resolve,
+    ty: &Type,
+    is: &impl Fn(&Type) -> bool,
+    checked: &mut HashSet<TypeId>,
+) -> bool {
+    if is(ty) {
+        return true;
+    }
+    let Type::Id(id) = ty else { return false };
+    if !checked.insert(*id) {
         return false;
     }
-    parts(&resolve.types[id].kind)
+    parts(&resolve.types[*id].kind)
         .iter()
-        .any(|t| holds_error_context(resolve, t, checked))
+        .any(|t| holds(resolve, t, is, checked))
 }
 
 fn interface_place(resolve: &Resolve, key: &WorldKey) -> String {

@@ -711,8 +711,8 @@ impl<'a> WorldGen<'a> {
         self.check_internal(&func.name)
     }
 
-    /// The export, its post-return (sync) or callback and `task.return`
-    /// (async), and its `export_funcs` entry.
+    /// The export, its post-return (sync, when it needs one) or callback
+    /// and `task.return` (async), and its `export_funcs` entry.
     fn export(&mut self, export: &ExportedFunc<'_>) -> Result<()> {
         let func = export.func;
         let which = self.metadata.export_funcs.len() as u32;
@@ -760,10 +760,12 @@ impl<'a> WorldGen<'a> {
                 .module
                 .define_func(&export_name, &params, &results, &body);
             self.module.export_func(&export_name, f);
-            let body = glue::post_return(&self.codegen(), func, which);
-            self.define_helpers();
-            let f = self.module.define_func(&post_name, &results, &[], &body);
-            self.module.export_func(&post_name, f);
+            if glue::needs_post_return(&self.codegen(), func, &sig) {
+                let body = glue::post_return(&self.codegen(), func, which);
+                self.define_helpers();
+                let f = self.module.define_func(&post_name, &results, &[], &body);
+                self.module.export_func(&post_name, f);
+            }
         }
 
         let entry = metadata::ExportFunc {

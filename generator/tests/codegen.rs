@@ -363,3 +363,62 @@ fn data(wasm: &[u8]) -> Result<Vec<u8>> {
     }
     anyhow::bail!("no data section")
 }
+
+/// The names this library exports.
+fn export_names(wasm: &[u8]) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::ExportSection(reader) = payload? {
+            for export in reader {
+                names.push(export?.name.to_string());
+            }
+        }
+    }
+    Ok(names)
+}
+
+#[test]
+fn only_exports_whose_result_outlives_the_call_have_a_post_return() -> Result<()> {
+    let (wasm, _) = build(
+        "package a:b;
+         interface i { resource r; }
+         world w {
+           use i.{r};
+           enum e { a, b }
+           flags f { x, y }
+           export none: func(s: string);
+           export scalar: func() -> u32;
+           export wide: func() -> f64;
+           export an-enum: func() -> e;
+           export some-flags: func() -> f;
+           export pair: func() -> tuple<u32, u32>;
+           export text: func() -> string;
+           export maybe: func() -> option<u8>;
+           export handle: func() -> r;
+           export one-future: func() -> future<u32>;
+           export one-stream: func() -> stream;
+           export an-error: func() -> error-context;
+         }",
+    )?;
+    let names = export_names(&wasm)?;
+    let post_returns: Vec<_> = names
+        .iter()
+        .filter_map(|n| n.strip_prefix("cabi_post_"))
+        .collect();
+    // More than one flat value (a return area), or a handle the caller
+    // lifts after the export returns.
+    let expected = [
+        "pair",
+        "text",
+        "maybe",
+        "handle",
+        "one-future",
+        "one-stream",
+        "an-error",
+    ];
+    assert_eq!(post_returns, expected);
+    for export in ["none", "scalar", "wide", "an-enum", "some-flags"] {
+        assert!(names.iter().any(|n| n == export), "{export} is not exported");
+    }
+    Ok(())
+}

@@ -282,7 +282,8 @@ pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: us
 /// # Safety
 /// `cx` must come from `export_start` and is consumed.
 pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
-    // This is the export's post-return, which may call no built-in: handles
+    // This is the export's post-return (or the end of an export that has
+    // none, which the SDK treats alike), which may call no built-in: handles
     // released meanwhile are queued.
     crate::handle::in_post_return(|| {
         // SAFETY: the glue finishes each call once, with its `cx`.

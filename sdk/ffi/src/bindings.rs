@@ -517,8 +517,9 @@ unsafe extern "C" {
         event2: u32,
         which: usize,
     ) -> u32;
-    /** Called from post-return once the result of sync export `which` has been
- read: destroy `cx`.*/
+    /** Called once the result of sync export `which` has been read, in its
+ post-return or, for an export without one, just before it returns
+ (docs/abi.md §6.1): destroy `cx`.*/
     pub fn wit_dylib_export_finish(cx: *mut ::core::ffi::c_void, which: usize);
     /** The last handle to a resource exported by the component is gone: release
  representation `rep` of `resources[ty]`.*/
