@@ -200,7 +200,7 @@ impl ValStack {
 
     fn with_context(context: Callee) -> ValStack {
         ValStack {
-            stack: spare_stack(),
+            stack: SPARE_STACK.with(Cell::take),
             iters: Vec::new(),
             context,
             lent: Vec::new(),
@@ -318,21 +318,12 @@ thread_local! {
     static SPARE_STACK: Cell<Vec<Val>> = const { Cell::new(Vec::new()) };
 }
 
-/// The capacity of every new value vector and of the spare one. The spare
-/// always has exactly this capacity, so the memory it keeps is the same
-/// after every call (interpreters that check for leaks compare the live
-/// bytes between calls), and a call that moved a long list element by
-/// element does not hold its memory for good.
+/// The capacity of the spare value vector. The spare always has exactly
+/// this capacity, so the memory it keeps is the same after every call
+/// (interpreters that check for leaks compare the live bytes between calls),
+/// and a call that moved a long list element by element does not hold its
+/// memory for good.
 const SPARE_STACK_CAPACITY: usize = 8;
-
-/// A value vector for a new stack: the spare, or a new one.
-fn spare_stack() -> Vec<Val> {
-    let spare = SPARE_STACK.with(Cell::take);
-    match spare.capacity() {
-        0 => Vec::with_capacity(SPARE_STACK_CAPACITY),
-        _ => spare,
-    }
-}
 
 impl Drop for ValStack {
     fn drop(&mut self) {
@@ -341,9 +332,21 @@ impl Drop for ValStack {
         // code that makes and drops a stack of its own.
         stack.clear();
         if stack.capacity() != SPARE_STACK_CAPACITY {
-            stack.shrink_to(SPARE_STACK_CAPACITY);
+            resize_spare(&mut stack);
         }
         SPARE_STACK.with(|spare| spare.set(stack));
+    }
+}
+
+/// Gives the empty `stack` the spare's capacity; out of line, as most
+/// stacks already have it.
+#[cold]
+#[inline(never)]
+fn resize_spare(stack: &mut Vec<Val>) {
+    if stack.capacity() > SPARE_STACK_CAPACITY {
+        stack.shrink_to(SPARE_STACK_CAPACITY);
+    } else {
+        stack.reserve_exact(SPARE_STACK_CAPACITY);
     }
 }
 
