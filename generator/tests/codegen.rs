@@ -418,7 +418,10 @@ fn only_exports_whose_result_outlives_the_call_have_a_post_return() -> Result<()
     ];
     assert_eq!(post_returns, expected);
     for export in ["none", "scalar", "wide", "an-enum", "some-flags"] {
-        assert!(names.iter().any(|n| n == export), "{export} is not exported");
+        assert!(
+            names.iter().any(|n| n == export),
+            "{export} is not exported"
+        );
     }
     Ok(())
 }
