@@ -36,6 +36,10 @@ return {
       end
     end,
     journal = function() return journal end,
+    whose_coroutine = function()
+      host.pause()
+      return tostring((coroutine.running()))
+    end,
     -- Streams 1..n one at a time; records how far it got.
     numbers = function(n)
       local reader, writer = wit.stream("u32")

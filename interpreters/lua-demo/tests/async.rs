@@ -149,6 +149,32 @@ fn two_calls_in_flight_interleave() -> Result<()> {
     Ok(())
 }
 
+#[test]
+fn a_finished_calls_coroutine_runs_a_later_call() -> Result<()> {
+    let mut running = start()?;
+    let whose = |running: &mut Running| -> Result<String> {
+        Ok(string(call(running, "whose-coroutine", vec![])?))
+    };
+    // Each call waits once, in its coroutine: a reused one may still wait.
+    let first = whose(&mut running)?;
+    assert_eq!(whose(&mut running)?, first);
+    // Calls in flight at once each have their own.
+    let func = running.export(Some(API), "whose-coroutine")?;
+    let (a, b) = block_on(running.store.run_concurrent(async |accessor| {
+        let (mut a, mut b) = ([Val::Bool(false)], [Val::Bool(false)]);
+        let (first, second) = join(
+            func.call_concurrent(accessor, &[], &mut a),
+            func.call_concurrent(accessor, &[], &mut b),
+        )
+        .await;
+        first.and(second).map(|()| (a, b))
+    }))??;
+    let (a, b) = (string(a.to_vec()), string(b.to_vec()));
+    assert_ne!(a, b, "two calls in flight shared a coroutine");
+    assert!(a == first || b == first, "{first} was not reused: {a}, {b}");
+    Ok(())
+}
+
 /// Both futures to completion, polled in turn.
 async fn join<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
     let (mut a, mut b) = (Box::pin(a), Box::pin(b));

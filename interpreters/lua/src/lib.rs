@@ -120,9 +120,9 @@ impl Interpreter for LuaInterpreter {
         let function = self.exports[func.index()].clone();
         let args = MultiValue::from_vec(cx.take(func.params().len()));
         Box::pin(async move {
-            let called = tasks::run(self.lua.clone(), function, args)
-                .await
-                .map(|results| results.into_iter().next().unwrap_or(Value::Nil));
+            // Only the first result counts: taken as one `Value`, the
+            // results need no `MultiValue`.
+            let called = tasks::run::<Value>(self.lua.clone(), function, args).await;
             finish(func, self.results[func.index()], called, &mut cx);
             cx
         })

@@ -3,10 +3,12 @@
 //!
 //! Every call of an async export runs its Lua function in a coroutine of its
 //! own, which the SDK's task for that call drives (an mlua `AsyncThread`
-//! inside the task's Rust future). Whatever waits (an async import, a future
-//! or stream read or write, `wit.yield`, `task:join()`) is an mlua async
-//! function: it yields the coroutine until the SDK delivers the event it
-//! waits for, so the script's code stays straight-line.
+//! inside the task's Rust future); so does each function `wit.spawn`
+//! starts. A coroutine whose function returned is reset and runs a later
+//! one. Whatever waits (an async import, a future or stream read or write,
+//! `wit.yield`, `task:join()`) is an mlua async function: it yields the
+//! coroutine until the SDK delivers the event it waits for, so the script's
+//! code stays straight-line.
 //!
 //! Only coroutines driven this way may wait: a sync export, the script's top
 //! level or a coroutine the script made itself has no task to suspend, and
@@ -19,43 +21,71 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use mlua::{Function, Lua, MultiValue, Table, Thread, UserData, UserDataMethods};
+use mlua::thread::ThreadStatus;
+use mlua::{FromLuaMulti, Function, Lua, MultiValue, Table, Thread, UserData, UserDataMethods};
 
-/// The coroutines SDK tasks drive, by their state pointer.
+/// The coroutines SDK tasks drive, by their state pointer, and those of
+/// them that are idle, kept for the next task: a call of an async export
+/// then makes no coroutine (an allocation of its stack, and garbage).
 #[derive(Default)]
-struct Driven(RefCell<HashSet<*const c_void>>);
-
-/// Removes a coroutine from [`Driven`] when it stops running.
-struct DrivenGuard {
-    lua: Lua,
-    thread: *const c_void,
+struct Driven {
+    threads: RefCell<HashSet<*const c_void>>,
+    idle: RefCell<Vec<Thread>>,
 }
 
-impl DrivenGuard {
-    fn new(lua: &Lua, thread: &Thread) -> DrivenGuard {
-        let pointer = thread.to_pointer();
-        driven(lua).0.borrow_mut().insert(pointer);
-        DrivenGuard {
-            lua: lua.clone(),
-            thread: pointer,
+/// The most idle coroutines kept.
+const MAX_IDLE: usize = 16;
+
+/// A coroutine an SDK task drives. When the task ends, the coroutine is
+/// kept for the next if it finished, and forgotten otherwise (it failed,
+/// or the task was dropped while it waited).
+struct Driving {
+    driven: Rc<Driven>,
+    thread: Thread,
+}
+
+impl Driving {
+    /// An idle coroutine reset to run `function`, or a new one.
+    fn start(lua: &Lua, function: Function) -> mlua::Result<Driving> {
+        let driven = Rc::clone(&driven(lua));
+        let idle = driven.idle.borrow_mut().pop();
+        let thread = match idle {
+            Some(thread) => {
+                thread.reset(function)?;
+                thread
+            }
+            None => {
+                let thread = lua.create_thread(function)?;
+                driven.threads.borrow_mut().insert(thread.to_pointer());
+                thread
+            }
+        };
+        Ok(Driving { driven, thread })
+    }
+}
+
+impl Drop for Driving {
+    fn drop(&mut self) {
+        let mut idle = self.driven.idle.borrow_mut();
+        if self.thread.status() == ThreadStatus::Finished && idle.len() < MAX_IDLE {
+            idle.push(self.thread.clone());
+        } else {
+            self.driven
+                .threads
+                .borrow_mut()
+                .remove(&self.thread.to_pointer());
         }
     }
 }
 
-impl Drop for DrivenGuard {
-    fn drop(&mut self) {
-        driven(&self.lua).0.borrow_mut().remove(&self.thread);
-    }
-}
-
-fn driven(lua: &Lua) -> mlua::AppDataRef<'_, Driven> {
-    lua.app_data_ref::<Driven>()
+fn driven(lua: &Lua) -> mlua::AppDataRef<'_, Rc<Driven>> {
+    lua.app_data_ref::<Rc<Driven>>()
         .expect("tasks::install runs at start-up")
 }
 
 /// Adds `spawn` and `yield` to the `wit` table.
 pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<()> {
-    lua.set_app_data(Driven::default());
+    lua.set_app_data(Rc::new(Driven::default()));
     wit.raw_set("spawn", lua.create_function(spawn)?)?;
     wit.raw_set(
         "yield",
@@ -72,7 +102,7 @@ pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<()> {
 /// waiting in it suspends that task.
 pub fn require_task(lua: &Lua, what: &str) -> mlua::Result<()> {
     let current = lua.current_thread().to_pointer();
-    if driven(lua).0.borrow().contains(&current) {
+    if driven(lua).threads.borrow().contains(&current) {
         return Ok(());
     }
     Err(mlua::Error::runtime(format!(
@@ -82,12 +112,17 @@ pub fn require_task(lua: &Lua, what: &str) -> mlua::Result<()> {
     )))
 }
 
-/// Runs `function(args...)` in a new coroutine that may wait; completes with
-/// its results.
-pub async fn run(lua: Lua, function: Function, args: MultiValue) -> mlua::Result<MultiValue> {
-    let thread = lua.create_thread(function)?;
-    let _driven = DrivenGuard::new(&lua, &thread);
-    thread.into_async::<MultiValue>(args)?.await
+/// Runs `function(args...)` in a coroutine of its own that may wait;
+/// completes with its results.
+pub async fn run<R: FromLuaMulti>(
+    lua: Lua,
+    function: Function,
+    args: MultiValue,
+) -> mlua::Result<R> {
+    let driving = Driving::start(&lua, function)?;
+    let results = driving.thread.clone().into_async::<R>(args)?.await;
+    drop(driving);
+    results
 }
 
 /// What `wit.spawn` returns: the results of the function once it is done.
