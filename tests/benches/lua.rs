@@ -131,7 +131,7 @@ fn main() -> Result<()> {
     let stages = Stages::measure(&engine, &sync_perf, sync_call.fuel)?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
-    let async_call = time_inc_async(&mut running)?;
+    let (async_call, async_fuel) = time_inc_async(&mut running)?;
     let (stream, stream_fuel) = time_echo_stream(&mut running)?;
     let stream_throughput = STREAM_LEN as f64 / stream.as_secs_f64();
 
@@ -197,8 +197,9 @@ fn main() -> Result<()> {
         THROUGHPUT_TARGET / 1e9
     );
     let ratio = async_call.as_secs_f64() / call.median.as_secs_f64();
+    let fuel_ratio = async_fuel as f64 / call.fuel as f64;
     println!(
-        "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call; target {ASYNC_CALL_RATIO_TARGET:.1}x)",
+        "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call; target {ASYNC_CALL_RATIO_TARGET:.1}x; {async_fuel} fuel, {fuel_ratio:.2}x the sync call's)",
         "async inc(u32) -> u32, median call", async_call, ratio
     );
     println!(
@@ -341,8 +342,8 @@ fn time_echo(running: &mut Running) -> Result<Duration> {
 }
 
 /// The median wall time of a warm async `inc-async` call, each awaited in
-/// turn inside the store's event loop.
-fn time_inc_async(running: &mut Running) -> Result<Duration> {
+/// turn inside the store's event loop, and the mean fuel of one.
+fn time_inc_async(running: &mut Running) -> Result<(Duration, u64)> {
     let inc = running
         .export(None, "inc-async")?
         .typed::<(u32,), (u32,)>(&running.store)
@@ -363,7 +364,8 @@ fn time_inc_async(running: &mut Running) -> Result<Duration> {
     }))
     .map_err(anyhow::Error::from)?
     .map_err(anyhow::Error::from)?;
-    Ok(median_of(samples))
+    let fuel = (u64::MAX - running.store.get_fuel()?) / samples.len() as u64;
+    Ok((median_of(samples), fuel))
 }
 
 /// The median wall time of echoing [`STREAM_LEN`] bytes through
