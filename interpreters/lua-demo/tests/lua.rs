@@ -257,6 +257,63 @@ fn a_lua_error_traps_with_message_and_traceback() -> Result<()> {
     Ok(())
 }
 
+/// Every kind of error object, from a function of one argument and of none:
+/// the trap names the export and gives the error's text and a traceback.
+#[test]
+fn every_kind_of_lua_error_traps_with_its_text_and_traceback() -> Result<()> {
+    let cases = [
+        // A Rust function's error (mlua raises it as userdata).
+        (
+            "small",
+            "small = function(n) return host.log(n) end",
+            "argument 1 of `test:lua/host#log`: expected string, found integer 3",
+        ),
+        (
+            "count",
+            "count = function() return host.log(4) end",
+            "expected string, found integer 4",
+        ),
+        // A table, with and without `__tostring`.
+        ("small", "small = function(n) error({}) end", "table: 0x"),
+        (
+            "count",
+            "count = function() error(setmetatable({}, { __tostring = function() return 'custom' end })) end",
+            "custom",
+        ),
+        // Lua's own runtime error.
+        (
+            "count",
+            "count = function() local t; return t.x end",
+            "attempt to index a nil value",
+        ),
+    ];
+    for (export, function, text) in cases {
+        // The original `count` spans lines: it stays, under another name.
+        let script = match export {
+            "small" => GOOD.replace("small = function(n) return n end", function),
+            _ => GOOD.replace(
+                "  count = function()\n",
+                &format!("  {function},\n  replaced_count = function()\n"),
+            ),
+        };
+        let mut app = start(&build(&script)?, Default::default())?;
+        let args: &[Val] = if export == "small" {
+            &[Val::U32(3)]
+        } else {
+            &[]
+        };
+        let err = app.call(None, export, args).expect_err("must trap");
+        let message = format!("{err:#}");
+        assert!(
+            message.contains(&format!("lua: export `{export}` failed")),
+            "{message}"
+        );
+        assert!(message.contains(text), "{export}: {message}");
+        assert!(message.contains("stack traceback"), "{export}: {message}");
+    }
+    Ok(())
+}
+
 #[test]
 fn a_result_of_the_wrong_type_traps_naming_function_type_and_value() -> Result<()> {
     let script = GOOD.replace(

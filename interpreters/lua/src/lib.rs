@@ -12,6 +12,7 @@
 // `unsafe` there says why that is sound.
 #![allow(unsafe_code)]
 
+mod call;
 mod channels;
 mod heap;
 mod modules;
@@ -108,8 +109,8 @@ impl Interpreter for LuaInterpreter {
         // `Vec`, and only the first result counts: taking it as one `Value`
         // saves collecting them all.
         let called = match func.params().len() {
-            0 => function.call::<Value>(()),
-            1 => function.call::<Value>(cx.pop_value()),
+            0 => call::call(&self.lua, function, None),
+            1 => call::call(&self.lua, function, Some(cx.pop_value())),
             n => function.call::<Value>(MultiValue::from_vec(cx.take(n))),
         };
         finish(func, self.results[func.index()], called, cx);
