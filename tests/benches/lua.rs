@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
 use wasmtime::Engine;
-use wasmtime::component::StreamReader;
+use wasmtime::component::{StreamReader, TypedFunc};
 use wit_dylib_pipeline::Interpreter;
 use wit_dylib_pipeline::concurrency;
 use wit_dylib_pipeline::runtime::{Running, block_on, cached_engine_for, engine, instantiate};
@@ -103,13 +103,12 @@ fn main() -> Result<()> {
 
     let engine = engine()?;
     let mut running = instantiate(&engine, &perf, |_, _| Ok(()))?;
-    let call = time_scalar(&mut running, "inc", 42)?;
     // The floor: the same kind of call into plain Rust, in the same engine.
     let native = wit_dylib_tests::native::build("echo")?;
-    let floor = time_scalar(
-        &mut instantiate(&engine, &native, |_, _| Ok(()))?,
-        "scalar",
-        41,
+    let mut floor_running = instantiate(&engine, &native, |_, _| Ok(()))?;
+    let (call, floor) = time_against_floor(
+        Scalar::new(&mut running, "inc", 42)?,
+        Scalar::new(&mut floor_running, "scalar", 41)?,
     )?;
     // A sync world's component, on the engine `run` picks for it.
     let sync_perf = componentize_str("perf-sync", PERF_LUA, &interpreters::lua()?)?;
@@ -118,15 +117,11 @@ fn main() -> Result<()> {
         "the sync world's component needs concurrency"
     );
     let sync_engine = cached_engine_for(&sync_perf)?;
-    let sync_call = time_scalar(
-        &mut instantiate(&sync_engine, &sync_perf, |_, _| Ok(()))?,
-        "inc",
-        42,
-    )?;
-    let sync_floor = time_scalar(
-        &mut instantiate(&cached_engine_for(&native)?, &native, |_, _| Ok(()))?,
-        "scalar",
-        41,
+    let mut sync_running = instantiate(&sync_engine, &sync_perf, |_, _| Ok(()))?;
+    let mut sync_floor_running = instantiate(&cached_engine_for(&native)?, &native, |_, _| Ok(()))?;
+    let (sync_call, sync_floor) = time_against_floor(
+        Scalar::new(&mut sync_running, "inc", 42)?,
+        Scalar::new(&mut sync_floor_running, "scalar", 41)?,
     )?;
     let stages = Stages::measure(&engine, &sync_perf, sync_call.fuel)?;
     let echo = time_echo(&mut running)?;
@@ -163,9 +158,7 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<40} {:>14.2?} {:>14}   (glue, SDK, mlua and the Lua VM)",
-        "  above the floor",
-        call.median.saturating_sub(floor.median),
-        "-"
+        "  above the floor", call.above_floor, "-"
     );
     println!(
         "{:<40} {:>14.2?} {:>14.2?}   ({} fuel; concurrency off)",
@@ -185,9 +178,7 @@ fn main() -> Result<()> {
     );
     println!(
         "{:<40} {:>14.2?} {:>14.2?}",
-        "  above the floor",
-        sync_call.median.saturating_sub(sync_floor.median),
-        OUR_PART_TARGET
+        "  above the floor", sync_call.above_floor, OUR_PART_TARGET
     );
     stages.print();
     println!(
@@ -227,7 +218,8 @@ impl Stages {
         let (resolve, world) = bench_world("perf-sync")?;
         let world = World { resolve, world };
         let echo = component::link("echo_interpreter.so", &ours_world_dylib(&world)?)?;
-        let glue_sdk = time_scalar(&mut instantiate(engine, &echo, |_, _| Ok(()))?, "inc", 41)?;
+        let mut echo = instantiate(engine, &echo, |_, _| Ok(()))?;
+        let glue_sdk = Scalar::new(&mut echo, "inc", 41)?;
         let mut lua = instantiate(engine, sync_perf, |_, _| Ok(()))?;
         let looped = |running: &mut Running, n: u32| -> Result<u64> {
             let func = running
@@ -288,37 +280,94 @@ fn componentize_str(world: &str, source: &str, interpreter: &Interpreter) -> Res
     wit_dylib_pipeline::componentize(interpreter, &script, &resolve, world, &Options::default())
 }
 
-/// A warm call's median wall time and its fuel (wasm instructions).
+/// A warm call's wall time and its fuel (wasm instructions).
 struct CallCost {
+    /// The median, over rounds, of the mean time per call of a batch.
     median: Duration,
+    /// The median, over rounds, of this call's batch less its floor's.
+    above_floor: Duration,
     fuel: u64,
 }
 
-/// The cost of calling export `name: func(u32) -> u32`, which must return
-/// `expected` for 41 (`inc` adds one, the native `scalar` echoes), through a
+/// Export `name: func(u32) -> u32` of a running component, called through a
 /// typed function, the host's cheapest way to call.
-fn time_scalar(running: &mut Running, name: &str, expected: u32) -> Result<CallCost> {
-    let func = running
-        .instance
-        .get_typed_func::<(u32,), (u32,)>(&mut running.store, name)
-        .map_err(anyhow::Error::from)
-        .with_context(|| format!("typing `{name}`"))?;
-    running.store.set_fuel(u64::MAX)?;
-    let (result,) = func
-        .call(&mut running.store, (41,))
-        .map_err(anyhow::Error::from)?;
-    ensure!(
-        result == expected,
-        "{name}(41) returned {result}, not {expected}"
-    );
-    let before = running.store.get_fuel()?;
-    func.call(&mut running.store, (41,))
-        .map_err(anyhow::Error::from)?;
-    let fuel = before - running.store.get_fuel()?;
-    let median = median(200_000, Duration::from_secs(2), || {
-        black_box(func.call(&mut running.store, (black_box(7),)).unwrap());
-    })?;
-    Ok(CallCost { median, fuel })
+struct Scalar<'a> {
+    running: &'a mut Running,
+    func: TypedFunc<(u32,), (u32,)>,
+    fuel: u64,
+}
+
+impl<'a> Scalar<'a> {
+    /// `name`, which must return `expected` for 41 (`inc` adds one, the
+    /// native `scalar` echoes), warmed up, with the fuel of one call.
+    fn new(running: &'a mut Running, name: &str, expected: u32) -> Result<Scalar<'a>> {
+        let func = running
+            .instance
+            .get_typed_func::<(u32,), (u32,)>(&mut running.store, name)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("typing `{name}`"))?;
+        running.store.set_fuel(u64::MAX)?;
+        let (result,) = func
+            .call(&mut running.store, (41,))
+            .map_err(anyhow::Error::from)?;
+        ensure!(
+            result == expected,
+            "{name}(41) returned {result}, not {expected}"
+        );
+        let before = running.store.get_fuel()?;
+        func.call(&mut running.store, (41,))
+            .map_err(anyhow::Error::from)?;
+        let fuel = before - running.store.get_fuel()?;
+        Ok(Scalar {
+            running,
+            func,
+            fuel,
+        })
+    }
+
+    /// The mean wall time of `BATCH` calls.
+    fn batch(&mut self) -> Duration {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            black_box(
+                self.func
+                    .call(&mut self.running.store, (black_box(7),))
+                    .unwrap(),
+            );
+        }
+        start.elapsed() / BATCH
+    }
+}
+
+/// Calls per timed batch of [`time_against_floor`].
+const BATCH: u32 = 2_000;
+
+/// Times `call` and its `floor` in alternating batches for a few seconds, so
+/// that both are measured under the same load: on a shared machine the load
+/// changes from one second to the next, and two figures taken one after the
+/// other were up to 2x apart. What is above the floor is the median of each
+/// round's difference.
+fn time_against_floor(mut call: Scalar<'_>, mut floor: Scalar<'_>) -> Result<(CallCost, CallCost)> {
+    let (mut calls, mut floors, mut aboves) = (Vec::new(), Vec::new(), Vec::new());
+    let start = Instant::now();
+    while calls.len() < 10 || start.elapsed() < Duration::from_secs(4) {
+        let (c, f) = (call.batch(), floor.batch());
+        calls.push(c);
+        floors.push(f);
+        aboves.push(c.saturating_sub(f));
+    }
+    Ok((
+        CallCost {
+            median: median_of(calls),
+            above_floor: median_of(aboves),
+            fuel: call.fuel,
+        },
+        CallCost {
+            median: median_of(floors),
+            above_floor: Duration::ZERO,
+            fuel: floor.fuel,
+        },
+    ))
 }
 
 /// The median wall time of echoing [`ECHO_LEN`] bytes.
@@ -341,8 +390,10 @@ fn time_echo(running: &mut Running) -> Result<Duration> {
     })
 }
 
-/// The median wall time of a warm async `inc-async` call, each awaited in
-/// turn inside the store's event loop, and the mean fuel of one.
+/// The wall time of a warm async `inc-async` call, each awaited in turn
+/// inside the store's event loop (the median, over batches, of the mean time
+/// per call, as for the sync call it is compared with), and the mean fuel of
+/// one.
 fn time_inc_async(running: &mut Running) -> Result<(Duration, u64)> {
     let inc = running
         .export(None, "inc-async")?
@@ -352,21 +403,25 @@ fn time_inc_async(running: &mut Running) -> Result<(Duration, u64)> {
     let samples = block_on(running.store.run_concurrent(async |accessor| {
         let mut samples = Vec::new();
         let start = Instant::now();
-        while samples.len() < 10
-            || (samples.len() < 200_000 && start.elapsed() < Duration::from_secs(2))
-        {
+        while samples.len() < 10 || start.elapsed() < Duration::from_secs(2) {
             let begin = Instant::now();
-            let (y,) = inc.call_concurrent(accessor, (black_box(7),)).await?;
-            samples.push(begin.elapsed());
-            assert_eq!(y, 8, "inc-async(7) != 8");
+            for _ in 0..ASYNC_BATCH {
+                let (y,) = inc.call_concurrent(accessor, (black_box(7),)).await?;
+                assert_eq!(y, 8, "inc-async(7) != 8");
+            }
+            samples.push(begin.elapsed() / ASYNC_BATCH);
         }
         wasmtime::Result::<_>::Ok(samples)
     }))
     .map_err(anyhow::Error::from)?
     .map_err(anyhow::Error::from)?;
-    let fuel = (u64::MAX - running.store.get_fuel()?) / samples.len() as u64;
+    let calls = samples.len() as u64 * u64::from(ASYNC_BATCH);
+    let fuel = (u64::MAX - running.store.get_fuel()?) / calls;
     Ok((median_of(samples), fuel))
 }
+
+/// Async calls per timed batch.
+const ASYNC_BATCH: u32 = 200;
 
 /// The median wall time of echoing [`STREAM_LEN`] bytes through
 /// `echo-stream` (the host writes them and reads them back), and the fuel
