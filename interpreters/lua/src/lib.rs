@@ -105,13 +105,10 @@ impl Interpreter for LuaInterpreter {
     fn export_call(&self, func: ExportFunction, cx: &mut LuaStack) {
         self.seed_once();
         let function = &self.exports[func.index()];
-        // Small calls pass their arguments without collecting them in a
-        // `Vec`, and only the first result counts: taking it as one `Value`
-        // saves collecting them all.
+        // One argument moves without a `Vec`.
         let called = match func.params().len() {
-            0 => call::call(&self.lua, function, None),
-            1 => call::call(&self.lua, function, Some(cx.pop_value())),
-            n => function.call::<Value>(MultiValue::from_vec(cx.take(n))),
+            1 => call::call(&self.lua, function, &[cx.pop_value()]),
+            n => call::call(&self.lua, function, &cx.take(n)),
         };
         finish(func, self.results[func.index()], called, cx);
     }
