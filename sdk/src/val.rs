@@ -8,6 +8,7 @@
 //! [`ValStack::push`]. [`call_import`] does the same for imports.
 
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 
 use crate::buffer::{Bytes, CanonicalList};
 use crate::bulk;
@@ -153,14 +154,17 @@ enum Iter {
 /// A [`Call`] over [`Val`]s. Every pop checks the value against the type the
 /// glue asks for and panics (traps) with a message naming the call, the
 /// expected type and the value found.
+///
+/// The vectors are dropped by hand (see `Drop`): most calls never allocate
+/// two of them, and the drop glue of an unused vector is not free.
 pub struct ValStack {
-    stack: Vec<Val>,
-    iters: Vec<Iter>,
+    stack: ManuallyDrop<Vec<Val>>,
+    iters: ManuallyDrop<Vec<Iter>>,
     /// Names the call in error messages.
     context: Callee,
     /// Owned handles popped to pass as borrows: kept alive until the stack
     /// is dropped, after the call.
-    lent: Vec<Own>,
+    lent: ManuallyDrop<Vec<Own>>,
     /// Whether lists of numbers (and records and tuples of them) move in one
     /// piece (see `bulk`).
     bulk: bool,
@@ -200,10 +204,10 @@ impl ValStack {
 
     fn with_context(context: Callee) -> ValStack {
         ValStack {
-            stack: SPARE_STACK.with(Cell::take),
-            iters: Vec::new(),
+            stack: ManuallyDrop::new(SPARE_STACK.with(Cell::take)),
+            iters: ManuallyDrop::new(Vec::new()),
             context,
-            lent: Vec::new(),
+            lent: ManuallyDrop::new(Vec::new()),
             bulk: true,
         }
     }
@@ -235,7 +239,8 @@ impl ValStack {
             "{}: expected {count} arguments",
             self.context
         );
-        self.stack.split_off(self.stack.len() - count)
+        let at = self.stack.len() - count;
+        self.stack.split_off(at)
     }
 
     fn pop_val(&mut self, expected: &str) -> Val {
@@ -266,7 +271,8 @@ impl ValStack {
             "{}: {what} needs {count} values on the stack",
             self.context
         );
-        self.stack.split_off(self.stack.len() - count)
+        let at = self.stack.len() - count;
+        self.stack.split_off(at)
     }
 
     /// Pushes `values` so that the first ends up on top.
@@ -327,14 +333,29 @@ const SPARE_STACK_CAPACITY: usize = 8;
 
 impl Drop for ValStack {
     fn drop(&mut self) {
-        let mut stack = std::mem::take(&mut self.stack);
-        // Values left over are released first: dropping a handle may run
-        // code that makes and drops a stack of its own.
-        stack.clear();
-        if stack.capacity() != SPARE_STACK_CAPACITY {
-            resize_spare(&mut stack);
+        // SAFETY: each vector is taken or dropped here, once; a vector that
+        // never allocated owns nothing, so skipping its drop frees nothing.
+        unsafe {
+            let mut stack = ManuallyDrop::take(&mut self.stack);
+            // Values left over are released first: dropping a handle may
+            // run code that makes and drops a stack of its own.
+            stack.clear();
+            if stack.capacity() != SPARE_STACK_CAPACITY {
+                resize_spare(&mut stack);
+            }
+            // What the spare held is normally the empty vector a new stack
+            // left there.
+            let old = SPARE_STACK.with(|spare| spare.replace(stack));
+            if old.capacity() == 0 {
+                std::mem::forget(old);
+            }
+            if self.iters.capacity() != 0 {
+                ManuallyDrop::drop(&mut self.iters);
+            }
+            if self.lent.capacity() != 0 {
+                ManuallyDrop::drop(&mut self.lent);
+            }
         }
-        SPARE_STACK.with(|spare| spare.set(stack));
     }
 }
 
