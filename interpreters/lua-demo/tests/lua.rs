@@ -280,6 +280,12 @@ fn every_kind_of_lua_error_traps_with_its_text_and_traceback() -> Result<()> {
             "count = function() error(setmetatable({}, { __tostring = function() return 'custom' end })) end",
             "custom",
         ),
+        // Userdata that is no mlua error, named by its `__tostring`.
+        (
+            "small",
+            "small = function(n) error(wit.none) end",
+            "failed: runtime error: wit.none",
+        ),
         // Lua's own runtime error.
         (
             "count",

@@ -4,11 +4,11 @@
 //! the 2,300 fuel of a call of `inc(u32)`).
 //!
 //! An error reads as through mlua: a message handler adds the traceback
-//! while the failed frames are still there, and the errors of Rust
-//! functions (userdata that mlua raised, which carry their own) come back
-//! as the mlua errors they hold.
+//! while the failed frames are still there, as mlua's does, and the errors
+//! of Rust functions (userdata that mlua raised, which carry their own)
+//! come back as the mlua errors they hold.
 
-use std::ffi::c_int;
+use std::ffi::{CStr, c_int};
 use std::ptr;
 
 use mlua::{Function, Lua, Value, ffi};
@@ -51,12 +51,13 @@ pub fn call(lua: &Lua, function: &Function, args: &[Value]) -> mlua::Result<Valu
     })
 }
 
-/// The message handler: a string (or any value but userdata) becomes its
-/// text followed by the traceback of the failed call.
+/// The message handler: the error object becomes its text followed by the
+/// traceback of the failed call, except mlua's own errors (a Rust
+/// function's), which carry their traceback already.
 unsafe extern "C-unwind" fn add_traceback(state: *mut ffi::lua_State) -> c_int {
     // SAFETY: Lua calls the handler with the error object on top.
     unsafe {
-        if ffi::lua_type(state, -1) == ffi::LUA_TUSERDATA || ffi::lua_checkstack(state, 2) == 0 {
+        if ffi::lua_checkstack(state, 2) == 0 || is_mlua_error(state) {
             return 1;
         }
         let message = ffi::luaL_tolstring(state, -1, ptr::null_mut());
@@ -68,12 +69,33 @@ unsafe extern "C-unwind" fn add_traceback(state: *mut ffi::lua_State) -> c_int {
     }
 }
 
+/// Whether the value on top is an error mlua raised: userdata whose
+/// metatable's `__type` is `"error"`.
+///
+/// # Safety
+/// `state` must have a value on top and room for one more.
+unsafe fn is_mlua_error(state: *mut ffi::lua_State) -> bool {
+    // SAFETY: guaranteed by the caller; the field pushed is popped.
+    unsafe {
+        if ffi::lua_type(state, -1) != ffi::LUA_TUSERDATA
+            || ffi::luaL_getmetafield(state, -1, c"__type".as_ptr()) == ffi::LUA_TNIL
+        {
+            return false;
+        }
+        let is_error = ffi::lua_type(state, -1) == ffi::LUA_TSTRING
+            && CStr::from_ptr(ffi::lua_tolstring(state, -1, ptr::null_mut())) == c"error";
+        ffi::lua_pop(state, 1);
+        is_error
+    }
+}
+
 /// The mlua error for the error object `value` of a call that ended with
 /// `status`.
 fn error(value: Value, status: c_int) -> mlua::Error {
     let message = match value {
         Value::Error(error) => return *error,
         Value::String(text) => text.to_string_lossy(),
+        // Only if the handler had no stack left to name it.
         other => format!("(error object is a {} value)", other.type_name()),
     };
     match status {
