@@ -40,9 +40,11 @@ pub trait Interpreter: Sized + 'static {
         )
     }
 
-    /// The result of `func` has reached the caller; `cx` is dropped after this.
-    /// For an async export this is when its task is over: after `task.return`
-    /// and after everything it [spawned](crate::task::spawn) has finished.
+    /// The result of `func` has gone to the caller; `cx` is dropped after
+    /// this. For a sync export this is in its post-return or, when it has none
+    /// (docs/abi.md §6.1), just before it returns; for an async export, when
+    /// its task is over: after `task.return` and after everything it
+    /// [spawned](crate::task::spawn) has finished.
     fn export_finish(&self, func: ExportFunction, cx: Self::CallCx) {
         let _ = func;
         drop(cx);
