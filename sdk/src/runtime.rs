@@ -81,6 +81,14 @@ impl Drop for CallMemory {
     }
 }
 
+/// Drops `vec` unless it never allocated: such a vector owns neither memory
+/// nor values, and on the path of every call its drop glue is not free.
+pub(crate) fn drop_if_allocated<T>(vec: Vec<T>) {
+    if vec.capacity() == 0 {
+        std::mem::forget(vec);
+    }
+}
+
 impl CallMemory {
     /// Frees what the call held. Most calls of scalars held nothing: then
     /// there is nothing to run, not even the vectors' drop glue.
@@ -113,10 +121,7 @@ impl<C: Call> CallFrame<C> {
     /// Ends the call, freeing the glue's memory, and returns the value stack.
     pub fn into_inner(self) -> C {
         let (call, borrows) = self.into_parts();
-        if borrows.capacity() == 0 {
-            // Never allocated: nothing to free (see `CallMemory::release`).
-            std::mem::forget(borrows);
-        }
+        drop_if_allocated(borrows);
         call
     }
 

@@ -21,7 +21,7 @@ use crate::metadata::{
     Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
     Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
-use crate::runtime::CallFrame;
+use crate::runtime::{CallFrame, drop_if_allocated};
 
 /// A WIT value. Handles are owning types, so a `Val` that holds one cannot
 /// be cloned: [`Val::try_clone`] clones those that hold none.
@@ -333,8 +333,7 @@ const SPARE_STACK_CAPACITY: usize = 8;
 
 impl Drop for ValStack {
     fn drop(&mut self) {
-        // SAFETY: each vector is taken or dropped here, once; a vector that
-        // never allocated owns nothing, so skipping its drop frees nothing.
+        // SAFETY: each vector is taken here, once, and not used again.
         unsafe {
             let mut stack = ManuallyDrop::take(&mut self.stack);
             // Values left over are released first: dropping a handle may
@@ -345,16 +344,9 @@ impl Drop for ValStack {
             }
             // What the spare held is normally the empty vector a new stack
             // left there.
-            let old = SPARE_STACK.with(|spare| spare.replace(stack));
-            if old.capacity() == 0 {
-                std::mem::forget(old);
-            }
-            if self.iters.capacity() != 0 {
-                ManuallyDrop::drop(&mut self.iters);
-            }
-            if self.lent.capacity() != 0 {
-                ManuallyDrop::drop(&mut self.lent);
-            }
+            drop_if_allocated(SPARE_STACK.with(|spare| spare.replace(stack)));
+            drop_if_allocated(ManuallyDrop::take(&mut self.iters));
+            drop_if_allocated(ManuallyDrop::take(&mut self.lent));
         }
     }
 }
