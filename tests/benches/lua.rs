@@ -7,7 +7,8 @@
 //! call into a component of a sync world (which imports no async built-in)
 //! is timed again on an engine with wasmtime's concurrency support off, as
 //! `run` and `serve` use for such components, with its floor on that
-//! engine.
+//! engine. The async call is shown against an async export of plain Rust
+//! (`tests/native/async`, with wit-bindgen's async runtime) in the same way.
 //!
 //! That call's fuel is then broken down: the same world with the echo test
 //! interpreter (`tests/interpreters/echo`, which returns its argument
@@ -126,7 +127,14 @@ fn main() -> Result<()> {
     let stages = Stages::measure(&engine, &sync_perf, sync_call.fuel)?;
     let echo = time_echo(&mut running)?;
     let throughput = ECHO_LEN as f64 / echo.as_secs_f64();
-    let (async_call, async_fuel) = time_inc_async(&mut running)?;
+    // The async floor: an async export of plain Rust with wit-bindgen's
+    // runtime, in the same engine.
+    let native_async = wit_dylib_tests::native::build("async")?;
+    let mut async_floor_running = instantiate(&engine, &native_async, |_, _| Ok(()))?;
+    let (async_call, async_floor, async_above_floor) = time_against_floor(
+        AsyncInc::new(&mut running)?,
+        AsyncInc::new(&mut async_floor_running)?,
+    )?;
     let (stream, stream_fuel) = time_echo_stream(&mut running)?;
     let stream_throughput = STREAM_LEN as f64 / stream.as_secs_f64();
 
@@ -187,11 +195,26 @@ fn main() -> Result<()> {
         throughput / 1e9,
         THROUGHPUT_TARGET / 1e9
     );
-    let ratio = async_call.as_secs_f64() / call.median.as_secs_f64();
-    let fuel_ratio = async_fuel as f64 / call.fuel as f64;
+    let ratio = async_call.median.as_secs_f64() / call.median.as_secs_f64();
+    let fuel_ratio = async_call.fuel as f64 / call.fuel as f64;
     println!(
-        "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call; target {ASYNC_CALL_RATIO_TARGET:.1}x; {async_fuel} fuel, {fuel_ratio:.2}x the sync call's)",
-        "async inc(u32) -> u32, median call", async_call, ratio
+        "{:<40} {:>14.2?} {:>13.2}x   ({ratio:.2}x the sync call, target {ASYNC_CALL_RATIO_TARGET:.1}x; {} fuel, {fuel_ratio:.2}x the sync call's)",
+        "async inc(u32) -> u32, median call",
+        async_call.median,
+        ASYNC_CALL_RATIO_TARGET,
+        async_call.fuel
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14}   ({} fuel; {:.2}x the native sync call)",
+        "  floor: native async inc(u32) -> u32",
+        async_floor.median,
+        "-",
+        async_floor.fuel,
+        async_floor.median.as_secs_f64() / floor.median.as_secs_f64()
+    );
+    println!(
+        "{:<40} {:>14.2?} {:>14}   (sync: {above_floor:.2?})",
+        "  above the floor", async_above_floor, "-"
     );
     println!(
         "{:<40} {:>10.3}GB/s {:>10.3}GB/s   ({stream:.2?} per 8 MiB, the host writes all, reads 64 KiB at a time; {:.2}x the list<u8> echo; {stream_fuel} fuel)",
@@ -322,8 +345,17 @@ impl<'a> Scalar<'a> {
             fuel,
         })
     }
+}
 
-    /// The mean wall time of `BATCH` calls.
+/// A call timed against its floor by [`time_against_floor`].
+trait Timed {
+    /// The mean wall time of one call over a batch of them.
+    fn batch(&mut self) -> Duration;
+    /// The fuel of one call.
+    fn fuel(&self) -> u64;
+}
+
+impl Timed for Scalar<'_> {
     fn batch(&mut self) -> Duration {
         let start = Instant::now();
         for _ in 0..BATCH {
@@ -334,6 +366,10 @@ impl<'a> Scalar<'a> {
             );
         }
         start.elapsed() / BATCH
+    }
+
+    fn fuel(&self) -> u64 {
+        self.fuel
     }
 }
 
@@ -346,8 +382,8 @@ const BATCH: u32 = 2_000;
 /// other were up to 2x apart. Returns the cost of each and what is above the
 /// floor: the median of each round's difference.
 fn time_against_floor(
-    mut call: Scalar<'_>,
-    mut floor: Scalar<'_>,
+    mut call: impl Timed,
+    mut floor: impl Timed,
 ) -> Result<(CallCost, CallCost, Duration)> {
     let (mut calls, mut floors, mut aboves) = (Vec::new(), Vec::new(), Vec::new());
     let start = Instant::now();
@@ -360,11 +396,11 @@ fn time_against_floor(
     Ok((
         CallCost {
             median: median_of(calls),
-            fuel: call.fuel,
+            fuel: call.fuel(),
         },
         CallCost {
             median: median_of(floors),
-            fuel: floor.fuel,
+            fuel: floor.fuel(),
         },
         median_of(aboves),
     ))
@@ -390,34 +426,58 @@ fn time_echo(running: &mut Running) -> Result<Duration> {
     })
 }
 
-/// The wall time of a warm async `inc-async` call, each awaited in turn
-/// inside the store's event loop (the median, over batches, of the mean time
-/// per call, as for the sync call it is compared with), and the mean fuel of
-/// one.
-fn time_inc_async(running: &mut Running) -> Result<(Duration, u64)> {
-    let inc = running
-        .export(None, "inc-async")?
-        .typed::<(u32,), (u32,)>(&running.store)
-        .map_err(anyhow::Error::from)?;
-    running.store.set_fuel(u64::MAX)?;
-    let samples = block_on(running.store.run_concurrent(async |accessor| {
-        let mut samples = Vec::new();
-        let start = Instant::now();
-        while samples.len() < 10 || start.elapsed() < Duration::from_secs(2) {
-            let begin = Instant::now();
-            for _ in 0..ASYNC_BATCH {
-                let (y,) = inc.call_concurrent(accessor, (black_box(7),)).await?;
-                assert_eq!(y, 8, "inc-async(7) != 8");
+/// Export `inc-async: async func(u32) -> u32` of a running component, each
+/// call awaited in turn inside the store's event loop.
+struct AsyncInc<'a> {
+    running: &'a mut Running,
+    func: TypedFunc<(u32,), (u32,)>,
+    fuel: u64,
+}
+
+impl<'a> AsyncInc<'a> {
+    /// `inc-async`, checked to add one, warmed up, with the fuel of one call.
+    fn new(running: &'a mut Running) -> Result<AsyncInc<'a>> {
+        let func = running
+            .export(None, "inc-async")?
+            .typed::<(u32,), (u32,)>(&running.store)
+            .map_err(anyhow::Error::from)?;
+        let mut inc = AsyncInc {
+            running,
+            func,
+            fuel: 0,
+        };
+        inc.running.store.set_fuel(u64::MAX)?;
+        inc.calls(1)?;
+        let before = inc.running.store.get_fuel()?;
+        inc.calls(1)?;
+        inc.fuel = before - inc.running.store.get_fuel()?;
+        Ok(inc)
+    }
+
+    /// Makes `n` calls, one after the other, in one run of the event loop.
+    fn calls(&mut self, n: u32) -> Result<()> {
+        let func = self.func;
+        block_on(self.running.store.run_concurrent(async move |accessor| {
+            for _ in 0..n {
+                let (y,) = func.call_concurrent(accessor, (black_box(7),)).await?;
+                ensure!(y == 8, "inc-async(7) returned {y}");
             }
-            samples.push(begin.elapsed() / ASYNC_BATCH);
-        }
-        wasmtime::Result::<_>::Ok(samples)
-    }))
-    .map_err(anyhow::Error::from)?
-    .map_err(anyhow::Error::from)?;
-    let calls = samples.len() as u64 * u64::from(ASYNC_BATCH);
-    let fuel = (u64::MAX - running.store.get_fuel()?) / calls;
-    Ok((median_of(samples), fuel))
+            Ok(())
+        }))
+        .map_err(anyhow::Error::from)?
+    }
+}
+
+impl Timed for AsyncInc<'_> {
+    fn batch(&mut self) -> Duration {
+        let start = Instant::now();
+        self.calls(ASYNC_BATCH).unwrap();
+        start.elapsed() / ASYNC_BATCH
+    }
+
+    fn fuel(&self) -> u64 {
+        self.fuel
+    }
 }
 
 /// Async calls per timed batch.
