@@ -206,6 +206,7 @@ mod objects;
 pub mod preinit;
 mod runtime;
 mod script;
+mod spare;
 pub mod task;
 mod task_context;
 mod type_name;

@@ -25,17 +25,15 @@ use crate::layout::size_align;
 use crate::metadata::{
     Callee, Enum, Flags, ImportFunction, List, Resource, Type, Variant, Wit, WitOption, WitResult,
 };
+use crate::spare::SpareBox;
 
 thread_local! {
     static WIT: Cell<Option<Wit>> = const { Cell::new(None) };
     /// The type of the exported interpreter's call stack: `cx` pointers are
     /// frames of exactly this type.
     static CALL_TYPE: Cell<Option<TypeId>> = const { Cell::new(None) };
-    /// An allocation for an export's frame, holding none: taken by the next
-    /// export call, given back when it ends. Made at start-up, so that the
-    /// heap holds one whenever no call is in progress (interpreters that
-    /// check for leaks between calls see the same heap every time).
-    static SPARE_FRAME: Cell<Option<NonNull<u8>>> = const { Cell::new(None) };
+    /// The allocation of an export's frame, kept between calls.
+    static SPARE_FRAME: SpareBox = const { SpareBox::new() };
 }
 
 /// The world's metadata; panics before initialisation.
@@ -233,11 +231,10 @@ pub unsafe fn initialize<I: Interpreter>(raw: *const ffi::wit_t) -> I {
         eprintln!("{message}");
     }));
     CALL_TYPE.with(|t| t.set(Some(TypeId::of::<I::CallCx>())));
-    let layout = Layout::new::<CallFrame<I::CallCx>>();
-    // SAFETY: a frame has a non-zero size (its vectors).
-    let spare = NonNull::new(unsafe { std::alloc::alloc(layout) })
-        .unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
-    SPARE_FRAME.with(|s| s.set(Some(spare.cast())));
+    SpareBox::prepare::<CallFrame<I::CallCx>>(&SPARE_FRAME);
+    if wit.export_funcs().any(|func| func.is_async()) {
+        crate::task::prepare_spares::<I>();
+    }
     I::initialize(wit)
 }
 
@@ -246,30 +243,24 @@ pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
     let func = wit().export_func(which);
     let mut frame = CallFrame::new(interp.export_start(func));
     frame.owner = Some(Callee::Export(func));
-    let Some(spare) = SPARE_FRAME.with(Cell::take) else {
-        return Box::into_raw(Box::new(frame)).cast();
-    };
-    let ptr = spare.as_ptr().cast::<CallFrame<I::CallCx>>();
-    // SAFETY: the spare is an allocation of a `CallFrame<I::CallCx>` (the
-    // only frame type of this component) holding no frame.
-    unsafe { ptr.write(frame) };
-    ptr.cast()
+    SpareBox::put(&SPARE_FRAME, frame).as_ptr().cast()
 }
 
-/// Moves the frame of an export out of `cx`, keeping its allocation as the
-/// spare for the next export (or freeing it if there is one already): one
-/// malloc and free less per call.
+/// Moves the frame of an export out of `cx`, keeping its allocation for the
+/// next export.
 ///
 /// # Safety
 /// `cx` must come from `export_start`; it is consumed.
 pub(crate) unsafe fn take_export_frame<C: Call + 'static>(cx: *mut c_void) -> CallFrame<C> {
-    // SAFETY: `cx` holds a frame of this type (guaranteed by the caller).
-    let frame = unsafe { cx.cast::<CallFrame<C>>().read() };
-    if let Some(extra) = SPARE_FRAME.with(|spare| spare.replace(NonNull::new(cx.cast()))) {
-        // SAFETY: a frame allocation whose frame was moved out.
-        unsafe { std::alloc::dealloc(extra.as_ptr(), Layout::new::<CallFrame<C>>()) };
+    // SAFETY: `export_start` put a frame of this type (the only frame type
+    // of this component) into the spare allocation `cx` (guaranteed by the
+    // caller).
+    unsafe {
+        SpareBox::take(
+            &SPARE_FRAME,
+            NonNull::new_unchecked(cx.cast::<CallFrame<C>>()),
+        )
     }
-    frame
 }
 
 /// # Safety

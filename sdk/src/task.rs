@@ -13,17 +13,21 @@
 //!
 //! # The model
 //!
-//! * Each async export call is one task with its own waitable set. Between
-//!   callbacks the SDK keeps the task in the component-model *context*
-//!   slot 0, or, when the world library keeps its stack pointer there, in a
-//!   table the linker's task hook indexes ([`crate::task_context`]).
+//! * Each async export call is one task with its own waitable set. A
+//!   finished task's set, with nothing joined to it any more, serves a later
+//!   task: one call at a time makes one `waitable-set.new` per instance,
+//!   not one per call. Between callbacks the SDK keeps the task in the
+//!   component-model *context* slot 0, or, when the world library keeps its
+//!   stack pointer there, in a table the linker's task hook indexes
+//!   ([`crate::task_context`]).
 //! * Every operation that can block (a subtask, a future or stream read or
 //!   write) joins its waitable to the waitable set of the task polling it, and
 //!   completes when the event for that waitable arrives. Tasks are polled with
 //!   a no-op waker: the SDK polls a task again after each event for it.
 //! * When the task's future completes, its value stack holds the export's
-//!   result: the SDK calls `task.return` with it, drops the borrows the export
-//!   received, frees the task and calls [`Interpreter::export_finish`].
+//!   result: the SDK drops the borrows the export received, calls
+//!   `task.return` with it, releases the task and calls
+//!   [`Interpreter::export_finish`].
 //! * Outside a task (at start-up, in a sync export), [`block_on`] runs a
 //!   future to completion by waiting on a waitable set of its own. The
 //!   component model lets only async tasks block, so this is for code that
@@ -50,8 +54,9 @@ use std::task::{Context, Poll, Waker};
 
 use crate::call::Call;
 use crate::interpreter::Interpreter;
-use crate::metadata::{Callee, ImportFunction};
+use crate::metadata::{Callee, ExportFunction, ImportFunction, Resource};
 use crate::runtime::{self, CallFrame};
+use crate::spare::SpareBox;
 use crate::task_context;
 
 /// An async export in progress: completes with the export's value stack, its
@@ -196,18 +201,24 @@ fn current_reactor() -> Rc<Reactor> {
     )
 }
 
-/// Polls `future` once with `reactor` as the current one, then every future
-/// spawned on the reactor (including those spawned meanwhile).
-fn poll_with<F: Future + ?Sized>(
+/// Polls the main future once, through `poll_main`, with `reactor` as the
+/// current one, then every future spawned on the reactor (including those
+/// spawned meanwhile).
+fn poll_with<T>(
     reactor: &Rc<Reactor>,
-    future: Option<Pin<&mut F>>,
-) -> Poll<F::Output> {
+    poll_main: impl FnOnce(&mut Context<'_>) -> Poll<T>,
+) -> Poll<T> {
     let previous = CURRENT.with(|c| c.replace(Some(reactor.clone())));
     let mut cx = Context::from_waker(Waker::noop());
-    let result = match future {
-        Some(future) => future.poll(&mut cx),
-        None => Poll::Pending,
-    };
+    let result = poll_main(&mut cx);
+    if !reactor.spawned.borrow().is_empty() {
+        poll_spawned(reactor, &mut cx);
+    }
+    CURRENT.with(|c| *c.borrow_mut() = previous);
+    result
+}
+
+fn poll_spawned(reactor: &Reactor, cx: &mut Context<'_>) {
     let mut still_running = Vec::new();
     loop {
         let batch = std::mem::take(&mut *reactor.spawned.borrow_mut());
@@ -215,14 +226,12 @@ fn poll_with<F: Future + ?Sized>(
             break;
         }
         for mut future in batch {
-            if future.as_mut().poll(&mut cx).is_pending() {
+            if future.as_mut().poll(cx).is_pending() {
                 still_running.push(future);
             }
         }
     }
     *reactor.spawned.borrow_mut() = still_running;
-    CURRENT.with(|c| *c.borrow_mut() = previous);
-    result
 }
 
 /// Runs `future` in the background of the current task (or [`block_on`]):
@@ -304,11 +313,11 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     let mut value = None;
     loop {
         if value.is_none() {
-            if let Poll::Ready(done) = poll_with(&reactor, Some(future.as_mut())) {
+            if let Poll::Ready(done) = poll_with(&reactor, |cx| future.as_mut().poll(cx)) {
                 value = Some(done);
             }
         } else {
-            let _ = poll_with::<std::future::Pending<()>>(&reactor, None);
+            let _ = poll_with(&reactor, |_| Poll::<()>::Pending);
         }
         if reactor.spawned.borrow().is_empty()
             && let Some(value) = value.take()
@@ -327,14 +336,82 @@ pub fn block_on<T>(future: impl Future<Output = T>) -> T {
     }
 }
 
-/// An async export call in progress: its future and its events.
+/// An async export call in progress: the interpreter's future and its
+/// events.
 struct ExportTask<I: Interpreter> {
-    func: crate::ExportFunction,
-    future: Task<I::CallCx>,
+    main: MainFuture<I>,
+    reactor: Rc<Reactor>,
+}
+
+/// The interpreter's future of an async export call, and what returning
+/// its result takes.
+struct MainFuture<I: Interpreter> {
+    func: ExportFunction,
+    /// The interpreter's future, until it completes.
+    future: Option<Task<I::CallCx>>,
+    /// The glue's `task.return` for `func`.
+    task_return: unsafe extern "C" fn(*mut c_void),
+    /// Borrows the export received, dropped before it returns.
+    borrows: Vec<(Resource, u32)>,
     /// The value stack once the result has been returned, while spawned
     /// futures still run.
     returned: Option<I::CallCx>,
-    reactor: Rc<Reactor>,
+}
+
+impl<I: Interpreter> MainFuture<I> {
+    /// Polls the interpreter's future; once it completes, returns the
+    /// export's result with `task.return`. Ready once that is done.
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(future) = self.future.as_mut() else {
+            return Poll::Ready(());
+        };
+        let Poll::Ready(call) = future.as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        self.future = None;
+        // Borrows must be dropped before the task returns.
+        for (resource, handle) in self.borrows.drain(..) {
+            resource.drop_borrow(handle);
+        }
+        let mut frame = CallFrame::new(call);
+        frame.set_owner(Callee::Export(self.func));
+        // SAFETY: `task_return` is the glue's `task.return` adapter for this
+        // export; it pops the result through the `wit_dylib_*` functions with
+        // the pointer we pass, which `frame_of` turns back into this frame of
+        // the interpreter's `CallCx`; `frame` is not touched meanwhile.
+        unsafe { (self.task_return)((&mut frame as *mut CallFrame<I::CallCx>).cast()) };
+        self.returned = Some(frame.into_inner());
+        Poll::Ready(())
+    }
+}
+
+thread_local! {
+    /// The allocation of an [`ExportTask`] of the exported interpreter,
+    /// kept between calls.
+    static SPARE_TASK: SpareBox = const { SpareBox::new() };
+    /// A reactor no task uses, for the next one, with its waitable set if
+    /// it has made one.
+    static SPARE_REACTOR: Cell<Option<Rc<Reactor>>> = const { Cell::new(None) };
+}
+
+/// Makes the allocations an async export call takes (see [`crate::spare`]);
+/// at start-up, for a world with async exports.
+pub(crate) fn prepare_spares<I: Interpreter>() {
+    SpareBox::prepare::<ExportTask<I>>(&SPARE_TASK);
+    SPARE_REACTOR.with(|spare| spare.set(Some(Rc::default())));
+}
+
+/// Keeps the reactor of a finished task for the next one, unless something
+/// still holds it. Its waitable set stays (nothing is joined to it any
+/// more); vectors that grew are freed, so that the spare's size never
+/// changes.
+fn recycle_reactor(reactor: Rc<Reactor>) {
+    if Rc::strong_count(&reactor) != 1 || reactor.joined.get() != 0 {
+        return;
+    }
+    runtime::drop_if_allocated(reactor.events.take());
+    runtime::drop_if_allocated(reactor.spawned.take());
+    SPARE_REACTOR.with(|spare| spare.set(Some(reactor)));
 }
 
 /// Starts async export `which` (`wit_dylib_export_async_call`).
@@ -347,34 +424,21 @@ pub unsafe fn export_async_call<I: Interpreter>(
     which: usize,
 ) -> u32 {
     let func = runtime::wit().export_func(which);
-    // SAFETY: the glue hands over the `cx` of `export_start`.
-    let frame = unsafe { runtime::take_export_frame::<I::CallCx>(cx) };
-    let (call, borrows) = frame.into_parts();
-    let task = interp.export_async(func, call);
     let task_return = func
         .task_return()
         .unwrap_or_else(|| panic!("wit-dylib: export `{}` is not async", func.qualified_name()));
-    let future: Task<I::CallCx> = Box::pin(async move {
-        let call = task.await;
-        // Borrows must be dropped before the task returns.
-        for (resource, handle) in borrows {
-            resource.drop_borrow(handle);
-        }
-        let mut frame = CallFrame::new(call);
-        frame.set_owner(Callee::Export(func));
-        // SAFETY: `task_return` is the glue's `task.return` adapter for this
-        // export; it pops the result through the `wit_dylib_*` functions with
-        // the pointer we pass, which `frame_of` turns back into this frame of
-        // the interpreter's `CallCx`; `frame` is not touched meanwhile.
-        unsafe { task_return((&mut frame as *mut CallFrame<I::CallCx>).cast()) };
-        frame.into_inner()
-    });
-    let task = Box::new(ExportTask::<I> {
+    // SAFETY: the glue hands over the `cx` of `export_start`.
+    let frame = unsafe { runtime::take_export_frame::<I::CallCx>(cx) };
+    let (call, borrows) = frame.into_parts();
+    let main = MainFuture::<I> {
         func,
-        future,
+        future: Some(interp.export_async(func, call)),
+        task_return,
+        borrows,
         returned: None,
-        reactor: Rc::default(),
-    });
+    };
+    let reactor = SPARE_REACTOR.with(Cell::take).unwrap_or_default();
+    let task = SpareBox::put(&SPARE_TASK, ExportTask { main, reactor });
     drive(interp, task)
 }
 
@@ -390,46 +454,45 @@ pub unsafe fn export_async_callback<I: Interpreter>(
     waitable: u32,
     payload: u32,
 ) -> u32 {
-    let raw = task_context::unpark() as *mut ExportTask<I>;
-    assert!(
-        !raw.is_null(),
-        "wit-dylib: an async callback without a pending task"
-    );
-    // SAFETY: `drive` parked this pointer, leaked from a box of this type,
-    // for this task; `unpark` gave it back once.
-    let task = unsafe { Box::from_raw(raw) };
-    task.reactor.deliver(code, waitable, payload);
+    let task = NonNull::new(task_context::unpark() as *mut ExportTask<I>)
+        .expect("wit-dylib: an async callback without a pending task");
+    // SAFETY: `drive` parked this task, which `export_async_call` put in
+    // `SPARE_TASK`'s allocation; `unpark` gave it back once.
+    unsafe { task.as_ref() }
+        .reactor
+        .deliver(code, waitable, payload);
     drive(interp, task)
 }
 
 /// Polls a task; returns the callback code for the component model.
-fn drive<I: Interpreter>(interp: &'static I, mut task: Box<ExportTask<I>>) -> u32 {
-    let reactor = task.reactor.clone();
-    let main = match task.returned {
-        None => Some(task.future.as_mut()),
-        Some(_) => None,
-    };
-    if let Poll::Ready(call) = poll_with(&reactor, main) {
-        task.returned = Some(call);
+///
+/// `task` must hold a live task from [`SpareBox::put`] on `SPARE_TASK`,
+/// which nothing else uses: it is parked again or consumed.
+fn drive<I: Interpreter>(interp: &'static I, task: NonNull<ExportTask<I>>) -> u32 {
+    // SAFETY: as required above; the reference ends before the task is
+    // parked or taken.
+    let running = unsafe { &mut *task.as_ptr() };
+    let _ = poll_with(&running.reactor, |cx| running.main.poll(cx));
+    let finished = running.main.returned.is_some() && running.reactor.spawned.borrow().is_empty();
+    if !finished {
+        let code = running.reactor.callback_code();
+        task_context::park(task.as_ptr() as usize);
+        return code;
     }
-    let finished = task.returned.is_some() && reactor.spawned.borrow().is_empty();
-    match finished {
-        true => {
-            let call = task.returned.take().expect("checked");
-            let func = task.func;
-            // Everything the task held is released before the interpreter
-            // sees the end of the call, for its accounting.
-            drop(task);
-            drop(reactor);
-            interp.export_finish(func, call);
-            CALLBACK_EXIT
-        }
-        false => {
-            let code = reactor.callback_code();
-            task_context::park(Box::into_raw(task) as usize);
-            code
-        }
-    }
+    // SAFETY: as required above; the task is consumed here.
+    let ExportTask { main, reactor } = unsafe { SpareBox::take(&SPARE_TASK, task) };
+    let MainFuture {
+        func,
+        returned,
+        borrows,
+        ..
+    } = main;
+    // Everything the task held is released before the interpreter sees the
+    // end of the call, for its accounting.
+    runtime::drop_if_allocated(borrows);
+    recycle_reactor(reactor);
+    interp.export_finish(func, returned.expect("finished"));
+    CALLBACK_EXIT
 }
 
 /// A call of an async import in progress. Owns the frame the glue reads the
