@@ -23,8 +23,9 @@ mod tasks;
 mod values;
 
 use std::cell::Cell;
+use std::rc::Rc;
 
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, IntoLuaMulti, Lua, MultiValue, Table, Value};
 use stack::{LuaStack, check};
 use wit_dylib_sdk::{Callee, ExportFunction, Interpreter, Resource, Task, Type, Wit};
 
@@ -36,6 +37,8 @@ struct LuaInterpreter {
     results: Vec<Option<Type>>,
     /// Lua's own `math.randomseed`, taken before the script could replace it.
     randomseed: Function,
+    /// The coroutines that run async exports.
+    driven: Rc<tasks::Driven>,
     /// Whether this instance has seeded `math.random` (see [`Self::seed`]).
     seeded: Cell<bool>,
     /// The value stack of the last finished export, reused by the next one.
@@ -48,14 +51,14 @@ impl Interpreter for LuaInterpreter {
     fn initialize(wit: Wit) -> Self {
         let script = wit_dylib_sdk::linked_script();
         let lua = Lua::new();
-        let start = || -> mlua::Result<(Vec<Function>, Function)> {
+        let start = || -> mlua::Result<(Vec<Function>, Function, Rc<tasks::Driven>)> {
             let randomseed = lua.globals().get::<Table>("math")?.get("randomseed")?;
             stdlib::install(&lua)?;
             resources::install(&lua)?;
             modules::install(&lua, wit)?;
             let wit_table = lua.create_table()?;
             values::install(&lua, &wit_table)?;
-            tasks::install(&lua, &wit_table)?;
+            let driven = tasks::install(&lua, &wit_table)?;
             channels::install(&lua, wit, &wit_table)?;
             lua.globals().raw_set("wit", wit_table)?;
             let returned: Value = lua
@@ -73,18 +76,19 @@ impl Interpreter for LuaInterpreter {
             if lua.used_memory() > heap::COLLECT_ABOVE {
                 lua.gc_collect()?;
             }
-            Ok((exports, randomseed))
+            Ok((exports, randomseed, driven))
         };
         // What the top level frees does not stay in a snapshot (see `heap`).
         heap::start_zeroing();
         let started = start();
         heap::stop_zeroing();
         match started {
-            Ok((exports, randomseed)) => LuaInterpreter {
+            Ok((exports, randomseed, driven)) => LuaInterpreter {
                 lua,
                 exports,
                 results: wit.export_funcs().map(|func| func.result()).collect(),
                 randomseed,
+                driven,
                 seeded: Cell::new(false),
                 spare_stack: Cell::new(None),
             },
@@ -115,15 +119,17 @@ impl Interpreter for LuaInterpreter {
 
     fn export_async(&'static self, func: ExportFunction, mut cx: LuaStack) -> Task<LuaStack> {
         self.seed_once();
-        let function = self.exports[func.index()].clone();
-        let args = MultiValue::from_vec(cx.take(func.params().len()));
-        Box::pin(async move {
-            // Only the first result counts: taken as one `Value`, the
-            // results need no `MultiValue`.
-            let called = tasks::run::<Value>(self.lua.clone(), function, args).await;
-            finish(func, self.results[func.index()], called, &mut cx);
-            cx
-        })
+        // One argument moves without a `MultiValue`.
+        match func.params().len() {
+            1 => {
+                let arg = cx.pop_value();
+                self.run_async(func, cx, arg)
+            }
+            n => {
+                let args = MultiValue::from_vec(cx.take(n));
+                self.run_async(func, cx, args)
+            }
+        }
     }
 
     fn export_finish(&self, _func: ExportFunction, mut cx: LuaStack) {
@@ -139,6 +145,24 @@ impl Interpreter for LuaInterpreter {
 }
 
 impl LuaInterpreter {
+    /// The task of async export `func` called with `args`.
+    fn run_async(
+        &'static self,
+        func: ExportFunction,
+        mut cx: LuaStack,
+        args: impl IntoLuaMulti + 'static,
+    ) -> Task<LuaStack> {
+        Box::pin(async move {
+            let function = &self.exports[func.index()];
+            // Only the first result counts: taken as one `Value`, the
+            // results need no `MultiValue`.
+            let called =
+                tasks::run::<Value>(self.lua.clone(), self.driven.clone(), function, args).await;
+            finish(func, self.results[func.index()], called, &mut cx);
+            cx
+        })
+    }
+
     fn seed_once(&self) {
         if !self.seeded.replace(true) {
             self.seed();

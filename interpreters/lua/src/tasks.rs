@@ -22,13 +22,16 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use mlua::thread::ThreadStatus;
-use mlua::{FromLuaMulti, Function, Lua, MultiValue, Table, Thread, UserData, UserDataMethods};
+use mlua::{
+    FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Table, Thread, UserData,
+    UserDataMethods, ffi,
+};
 
 /// The coroutines SDK tasks drive, by their state pointer, and those of
 /// them that are idle, kept for the next task: a call of an async export
 /// then makes no coroutine (an allocation of its stack, and garbage).
 #[derive(Default)]
-struct Driven {
+pub struct Driven {
     threads: RefCell<HashSet<*const c_void>>,
     idle: RefCell<Vec<Thread>>,
 }
@@ -41,51 +44,87 @@ const MAX_IDLE: usize = 16;
 /// or the task was dropped while it waited).
 struct Driving {
     driven: Rc<Driven>,
-    thread: Thread,
+    /// Always present until dropped.
+    thread: Option<Thread>,
 }
 
 impl Driving {
     /// An idle coroutine reset to run `function`, or a new one.
-    fn start(lua: &Lua, function: Function) -> mlua::Result<Driving> {
-        let driven = Rc::clone(&driven(lua));
+    fn start(lua: &Lua, driven: Rc<Driven>, function: &Function) -> mlua::Result<Driving> {
         let idle = driven.idle.borrow_mut().pop();
         let thread = match idle {
             Some(thread) => {
-                thread.reset(function)?;
+                reset(lua, &thread, function)?;
                 thread
             }
             None => {
-                let thread = lua.create_thread(function)?;
+                let thread = lua.create_thread(function.clone())?;
                 driven.threads.borrow_mut().insert(thread.to_pointer());
                 thread
             }
         };
-        Ok(Driving { driven, thread })
+        Ok(Driving {
+            driven,
+            thread: Some(thread),
+        })
     }
+
+    fn thread(&self) -> &Thread {
+        self.thread.as_ref().expect("present until dropped")
+    }
+}
+
+/// Readies the finished coroutine `thread` to run `function`, as mlua's
+/// `Thread::reset` does for a finished one (it empties the coroutine's
+/// stack and puts the function there) but without taking the function by
+/// value: a clone of a `Function` and its drop cost a registry slot each.
+fn reset(lua: &Lua, thread: &Thread, function: &Function) -> mlua::Result<()> {
+    lua.exec_raw_lua(|raw| {
+        // SAFETY: the main state gets room for two values and is left as it
+        // was; the coroutine finished (only finished ones are idle), so its
+        // stack may be emptied, and it gets the one value moved to it.
+        unsafe {
+            let state = raw.state();
+            if ffi::lua_checkstack(state, 2) == 0 {
+                return Err(mlua::Error::StackError);
+            }
+            raw.push(thread)?;
+            let coroutine = ffi::lua_tothread(state, -1);
+            ffi::lua_settop(coroutine, 0);
+            raw.push(function)?;
+            ffi::lua_xmove(state, coroutine, 1);
+            ffi::lua_pop(state, 1);
+            Ok(())
+        }
+    })
 }
 
 impl Drop for Driving {
     fn drop(&mut self) {
+        let thread = self.thread.take().expect("present until dropped");
         let mut idle = self.driven.idle.borrow_mut();
-        if self.thread.status() == ThreadStatus::Finished && idle.len() < MAX_IDLE {
-            idle.push(self.thread.clone());
+        if thread.status() == ThreadStatus::Finished && idle.len() < MAX_IDLE {
+            idle.push(thread);
         } else {
             self.driven
                 .threads
                 .borrow_mut()
-                .remove(&self.thread.to_pointer());
+                .remove(&thread.to_pointer());
         }
     }
 }
 
-fn driven(lua: &Lua) -> mlua::AppDataRef<'_, Rc<Driven>> {
+fn driven(lua: &Lua) -> Rc<Driven> {
     lua.app_data_ref::<Rc<Driven>>()
         .expect("tasks::install runs at start-up")
+        .clone()
 }
 
-/// Adds `spawn` and `yield` to the `wit` table.
-pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<()> {
-    lua.set_app_data(Rc::new(Driven::default()));
+/// Adds `spawn` and `yield` to the `wit` table; returns the driven
+/// coroutines, which the interpreter passes to [`run`].
+pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<Rc<Driven>> {
+    let driven = Rc::new(Driven::default());
+    lua.set_app_data(driven.clone());
     wit.raw_set("spawn", lua.create_function(spawn)?)?;
     wit.raw_set(
         "yield",
@@ -95,14 +134,17 @@ pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    Ok(())
+    Ok(driven)
 }
 
 /// Fails unless the running coroutine is driven by an SDK task, so that
 /// waiting in it suspends that task.
 pub fn require_task(lua: &Lua, what: &str) -> mlua::Result<()> {
     let current = lua.current_thread().to_pointer();
-    if driven(lua).threads.borrow().contains(&current) {
+    let driven = lua
+        .app_data_ref::<Rc<Driven>>()
+        .expect("tasks::install runs at start-up");
+    if driven.threads.borrow().contains(&current) {
         return Ok(());
     }
     Err(mlua::Error::runtime(format!(
@@ -116,11 +158,12 @@ pub fn require_task(lua: &Lua, what: &str) -> mlua::Result<()> {
 /// completes with its results.
 pub async fn run<R: FromLuaMulti>(
     lua: Lua,
-    function: Function,
-    args: MultiValue,
+    driven: Rc<Driven>,
+    function: &Function,
+    args: impl IntoLuaMulti,
 ) -> mlua::Result<R> {
-    let driving = Driving::start(&lua, function)?;
-    let results = driving.thread.clone().into_async::<R>(args)?.await;
+    let driving = Driving::start(&lua, driven, function)?;
+    let results = driving.thread().clone().into_async::<R>(args)?.await;
     drop(driving);
     results
 }
@@ -161,7 +204,8 @@ impl UserData for SpawnedTask {
 fn spawn(lua: &Lua, (function, args): (Function, MultiValue)) -> mlua::Result<SpawnedTask> {
     require_task(lua, "wit.spawn()")?;
     let task = SpawnedTask::default();
-    let mut future = Box::pin(run(lua.clone(), function, args));
+    let (lua, driven) = (lua.clone(), driven(lua));
+    let mut future = Box::pin(async move { run(lua, driven, &function, args).await });
     match future
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
