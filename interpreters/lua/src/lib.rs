@@ -163,6 +163,7 @@ impl LuaInterpreter {
         })
     }
 
+    #[inline]
     fn seed_once(&self) {
         if !self.seeded.replace(true) {
             self.seed();

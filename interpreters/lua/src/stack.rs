@@ -64,6 +64,14 @@ macro_rules! or_trap {
 macro_rules! integers {
     ($($pop:ident $push:ident $rust:ty, $wit:literal;)*) => {$(
         fn $pop(&mut self) -> $rust {
+            // The common case, an integer in range, without the general
+            // conversion (which works in i128) or the value's drop glue.
+            if let Some(&Value::Integer(n)) = self.stack.last()
+                && let Ok(n) = <$rust>::try_from(n)
+            {
+                std::mem::forget(self.stack.pop());
+                return n;
+            }
             let value = self.pop_value();
             match values::integer(&value, &$wit, <$rust>::MIN.into(), <$rust>::MAX.into()) {
                 Ok(n) => n as $rust,
