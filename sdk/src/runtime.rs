@@ -90,13 +90,12 @@ pub(crate) fn drop_if_allocated<T>(vec: Vec<T>) {
 impl CallMemory {
     /// Frees what the call held. Most calls of scalars held nothing: then
     /// there is nothing to run, not even the vectors' drop glue.
-    fn release(self) {
+    fn release(&mut self) {
         let unused = self.retained.capacity() == 0
             && self.deferred.capacity() == 0
             && self.error_contexts.capacity() == 0;
-        if unused {
-            // Vectors that never allocated own neither memory nor values.
-            std::mem::forget(self);
+        if !unused {
+            drop(std::mem::take(self));
         }
     }
 }
@@ -117,24 +116,34 @@ impl<C: Call> CallFrame<C> {
     }
 
     /// Ends the call, freeing the glue's memory, and returns the value stack.
-    pub fn into_inner(self) -> C {
-        let (call, borrows) = self.into_parts();
-        drop_if_allocated(borrows);
-        call
-    }
-
-    /// Ends the call, freeing the glue's memory, and returns the value stack
-    /// and the foreign borrows the call received (which must be dropped
-    /// before the call returns).
-    pub(crate) fn into_parts(self) -> (C, Vec<(Resource, u32)>) {
+    pub fn into_inner(mut self) -> C {
+        self.release();
         let CallFrame {
             call,
             memory,
             foreign_borrows,
             ..
         } = self;
-        memory.release();
-        (call, foreign_borrows)
+        // Released: vectors that never allocated, with nothing to drop.
+        std::mem::forget((memory, foreign_borrows));
+        call
+    }
+
+    /// Ends the call, freeing the glue's memory, and returns the value stack
+    /// and the foreign borrows the call received (which must be dropped
+    /// before the call returns).
+    pub(crate) fn into_parts(mut self) -> (C, Vec<(Resource, u32)>) {
+        let borrows = std::mem::take(&mut self.foreign_borrows);
+        (self.into_inner(), borrows)
+    }
+
+    /// Frees the glue's memory and any foreign borrows' vector, in place:
+    /// what is left (the value stack aside) needs no drop.
+    fn release(&mut self) {
+        self.memory.release();
+        if self.foreign_borrows.capacity() != 0 {
+            drop(std::mem::take(&mut self.foreign_borrows));
+        }
     }
 
     pub(crate) fn set_owner(&mut self, owner: Callee) {
@@ -263,6 +272,25 @@ pub(crate) unsafe fn take_export_frame<C: Call + 'static>(cx: *mut c_void) -> Ca
     }
 }
 
+/// Ends the frame of an export in place and moves its value stack out,
+/// keeping the frame's allocation for the next export. Only the value stack
+/// moves: wasmtime's fuel counts every byte a move copies.
+///
+/// # Safety
+/// As for [`take_export_frame`].
+unsafe fn take_export_call<C: Call + 'static>(cx: *mut c_void) -> C {
+    let slot = cx.cast::<CallFrame<C>>();
+    // SAFETY: `cx` holds a live frame of this type (guaranteed by the
+    // caller); once released, only its value stack needs moving out, and
+    // the allocation goes back to the spare with nothing left to drop.
+    unsafe {
+        (*slot).release();
+        let call = std::ptr::read(&raw const (*slot).call);
+        SpareBox::give_back(&SPARE_FRAME, NonNull::new_unchecked(slot));
+        call
+    }
+}
+
 /// # Safety
 /// See the section comment above.
 pub unsafe fn export_call<I: Interpreter>(interp: &I, cx: *mut c_void, which: usize) {
@@ -282,12 +310,11 @@ pub unsafe fn export_finish<I: Interpreter>(interp: &I, cx: *mut c_void, which: 
     // none, which the SDK treats alike), which may call no built-in: handles
     // released meanwhile are queued.
     crate::handle::in_post_return(|| {
-        // SAFETY: the glue finishes each call once, with its `cx`.
-        let frame = unsafe { take_export_frame::<I::CallCx>(cx) };
-        // The frame's memory is released before the interpreter sees the end
-        // of the call, so that it can account for everything the call
+        // SAFETY: the glue finishes each call once, with its `cx`. The
+        // frame's memory is released before the interpreter sees the end of
+        // the call, so that it can account for everything the call
         // allocated.
-        let call = frame.into_inner();
+        let call = unsafe { take_export_call::<I::CallCx>(cx) };
         interp.export_finish(wit().export_func(which), call)
     });
 }

@@ -59,11 +59,23 @@ impl SpareBox {
     pub(crate) unsafe fn take<T>(key: &'static LocalKey<SpareBox>, slot: NonNull<T>) -> T {
         // SAFETY: `slot` holds a `T` (guaranteed by the caller).
         let value = unsafe { slot.read() };
+        // SAFETY: the value was just moved out.
+        unsafe { SpareBox::give_back(key, slot) };
+        value
+    }
+
+    /// Keeps the allocation `slot` as the spare (or frees it if there is one
+    /// already), without dropping what it holds.
+    ///
+    /// # Safety
+    /// `slot` must come from [`SpareBox::put`] on the same `key`, for the
+    /// same `T`, and is consumed; whatever it holds must have been moved
+    /// out, or need no drop.
+    pub(crate) unsafe fn give_back<T>(key: &'static LocalKey<SpareBox>, slot: NonNull<T>) {
         if let Some(extra) = key.with(|spare| spare.0.replace(Some(slot.cast()))) {
             // SAFETY: a spare allocation of a `T`, holding none; `Box` made
             // it with `T`'s layout.
             unsafe { std::alloc::dealloc(extra.as_ptr(), Layout::new::<T>()) };
         }
-        value
     }
 }

@@ -17,13 +17,24 @@
 //! interpreters carry no names (`wasm-opt` drops them): for names, pass the
 //! unshrunk dylib from `<target>/wasm-build/wasm32-wasip2/wasm/` of a build
 //! whose profile keeps symbols (`strip = "debuginfo"`).
+//!
+//! With `by-function` last (and CALLS ignored), it counts instead of
+//! sampling: the fuel of one sync call by function, exactly. For every `n`
+//! up to the call's fuel, a fresh instance (warmed up by two calls) runs
+//! the call with `n` fuel, which traps where the `n`th unit runs out; the
+//! trap's backtrace names the functions running then. Wasmtime checks fuel
+//! on entering a function and at loop heads, so a caller's instructions
+//! just before a call count for the callee too, and those after the last
+//! check are shown apart; the inclusive figures (a function and what it
+//! calls) are exact up to that.
 
 use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
 use std::hint::black_box;
 
 use anyhow::{Context, Result, bail};
-use wasmtime::component::Component;
-use wasmtime::{Config, Engine, ProfilingStrategy};
+use wasmtime::component::{Component, TypedFunc};
+use wasmtime::{Config, Engine, ProfilingStrategy, Store, WasmBacktrace};
 use wit_dylib_pipeline::runtime::{self, Sandbox};
 use wit_dylib_pipeline::{Interpreter, Options, Script};
 use wit_parser::Resolve;
@@ -35,11 +46,15 @@ const LUA: &str = "return { inc = function(x) return x + 1 end }";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (library, libc, calls, is_async) = match &args[..] {
-        [library, libc, calls] => (library, libc, calls, false),
-        [library, libc, calls, mode] if mode == "async" => (library, libc, calls, true),
-        _ => bail!("usage: profile_inc INTERPRETER.so LIBC.so CALLS [async]"),
+    let (library, libc, calls, mode) = match &args[..] {
+        [library, libc, calls] => (library, libc, calls, Mode::Loop),
+        [library, libc, calls, mode] if mode == "async" => (library, libc, calls, Mode::Async),
+        [library, libc, calls, mode] if mode == "by-function" => {
+            (library, libc, calls, Mode::ByFunction)
+        }
+        _ => bail!("usage: profile_inc INTERPRETER.so LIBC.so CALLS [async|by-function]"),
     };
+    let is_async = mode == Mode::Async;
     let calls: u64 = calls.parse().context("CALLS is a number")?;
     let read = |path: &str| std::fs::read(path).with_context(|| format!("reading {path}"));
     let interpreter = Interpreter {
@@ -72,16 +87,22 @@ fn main() -> Result<()> {
     let linker = runtime::linker(&component, |linker, component| {
         runtime::stub_imports(linker, component, "the profile calls none")
     })?;
-    let mut store = runtime::store(&engine, &Sandbox::default())?;
-    store.set_fuel(u64::MAX).map_err(anyhow::Error::from)?;
-    let instance = linker
-        .instantiate(&mut store, &component)
-        .map_err(anyhow::Error::from)?;
-    let inc = instance
-        .get_typed_func::<(u32,), (u32,)>(&mut store, "inc")
-        .map_err(anyhow::Error::from)?;
-    if is_async {
-        return call_async(&mut store, inc, calls);
+    let instantiate = || -> Result<(Store<runtime::Host>, TypedFunc<(u32,), (u32,)>)> {
+        let mut store = runtime::store(&engine, &Sandbox::default())?;
+        store.set_fuel(u64::MAX).map_err(anyhow::Error::from)?;
+        let instance = linker
+            .instantiate(&mut store, &component)
+            .map_err(anyhow::Error::from)?;
+        let inc = instance
+            .get_typed_func::<(u32,), (u32,)>(&mut store, "inc")
+            .map_err(anyhow::Error::from)?;
+        Ok((store, inc))
+    };
+    let (mut store, inc) = instantiate()?;
+    match mode {
+        Mode::Async => return call_async(&mut store, inc, calls),
+        Mode::ByFunction => return fuel_by_function(instantiate),
+        Mode::Loop => {}
     }
     let fuel = store.get_fuel().map_err(anyhow::Error::from)?;
     let mut x = 0;
@@ -97,10 +118,90 @@ fn main() -> Result<()> {
     Ok(())
 }
 
+#[derive(PartialEq)]
+enum Mode {
+    /// Sync calls in a loop.
+    Loop,
+    /// Async calls, each awaited in turn.
+    Async,
+    /// One sync call's fuel by function.
+    ByFunction,
+}
+
+/// Prints the fuel of one warm sync call of `inc` by function: inclusive
+/// (the function and its callees) and self (the function at the top).
+fn fuel_by_function(
+    instantiate: impl Fn() -> Result<(Store<runtime::Host>, TypedFunc<(u32,), (u32,)>)>,
+) -> Result<()> {
+    let warm = |store: &mut Store<runtime::Host>, inc: TypedFunc<(u32,), (u32,)>| -> Result<u64> {
+        for arg in [1, 2] {
+            inc.call(&mut *store, (arg,)).map_err(anyhow::Error::from)?;
+        }
+        let before = store.get_fuel().map_err(anyhow::Error::from)?;
+        inc.call(&mut *store, (3,)).map_err(anyhow::Error::from)?;
+        Ok(before - store.get_fuel().map_err(anyhow::Error::from)?)
+    };
+    let (mut store, inc) = instantiate()?;
+    let total = warm(&mut store, inc)?;
+    let (mut inclusive, mut exclusive) = (BTreeMap::<String, u64>::new(), BTreeMap::new());
+    let mut unchecked = 0;
+    for n in 1..=total {
+        let (mut store, inc) = instantiate()?;
+        warm(&mut store, inc)?;
+        store.set_fuel(n).map_err(anyhow::Error::from)?;
+        let err = match inc.call(&mut store, (4,)) {
+            // The rest runs after the last check: the call no longer traps.
+            Ok(_) => {
+                unchecked = total - n + 1;
+                break;
+            }
+            Err(err) => err,
+        };
+        let trace = err
+            .downcast_ref::<WasmBacktrace>()
+            .context("an out-of-fuel trap without a backtrace")?;
+        let names: Vec<String> = trace
+            .frames()
+            .iter()
+            .map(|frame| match frame.func_name() {
+                Some(name) => name.to_string(),
+                None => format!(
+                    "module {} function {}",
+                    frame.module().name().unwrap_or("?"),
+                    frame.func_index()
+                ),
+            })
+            .collect();
+        if let Some(top) = names.first() {
+            *exclusive.entry(top.clone()).or_default() += 1;
+        }
+        for name in names.into_iter().collect::<BTreeSet<_>>() {
+            *inclusive.entry(name).or_default() += 1;
+        }
+    }
+    let mut rows: Vec<(String, u64, u64)> = inclusive
+        .into_iter()
+        .map(|(name, fuel)| {
+            let own = exclusive.get(&name).copied().unwrap_or(0);
+            (name, fuel, own)
+        })
+        .collect();
+    rows.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+    println!(
+        "one call of inc: {total} fuel\n{:>9} {:>6}  function",
+        "inclusive", "self"
+    );
+    for (name, fuel, own) in rows {
+        println!("{fuel:>9} {own:>6}  {name}");
+    }
+    println!("{unchecked:>9} {unchecked:>6}  (after the last fuel check: the call's return)");
+    Ok(())
+}
+
 /// Calls async `inc` `calls` times, each awaited before the next.
 fn call_async(
-    store: &mut wasmtime::Store<runtime::Host>,
-    inc: wasmtime::component::TypedFunc<(u32,), (u32,)>,
+    store: &mut Store<runtime::Host>,
+    inc: TypedFunc<(u32,), (u32,)>,
     calls: u64,
 ) -> Result<()> {
     let fuel = store.get_fuel().map_err(anyhow::Error::from)?;
