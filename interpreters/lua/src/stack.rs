@@ -21,7 +21,13 @@ enum Iter {
     Map(std::vec::IntoIter<(Value, Value)>),
 }
 
-pub struct LuaStack {
+/// The value stack of a call, boxed: the SDK and the interpreter move a
+/// call's stack in and out of its frame and their spares, and wasmtime's
+/// fuel counts every byte a move copies.
+pub struct LuaStack(Box<Values>);
+
+/// What a [`LuaStack`] holds.
+pub struct Values {
     lua: Lua,
     stack: Vec<Value>,
     iters: Vec<Iter>,
@@ -91,15 +97,29 @@ impl From<Callee> for Site {
     }
 }
 
+impl std::ops::Deref for LuaStack {
+    type Target = Values;
+
+    fn deref(&self) -> &Values {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for LuaStack {
+    fn deref_mut(&mut self) -> &mut Values {
+        &mut self.0
+    }
+}
+
 impl LuaStack {
     pub fn new(lua: Lua, context: impl Into<Site>) -> LuaStack {
-        LuaStack {
+        LuaStack(Box::new(Values {
             lua,
             stack: Vec::new(),
             iters: Vec::new(),
             list_lens: Vec::new(),
             context: context.into(),
-        }
+        }))
     }
 
     /// Readies an empty stack for another call.
@@ -139,7 +159,8 @@ impl LuaStack {
             "{}: expected {count} values",
             self.context
         );
-        self.stack.split_off(self.stack.len() - count)
+        let at = self.stack.len() - count;
+        self.stack.split_off(at)
     }
 
     fn trap(&self, message: &str) -> ! {
