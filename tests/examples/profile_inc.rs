@@ -18,11 +18,13 @@
 //! unshrunk dylib from `<target>/wasm-build/wasm32-wasip2/wasm/` of a build
 //! whose profile keeps symbols (`strip = "debuginfo"`).
 //!
-//! With `by-function` last (and CALLS ignored), it counts instead of
-//! sampling: the fuel of one sync call by function, exactly. For every `n`
-//! up to the call's fuel, a fresh instance (warmed up by two calls) runs
-//! the call with `n` fuel, which traps where the `n`th unit runs out; the
-//! trap's backtrace names the functions running then. Wasmtime checks fuel
+//! With `by-function` (and CALLS ignored), it counts instead of sampling:
+//! the fuel of one call (sync, or async with `async` too) by function. For
+//! every `n` up to the call's fuel, a fresh instance (warmed up by two
+//! calls) runs the call with `n` fuel, which traps where the `n`th unit runs
+//! out; the trap's backtrace names the functions running then. Fuel is not
+//! quite instructions: wasmtime charges `memory.copy` and `memory.fill` one
+//! unit per byte, so a large move shows. Wasmtime checks fuel
 //! on entering a function and at loop heads, so a caller's instructions
 //! just before a call count for the callee too, and those after the last
 //! check are shown apart; the inclusive figures (a function and what it
@@ -46,15 +48,14 @@ const LUA: &str = "return { inc = function(x) return x + 1 end }";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (library, libc, calls, mode) = match &args[..] {
-        [library, libc, calls] => (library, libc, calls, Mode::Loop),
-        [library, libc, calls, mode] if mode == "async" => (library, libc, calls, Mode::Async),
-        [library, libc, calls, mode] if mode == "by-function" => {
-            (library, libc, calls, Mode::ByFunction)
-        }
-        _ => bail!("usage: profile_inc INTERPRETER.so LIBC.so CALLS [async|by-function]"),
+    let [library, libc, calls, modes @ ..] = &args[..] else {
+        bail!("usage: profile_inc INTERPRETER.so LIBC.so CALLS [async] [by-function]");
     };
-    let is_async = mode == Mode::Async;
+    let is_async = modes.iter().any(|m| m == "async");
+    let by_function = modes.iter().any(|m| m == "by-function");
+    if let Some(other) = modes.iter().find(|m| *m != "async" && *m != "by-function") {
+        bail!("unknown mode `{other}` (expected `async` or `by-function`)");
+    }
     let calls: u64 = calls.parse().context("CALLS is a number")?;
     let read = |path: &str| std::fs::read(path).with_context(|| format!("reading {path}"));
     let interpreter = Interpreter {
@@ -87,7 +88,7 @@ fn main() -> Result<()> {
     let linker = runtime::linker(&component, |linker, component| {
         runtime::stub_imports(linker, component, "the profile calls none")
     })?;
-    let instantiate = || -> Result<(Store<runtime::Host>, TypedFunc<(u32,), (u32,)>)> {
+    let instantiate = || -> Result<(Store<runtime::Host>, Inc)> {
         let mut store = runtime::store(&engine, &Sandbox::default())?;
         store.set_fuel(u64::MAX).map_err(anyhow::Error::from)?;
         let instance = linker
@@ -98,11 +99,17 @@ fn main() -> Result<()> {
             .map_err(anyhow::Error::from)?;
         Ok((store, inc))
     };
+    let call_once = if is_async {
+        call_once_async
+    } else {
+        call_once_sync
+    };
+    if by_function {
+        return fuel_by_function(instantiate, call_once);
+    }
     let (mut store, inc) = instantiate()?;
-    match mode {
-        Mode::Async => return call_async(&mut store, inc, calls),
-        Mode::ByFunction => return fuel_by_function(instantiate),
-        Mode::Loop => {}
+    if is_async {
+        return call_async(&mut store, inc, calls);
     }
     let fuel = store.get_fuel().map_err(anyhow::Error::from)?;
     let mut x = 0;
@@ -118,27 +125,33 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-#[derive(PartialEq)]
-enum Mode {
-    /// Sync calls in a loop.
-    Loop,
-    /// Async calls, each awaited in turn.
-    Async,
-    /// One sync call's fuel by function.
-    ByFunction,
+type Inc = TypedFunc<(u32,), (u32,)>;
+
+/// Calls sync `inc` once.
+fn call_once_sync(store: &mut Store<runtime::Host>, inc: Inc, arg: u32) -> wasmtime::Result<()> {
+    inc.call(store, (arg,)).map(|_| ())
 }
 
-/// Prints the fuel of one warm sync call of `inc` by function: inclusive
-/// (the function and its callees) and self (the function at the top).
+/// Calls async `inc` once, in a run of the store's event loop.
+fn call_once_async(store: &mut Store<runtime::Host>, inc: Inc, arg: u32) -> wasmtime::Result<()> {
+    runtime::block_on(store.run_concurrent(async move |accessor| {
+        inc.call_concurrent(accessor, (arg,)).await.map(|_| ())
+    }))?
+}
+
+/// Prints the fuel of one warm call of `inc` (made by `call_once`) by
+/// function: inclusive (the function and its callees) and self (the
+/// function at the top).
 fn fuel_by_function(
-    instantiate: impl Fn() -> Result<(Store<runtime::Host>, TypedFunc<(u32,), (u32,)>)>,
+    instantiate: impl Fn() -> Result<(Store<runtime::Host>, Inc)>,
+    call_once: fn(&mut Store<runtime::Host>, Inc, u32) -> wasmtime::Result<()>,
 ) -> Result<()> {
-    let warm = |store: &mut Store<runtime::Host>, inc: TypedFunc<(u32,), (u32,)>| -> Result<u64> {
+    let warm = |store: &mut Store<runtime::Host>, inc: Inc| -> Result<u64> {
         for arg in [1, 2] {
-            inc.call(&mut *store, (arg,)).map_err(anyhow::Error::from)?;
+            call_once(store, inc, arg).map_err(anyhow::Error::from)?;
         }
         let before = store.get_fuel().map_err(anyhow::Error::from)?;
-        inc.call(&mut *store, (3,)).map_err(anyhow::Error::from)?;
+        call_once(store, inc, 3).map_err(anyhow::Error::from)?;
         Ok(before - store.get_fuel().map_err(anyhow::Error::from)?)
     };
     let (mut store, inc) = instantiate()?;
@@ -149,7 +162,7 @@ fn fuel_by_function(
         let (mut store, inc) = instantiate()?;
         warm(&mut store, inc)?;
         store.set_fuel(n).map_err(anyhow::Error::from)?;
-        let err = match inc.call(&mut store, (4,)) {
+        let err = match call_once(&mut store, inc, 4) {
             // The rest runs after the last check: the call no longer traps.
             Ok(_) => {
                 unchecked = total - n + 1;
@@ -199,11 +212,7 @@ fn fuel_by_function(
 }
 
 /// Calls async `inc` `calls` times, each awaited before the next.
-fn call_async(
-    store: &mut Store<runtime::Host>,
-    inc: TypedFunc<(u32,), (u32,)>,
-    calls: u64,
-) -> Result<()> {
+fn call_async(store: &mut Store<runtime::Host>, inc: Inc, calls: u64) -> Result<()> {
     let fuel = store.get_fuel().map_err(anyhow::Error::from)?;
     let x = runtime::block_on(store.run_concurrent(async move |accessor| {
         let mut x = 0;

@@ -21,7 +21,6 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use mlua::thread::ThreadStatus;
 use mlua::{
     FromLuaMulti, Function, IntoLuaMulti, Lua, MultiValue, Table, Thread, UserData,
     UserDataMethods, ffi,
@@ -33,11 +32,77 @@ use mlua::{
 #[derive(Default)]
 pub struct Driven {
     threads: RefCell<HashSet<*const c_void>>,
-    idle: RefCell<Vec<Thread>>,
+    idle: RefCell<Vec<Coroutine>>,
 }
 
 /// The most idle coroutines kept.
 const MAX_IDLE: usize = 16;
+
+/// A coroutine and its Lua state, read once: mlua's own status and reset
+/// look the state up and zero a `lua_Debug` (a hundred bytes, which
+/// wasmtime's fuel counts one by one) every time.
+struct Coroutine {
+    thread: Thread,
+    /// `thread`'s state, alive as long as `thread`.
+    state: *mut ffi::lua_State,
+}
+
+impl Coroutine {
+    /// A new coroutine that runs `function`.
+    fn new(lua: &Lua, function: &Function) -> mlua::Result<Coroutine> {
+        let thread = lua.create_thread(function.clone())?;
+        let state = lua.exec_raw_lua(|raw| {
+            // SAFETY: the main state gets room for the thread, which is
+            // pushed and popped.
+            unsafe {
+                if ffi::lua_checkstack(raw.state(), 1) == 0 {
+                    return Err(mlua::Error::StackError);
+                }
+                raw.push(&thread)?;
+                let state = ffi::lua_tothread(raw.state(), -1);
+                ffi::lua_pop(raw.state(), 1);
+                Ok(state)
+            }
+        })?;
+        Ok(Coroutine { thread, state })
+    }
+
+    /// Readies this finished coroutine to run `function`, as mlua's
+    /// `Thread::reset` does for a finished one (it empties the coroutine's
+    /// stack and puts the function there) but without taking the function
+    /// by value: a clone of a `Function` and its drop cost a registry slot
+    /// each.
+    fn reset(&self, lua: &Lua, function: &Function) -> mlua::Result<()> {
+        lua.exec_raw_lua(|raw| {
+            // SAFETY: the main state gets room for the function, which moves
+            // to the coroutine; the coroutine finished (only finished ones
+            // are idle), so its stack may be emptied.
+            unsafe {
+                if ffi::lua_checkstack(raw.state(), 1) == 0 {
+                    return Err(mlua::Error::StackError);
+                }
+                ffi::lua_settop(self.state, 0);
+                raw.push(function)?;
+                ffi::lua_xmove(raw.state(), self.state, 1);
+                Ok(())
+            }
+        })
+    }
+
+    /// Whether the coroutine's function returned: no error, nothing
+    /// suspended or running in it, nothing left on its stack (as mlua's
+    /// `ThreadStatus::Finished`).
+    fn finished(&self) -> bool {
+        let mut frame = std::mem::MaybeUninit::<ffi::lua_Debug>::uninit();
+        // SAFETY: the state lives as long as `self.thread`; these only read
+        // it, and `lua_getstack` writes `frame` only if there is a frame.
+        unsafe {
+            ffi::lua_status(self.state) == ffi::LUA_OK
+                && ffi::lua_gettop(self.state) == 0
+                && ffi::lua_getstack(self.state, 0, frame.as_mut_ptr()) == 0
+        }
+    }
+}
 
 /// A coroutine an SDK task drives. When the task ends, the coroutine is
 /// kept for the next if it finished, and forgotten otherwise (it failed,
@@ -45,71 +110,50 @@ const MAX_IDLE: usize = 16;
 struct Driving {
     driven: Rc<Driven>,
     /// Always present until dropped.
-    thread: Option<Thread>,
+    coroutine: Option<Coroutine>,
 }
 
 impl Driving {
     /// An idle coroutine reset to run `function`, or a new one.
     fn start(lua: &Lua, driven: Rc<Driven>, function: &Function) -> mlua::Result<Driving> {
         let idle = driven.idle.borrow_mut().pop();
-        let thread = match idle {
-            Some(thread) => {
-                reset(lua, &thread, function)?;
-                thread
+        let coroutine = match idle {
+            Some(coroutine) => {
+                coroutine.reset(lua, function)?;
+                coroutine
             }
             None => {
-                let thread = lua.create_thread(function.clone())?;
-                driven.threads.borrow_mut().insert(thread.to_pointer());
-                thread
+                let coroutine = Coroutine::new(lua, function)?;
+                driven.threads.borrow_mut().insert(coroutine.state.cast());
+                coroutine
             }
         };
         Ok(Driving {
             driven,
-            thread: Some(thread),
+            coroutine: Some(coroutine),
         })
     }
 
     fn thread(&self) -> &Thread {
-        self.thread.as_ref().expect("present until dropped")
+        &self
+            .coroutine
+            .as_ref()
+            .expect("present until dropped")
+            .thread
     }
-}
-
-/// Readies the finished coroutine `thread` to run `function`, as mlua's
-/// `Thread::reset` does for a finished one (it empties the coroutine's
-/// stack and puts the function there) but without taking the function by
-/// value: a clone of a `Function` and its drop cost a registry slot each.
-fn reset(lua: &Lua, thread: &Thread, function: &Function) -> mlua::Result<()> {
-    lua.exec_raw_lua(|raw| {
-        // SAFETY: the main state gets room for two values and is left as it
-        // was; the coroutine finished (only finished ones are idle), so its
-        // stack may be emptied, and it gets the one value moved to it.
-        unsafe {
-            let state = raw.state();
-            if ffi::lua_checkstack(state, 2) == 0 {
-                return Err(mlua::Error::StackError);
-            }
-            raw.push(thread)?;
-            let coroutine = ffi::lua_tothread(state, -1);
-            ffi::lua_settop(coroutine, 0);
-            raw.push(function)?;
-            ffi::lua_xmove(state, coroutine, 1);
-            ffi::lua_pop(state, 1);
-            Ok(())
-        }
-    })
 }
 
 impl Drop for Driving {
     fn drop(&mut self) {
-        let thread = self.thread.take().expect("present until dropped");
+        let coroutine = self.coroutine.take().expect("present until dropped");
         let mut idle = self.driven.idle.borrow_mut();
-        if thread.status() == ThreadStatus::Finished && idle.len() < MAX_IDLE {
-            idle.push(thread);
+        if coroutine.finished() && idle.len() < MAX_IDLE {
+            idle.push(coroutine);
         } else {
             self.driven
                 .threads
                 .borrow_mut()
-                .remove(&thread.to_pointer());
+                .remove(&coroutine.state.cast_const().cast());
         }
     }
 }
@@ -140,7 +184,8 @@ pub fn install(lua: &Lua, wit: &Table) -> mlua::Result<Rc<Driven>> {
 /// Fails unless the running coroutine is driven by an SDK task, so that
 /// waiting in it suspends that task.
 pub fn require_task(lua: &Lua, what: &str) -> mlua::Result<()> {
-    let current = lua.current_thread().to_pointer();
+    // The state of the coroutine running this Rust function.
+    let current: *const c_void = lua.exec_raw_lua(|raw| raw.state()).cast_const().cast();
     let driven = lua
         .app_data_ref::<Rc<Driven>>()
         .expect("tasks::install runs at start-up");
