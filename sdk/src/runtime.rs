@@ -129,14 +129,6 @@ impl<C: Call> CallFrame<C> {
         call
     }
 
-    /// Ends the call, freeing the glue's memory, and returns the value stack
-    /// and the foreign borrows the call received (which must be dropped
-    /// before the call returns).
-    pub(crate) fn into_parts(mut self) -> (C, Vec<(Resource, u32)>) {
-        let borrows = std::mem::take(&mut self.foreign_borrows);
-        (self.into_inner(), borrows)
-    }
-
     /// Frees the glue's memory and any foreign borrows' vector, in place:
     /// what is left (the value stack aside) needs no drop.
     fn release(&mut self) {
@@ -255,39 +247,39 @@ pub fn export_start<I: Interpreter>(interp: &I, which: usize) -> *mut c_void {
     SpareBox::put(&SPARE_FRAME, frame).as_ptr().cast()
 }
 
-/// Moves the frame of an export out of `cx`, keeping its allocation for the
-/// next export.
-///
-/// # Safety
-/// `cx` must come from `export_start`; it is consumed.
-pub(crate) unsafe fn take_export_frame<C: Call + 'static>(cx: *mut c_void) -> CallFrame<C> {
-    // SAFETY: `export_start` put a frame of this type (the only frame type
-    // of this component) into the spare allocation `cx` (guaranteed by the
-    // caller).
-    unsafe {
-        SpareBox::take(
-            &SPARE_FRAME,
-            NonNull::new_unchecked(cx.cast::<CallFrame<C>>()),
-        )
-    }
-}
-
 /// Ends the frame of an export in place and moves its value stack out,
 /// keeping the frame's allocation for the next export. Only the value stack
 /// moves: wasmtime's fuel counts every byte a move copies.
 ///
 /// # Safety
-/// As for [`take_export_frame`].
+/// `cx` must come from `export_start`; it is consumed.
 unsafe fn take_export_call<C: Call + 'static>(cx: *mut c_void) -> C {
     let slot = cx.cast::<CallFrame<C>>();
-    // SAFETY: `cx` holds a live frame of this type (guaranteed by the
-    // caller); once released, only its value stack needs moving out, and
-    // the allocation goes back to the spare with nothing left to drop.
+    // SAFETY: `export_start` put a frame of this type (the only frame type
+    // of this component) into the spare allocation `cx` (guaranteed by the
+    // caller). Once released, only its value stack needs moving out, and the
+    // allocation goes back to the spare with nothing left to drop.
     unsafe {
         (*slot).release();
         let call = std::ptr::read(&raw const (*slot).call);
         SpareBox::give_back(&SPARE_FRAME, NonNull::new_unchecked(slot));
         call
+    }
+}
+
+/// Like [`take_export_call`], and also moves out the foreign borrows the
+/// export received (which must be dropped before it returns).
+///
+/// # Safety
+/// As for [`take_export_call`].
+pub(crate) unsafe fn take_export_parts<C: Call + 'static>(
+    cx: *mut c_void,
+) -> (C, Vec<(Resource, u32)>) {
+    // SAFETY: `cx` holds a live frame of this type (guaranteed by the
+    // caller), consumed by `take_export_call`.
+    unsafe {
+        let borrows = std::mem::take(&mut (*cx.cast::<CallFrame<C>>()).foreign_borrows);
+        (take_export_call(cx), borrows)
     }
 }
 

@@ -16,8 +16,10 @@ use std::thread::LocalKey;
 /// thread-local. A `SpareBox` serves one type only: every call below must
 /// name the same `T`.
 ///
-/// Values move in and out outside the thread-local's `with`: a value
-/// returned through it costs a copy and a check more (140 fuel for a frame).
+/// Values move in outside the thread-local's `with`: a value returned
+/// through it costs a copy and a check more (140 fuel for a frame). They
+/// leave in place: their owners move out only what needs moving, and give
+/// the allocation back.
 pub(crate) struct SpareBox(Cell<Option<NonNull<u8>>>);
 
 impl SpareBox {
@@ -48,20 +50,6 @@ impl SpareBox {
             }
             None => NonNull::from(Box::leak(Box::new(value))),
         }
-    }
-
-    /// Moves the value out of `slot`, keeping its allocation as the spare
-    /// (or freeing it if there is one already).
-    ///
-    /// # Safety
-    /// `slot` must come from [`SpareBox::put`] on the same `key`, for the
-    /// same `T`, and is consumed.
-    pub(crate) unsafe fn take<T>(key: &'static LocalKey<SpareBox>, slot: NonNull<T>) -> T {
-        // SAFETY: `slot` holds a `T` (guaranteed by the caller).
-        let value = unsafe { slot.read() };
-        // SAFETY: the value was just moved out.
-        unsafe { SpareBox::give_back(key, slot) };
-        value
     }
 
     /// Keeps the allocation `slot` as the spare (or frees it if there is one

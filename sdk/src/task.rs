@@ -428,8 +428,7 @@ pub unsafe fn export_async_call<I: Interpreter>(
         .task_return()
         .unwrap_or_else(|| panic!("wit-dylib: export `{}` is not async", func.qualified_name()));
     // SAFETY: the glue hands over the `cx` of `export_start`.
-    let frame = unsafe { runtime::take_export_frame::<I::CallCx>(cx) };
-    let (call, borrows) = frame.into_parts();
+    let (call, borrows) = unsafe { runtime::take_export_parts::<I::CallCx>(cx) };
     let main = MainFuture::<I> {
         func,
         future: Some(interp.export_async(func, call)),
@@ -479,19 +478,24 @@ fn drive<I: Interpreter>(interp: &'static I, task: NonNull<ExportTask<I>>) -> u3
         task_context::park(task.as_ptr() as usize);
         return code;
     }
-    // SAFETY: as required above; the task is consumed here.
-    let ExportTask { main, reactor } = unsafe { SpareBox::take(&SPARE_TASK, task) };
-    let MainFuture {
-        func,
-        returned,
-        borrows,
-        ..
-    } = main;
+    // What the finished task holds moves out of it in place (a move of the
+    // whole task would copy it, which wasmtime's fuel counts by the byte).
+    let func = running.main.func;
+    let returned = running.main.returned.take().expect("finished");
+    let borrows = std::mem::take(&mut running.main.borrows);
+    // SAFETY: as required above, and the task is consumed here: its
+    // reactor moves out and nothing else in it needs a drop (its future
+    // completed and was dropped; the rest was taken above or is `Copy`).
+    let reactor = unsafe {
+        let reactor = std::ptr::read(&raw const (*task.as_ptr()).reactor);
+        SpareBox::give_back(&SPARE_TASK, task);
+        reactor
+    };
     // Everything the task held is released before the interpreter sees the
     // end of the call, for its accounting.
     runtime::drop_if_allocated(borrows);
     recycle_reactor(reactor);
-    interp.export_finish(func, returned.expect("finished"));
+    interp.export_finish(func, returned);
     CALLBACK_EXIT
 }
 
