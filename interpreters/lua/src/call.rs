@@ -1,7 +1,7 @@
 //! The call of a sync export, made on Lua's C API: what mlua's
 //! `Function::call` does, less its stack guard, repeated stack checks and
-//! collection of every result, and with integers passed in place (240 of
-//! the 2,300 fuel of a call of `inc(u32)`).
+//! collection of every result, and with integers passed in place (240
+//! fuel less per call of `inc(u32)`, 2,300 then).
 //!
 //! An error reads as through mlua: a message handler adds the traceback
 //! while the failed frames are still there, as mlua's does, and the errors
