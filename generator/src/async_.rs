@@ -54,8 +54,13 @@ pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32
     let mut b = FuncBuilder::new(g, &[ValType::I32, ValType::I32]);
     b.set_cx(b.param(0));
     let abi_area = Mem { base: 1, offset: 0 };
-    // Only the out-parameter slot of `pop_string`/`pop_list`.
-    let layout = FrameLayout::new(None, None, false);
+    // Only the out-parameter slot of `pop_string`/`pop_list`, if needed.
+    let layout = FrameLayout::new(
+        None,
+        None,
+        false,
+        glue::lowers_string_or_list(g, &glue::param_types(func)),
+    );
     let fp = b.push_frame(&layout);
 
     glue::lower_params(&mut b, func, &sig, Some(abi_area));

@@ -174,7 +174,9 @@ impl Width {
 
 /// Layout of a shadow-stack frame, from low to high addresses:
 /// `[indirect import params][return area][cx slot][out-param temp]`, each
-/// aligned, the total rounded up to 16 bytes (the C stack alignment).
+/// aligned, the total rounded up to 16 bytes (the C stack alignment). A
+/// function that needs none of them has no frame: it leaves the stack
+/// pointer alone, which in a task-context build saves three built-in calls.
 #[derive(Debug, Clone, Copy)]
 pub struct FrameLayout {
     pub size: u32,
@@ -183,13 +185,20 @@ pub struct FrameLayout {
     /// Sync exports with a post-return keep `cx` here until then.
     pub cx_slot: Option<u32>,
     /// Four bytes for the `char **`/`void **` out-parameter of
-    /// `wit_dylib_pop_string` and `wit_dylib_pop_list`.
-    pub temp: u32,
+    /// `wit_dylib_pop_string` and `wit_dylib_pop_list`, when the function
+    /// lowers a string or a list.
+    pub temp: Option<u32>,
 }
 
 impl FrameLayout {
-    /// `params` and `retptr` are `(size, align)` of those areas, when present.
-    pub fn new(params: Option<(usize, usize)>, retptr: Option<(usize, usize)>, cx: bool) -> Self {
+    /// `params` and `retptr` are `(size, align)` of those areas, when
+    /// present; `temp` is whether the function lowers a string or a list.
+    pub fn new(
+        params: Option<(usize, usize)>,
+        retptr: Option<(usize, usize)>,
+        cx: bool,
+        temp: bool,
+    ) -> Self {
         let mut end = 0usize;
         let mut area = |size: usize, align: usize| {
             let start = end.next_multiple_of(align.max(1));
@@ -199,7 +208,7 @@ impl FrameLayout {
         let params = params.map(|(size, align)| area(size, align));
         let retptr = retptr.map(|(size, align)| area(size, align));
         let cx_slot = cx.then(|| area(4, 4));
-        let temp = area(4, 4);
+        let temp = temp.then(|| area(4, 4));
         FrameLayout {
             size: end.next_multiple_of(16) as u32,
             params,
@@ -315,25 +324,31 @@ impl<'a> FuncBuilder<'a> {
         }
     }
 
-    /// Allocates `layout` on the shadow stack (`sp -= size`) and returns the
-    /// frame pointer local. The out-parameter slot becomes available.
-    pub fn push_frame(&mut self, layout: &FrameLayout) -> Local {
+    /// Allocates the frame `layout` describes on the shadow stack
+    /// (`fp = sp -= size`) and returns the frame pointer local, with the
+    /// out-parameter slot, if any, available; `None`, and no code, for an
+    /// empty frame.
+    pub fn push_frame(&mut self, layout: &FrameLayout) -> Option<Local> {
+        if layout.size == 0 {
+            return None;
+        }
         self.get_sp();
         self.i32_const(layout.size);
         self.ins().i32_sub();
         let fp = self.local(ValType::I32);
         self.ins().local_tee(fp.idx);
         self.set_sp();
-        self.temp = Some(Mem {
+        self.temp = layout.temp.map(|offset| Mem {
             base: fp.idx,
-            offset: layout.temp,
+            offset,
         });
-        fp
+        Some(fp)
     }
 
     /// Releases a frame pushed by [`FuncBuilder::push_frame`]
     /// (`sp = fp + size`).
-    pub fn pop_frame(&mut self, fp: Local, layout: &FrameLayout) {
+    pub fn pop_frame(&mut self, fp: Option<Local>, layout: &FrameLayout) {
+        let Some(fp) = fp else { return };
         self.ins().local_get(fp.idx);
         self.i32_const(layout.size);
         self.ins().i32_add();
@@ -360,7 +375,7 @@ impl<'a> FuncBuilder<'a> {
     pub fn temp_address(&mut self) {
         match self.temp {
             Some(temp) => self.address(temp),
-            // Only reachable from functions without a frame that lower
+            // Only reachable from functions without a temp slot that lower
             // strings or lists, which no generator emits.
             None => {
                 self.ins().unreachable();

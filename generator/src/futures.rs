@@ -22,6 +22,7 @@ use wit_parser::{
 };
 
 use crate::func::{FrameLayout, FuncBuilder, Gen, Loc, Mem};
+use crate::glue;
 use crate::metadata;
 use crate::module::ModuleBuilder;
 use crate::world::WorldGen;
@@ -174,7 +175,7 @@ pub fn lift_one(g: &Gen<'_>, ty: &Type) -> Function {
 pub fn lower_one(g: &Gen<'_>, ty: &Type) -> Function {
     let mut b = FuncBuilder::new(g, &[I32, I32]);
     b.set_cx(b.param(0));
-    let layout = FrameLayout::new(None, None, false);
+    let layout = FrameLayout::new(None, None, false, glue::lowers_string_or_list(g, &[*ty]));
     let fp = b.push_frame(&layout);
     b.lower(ty, Loc::Mem(Mem { base: 1, offset: 0 }));
     b.pop_frame(fp, &layout);

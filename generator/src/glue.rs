@@ -20,7 +20,7 @@ use wit_parser::abi::{AbiVariant, WasmSignature};
 
 use crate::env::Env;
 use crate::func::{FrameLayout, FuncBuilder, Gen, Loc, Mem, Width, val_type};
-use crate::support::contains_handle;
+use crate::support::{self, contains_handle};
 
 /// Core parameter and result types of a signature.
 pub fn core_types(sig: &WasmSignature) -> (Vec<ValType>, Vec<ValType>) {
@@ -53,7 +53,19 @@ pub fn area(g: &Gen<'_>, types: &[Type]) -> (usize, usize) {
 /// the call ends in post-return.
 fn export_frame(g: &Gen<'_>, func: &wit_parser::Function, sig: &WasmSignature) -> FrameLayout {
     let retptr = sig.retptr.then(|| area(g, func.result.as_slice()));
-    FrameLayout::new(None, retptr, needs_post_return(g, func, sig))
+    FrameLayout::new(
+        None,
+        retptr,
+        needs_post_return(g, func, sig),
+        lowers_string_or_list(g, func.result.as_slice()),
+    )
+}
+
+/// Whether lowering values of `types` needs the frame's out-parameter slot.
+pub fn lowers_string_or_list(g: &Gen<'_>, types: &[Type]) -> bool {
+    types
+        .iter()
+        .any(|ty| support::lowers_string_or_list(g.resolve, ty))
 }
 
 /// Whether sync export `func` ends its call in a post-return. One that
@@ -79,10 +91,11 @@ pub fn import_adapter(g: &Gen<'_>, func: &wit_parser::Function, import_func: u32
         sig.indirect_params.then(|| area(g, &params)),
         sig.retptr.then(|| area(g, func.result.as_slice())),
         false,
+        lowers_string_or_list(g, &params),
     );
     let fp = b.push_frame(&layout);
     let frame = |offset: u32| Mem {
-        base: fp.idx,
+        base: fp.expect("a frame holds what has an offset").idx,
         offset,
     };
 
@@ -182,7 +195,7 @@ pub fn export(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Function 
     let layout = export_frame(g, func, &sig);
     let fp = b.push_frame(&layout);
     let frame = |offset: u32| Mem {
-        base: fp.idx,
+        base: fp.expect("a frame holds what has an offset").idx,
         offset,
     };
 
@@ -243,7 +256,7 @@ pub fn post_return(g: &Gen<'_>, func: &wit_parser::Function, which: u32) -> Func
     b.load(Loc::Mem(slot), ValType::I32, Width::B32, false);
     b.i32_const(which);
     b.call(Env::ExportFinish);
-    b.pop_frame(fp, &layout);
+    b.pop_frame(Some(fp), &layout);
     b.finish()
 }
 

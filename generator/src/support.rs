@@ -144,6 +144,18 @@ pub fn contains_handle(resolve: &Resolve, ty: &Type) -> bool {
     holds(resolve, ty, &is_handle, &mut HashSet::new())
 }
 
+/// Whether lowering `ty` pops a string or a list, which return their
+/// address through an out-parameter (a future's or stream's payload counts
+/// too: an over-estimate, which costs a frame at most).
+pub fn lowers_string_or_list(resolve: &Resolve, ty: &Type) -> bool {
+    let is_string_or_list = |ty: &Type| match ty {
+        Type::String => true,
+        Type::Id(id) => matches!(resolve.types[*id].kind, TypeDefKind::List(_)),
+        _ => false,
+    };
+    holds(resolve, ty, &is_string_or_list, &mut HashSet::new())
+}
+
 /// Whether `ty` or a type inside it is one `is` picks; `checked` holds types
 /// already found not to (WIT types have no cycles, so a type seen again was).
 fn holds(

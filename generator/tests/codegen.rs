@@ -425,3 +425,86 @@ fn only_exports_whose_result_outlives_the_call_have_a_post_return() -> Result<()
     }
     Ok(())
 }
+
+/// For each function body, the names of the functions it calls (imports
+/// as `module.name`, defined functions by their export name or index).
+fn calls_by_body(wasm: &[u8]) -> Result<Vec<Vec<String>>> {
+    let imports = function_imports(wasm)?;
+    let mut bodies = Vec::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        if let Payload::CodeSectionEntry(body) = payload? {
+            let mut calls = Vec::new();
+            for op in body.get_operators_reader()? {
+                if let wasmparser::Operator::Call { function_index } = op? {
+                    let name = imports
+                        .get(function_index as usize)
+                        .cloned()
+                        .unwrap_or_else(|| format!("function {function_index}"));
+                    calls.push(name);
+                }
+            }
+            bodies.push(calls);
+        }
+    }
+    Ok(bodies)
+}
+
+#[test]
+fn only_functions_that_need_stack_space_move_the_stack_pointer() -> Result<()> {
+    let mut resolve = Resolve::default();
+    let pkg = resolve.push_str(
+        "test.wit",
+        "package a:b;
+         world w {
+           import log: func(n: u32);
+           import say: func(s: string);
+           import ask: func() -> string;
+           export inc: func(x: u32) -> u32;
+           export name: func() -> string;
+           export take: func(s: string);
+           export inc-async: async func(x: u32) -> u32;
+           export name-async: async func() -> string;
+         }",
+    )?;
+    let world = resolve.select_world(&[pkg], Some("w"))?;
+    let options = Options {
+        stack_pointer: wit_dylib_generator::StackPointer::TaskContext,
+        ..Options::default()
+    };
+    let (wasm, _) = generate_with_metadata(&resolve, world, &options)?;
+    let bodies = calls_by_body(&wasm)?;
+    // The body that calls `callee`, and whether it moves the stack pointer
+    // (in this mode, through context slot 0).
+    let moves_stack = |callee: &str| -> bool {
+        let calls = bodies
+            .iter()
+            .find(|calls| calls.iter().any(|c| c == callee))
+            .unwrap_or_else(|| panic!("no function calls {callee}"));
+        calls.iter().any(|c| c == "$root.[context-set-0]")
+    };
+    // Scalars only: no frame.
+    assert!(!moves_stack("$root.log"), "log");
+    assert!(
+        !moves_stack("[export]$root.[task-return]inc-async"),
+        "task.return of inc-async"
+    );
+    // A string popped (its address comes back through the frame's slot) or
+    // a return area: a frame.
+    assert!(moves_stack("$root.say"), "say");
+    assert!(moves_stack("$root.ask"), "ask (a return area)");
+    assert!(
+        moves_stack("[export]$root.[task-return]name-async"),
+        "task.return of name-async"
+    );
+    // Exports call `wit_dylib_export_call` with their own `which`; the sync
+    // export of scalars has no frame, the one returning a string has one.
+    let exports_moving_stack = bodies
+        .iter()
+        .filter(|calls| calls.iter().any(|c| c == "env.wit_dylib_export_call"))
+        .filter(|calls| calls.iter().any(|c| c == "$root.[context-set-0]"))
+        .count();
+    // `name` (its return area) only: `take` lifts its string, which needs
+    // no slot, and `inc` passes scalars.
+    assert_eq!(exports_moving_stack, 1);
+    Ok(())
+}
