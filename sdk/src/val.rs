@@ -155,16 +155,19 @@ enum Iter {
 /// glue asks for and panics (traps) with a message naming the call, the
 /// expected type and the value found.
 ///
-/// The vectors are dropped by hand (see `Drop`): most calls never allocate
-/// two of them, and the drop glue of an unused vector is not free.
-pub struct ValStack {
-    stack: ManuallyDrop<Vec<Val>>,
-    iters: ManuallyDrop<Vec<Iter>>,
+/// Its insides are boxed, and the box of the last stack dropped serves the
+/// next (see `Drop`): the SDK and interpreters move a call's stack in and
+/// out of its frame, and wasmtime's fuel counts every byte a move copies.
+pub struct ValStack(ManuallyDrop<Box<Values>>);
+
+struct Values {
+    stack: Vec<Val>,
+    iters: Vec<Iter>,
     /// Names the call in error messages.
     context: Callee,
     /// Owned handles popped to pass as borrows: kept alive until the stack
     /// is dropped, after the call.
-    lent: ManuallyDrop<Vec<Own>>,
+    lent: Vec<Own>,
     /// Whether lists of numbers (and records and tuples of them) move in one
     /// piece (see `bulk`).
     bulk: bool,
@@ -180,7 +183,7 @@ macro_rules! scalars {
         }
 
         fn $push(&mut self, value: $rust) {
-            self.stack.push(Val::$variant(value));
+            self.0.stack.push(Val::$variant(value));
         }
     )*};
 }
@@ -203,51 +206,60 @@ impl ValStack {
     }
 
     fn with_context(context: Callee) -> ValStack {
-        ValStack {
-            stack: ManuallyDrop::new(SPARE_STACK.with(Cell::take)),
-            iters: ManuallyDrop::new(Vec::new()),
-            context,
-            lent: ManuallyDrop::new(Vec::new()),
-            bulk: true,
-        }
+        let values = match SPARE_VALUES.with(Cell::take) {
+            Some(mut values) => {
+                values.context = context;
+                values.bulk = true;
+                values
+            }
+            None => Box::new(Values {
+                stack: Vec::new(),
+                iters: Vec::new(),
+                context,
+                lent: Vec::new(),
+                bulk: true,
+            }),
+        };
+        ValStack(ManuallyDrop::new(values))
     }
 
     /// Moves every list element by element, as for lists of other types:
     /// the baseline against which benchmarks measure the bulk path.
     pub fn element_by_element(mut self) -> ValStack {
-        self.bulk = false;
+        self.0.bulk = false;
         self
     }
 
     /// Pushes a value.
     pub fn push(&mut self, value: Val) {
-        self.stack.push(value);
+        self.0.stack.push(value);
     }
 
     /// Pops a value; panics on an empty stack.
     pub fn pop(&mut self) -> Val {
-        self.stack
+        self.0
+            .stack
             .pop()
-            .unwrap_or_else(|| panic!("value stack of {} is empty", self.context))
+            .unwrap_or_else(|| panic!("value stack of {} is empty", self.0.context))
     }
 
     /// Pops the `count` arguments of an export (the last is on top) and
     /// returns them in order.
     pub fn take_args(&mut self, count: usize) -> Vec<Val> {
         assert!(
-            self.stack.len() >= count,
+            self.0.stack.len() >= count,
             "{}: expected {count} arguments",
-            self.context
+            self.0.context
         );
-        let at = self.stack.len() - count;
-        self.stack.split_off(at)
+        let at = self.0.stack.len() - count;
+        self.0.stack.split_off(at)
     }
 
     fn pop_val(&mut self, expected: &str) -> Val {
-        self.stack.pop().unwrap_or_else(|| {
+        self.0.stack.pop().unwrap_or_else(|| {
             panic!(
                 "{}: expected a value of type {expected}, but the stack is empty",
-                self.context
+                self.0.context
             )
         })
     }
@@ -255,7 +267,7 @@ impl ValStack {
     fn mismatch(&self, expected: &str, found: &Val) -> ! {
         panic!(
             "{}: expected a value of type {expected}, found {}",
-            self.context,
+            self.0.context,
             describe(found)
         )
     }
@@ -267,17 +279,17 @@ impl ValStack {
     /// Pops `count` values pushed in order and returns them in order.
     fn pop_n(&mut self, count: usize, what: &str) -> Vec<Val> {
         assert!(
-            self.stack.len() >= count,
+            self.0.stack.len() >= count,
             "{}: {what} needs {count} values on the stack",
-            self.context
+            self.0.context
         );
-        let at = self.stack.len() - count;
-        self.stack.split_off(at)
+        let at = self.0.stack.len() - count;
+        self.0.stack.split_off(at)
     }
 
     /// Pushes `values` so that the first ends up on top.
     fn push_reversed(&mut self, values: Vec<Val>) {
-        self.stack.extend(values.into_iter().rev());
+        self.0.stack.extend(values.into_iter().rev());
     }
 
     fn payload(&mut self, has_payload: bool) -> Option<Box<Val>> {
@@ -286,15 +298,15 @@ impl ValStack {
 
     fn push_payload(&mut self, payload: Option<Box<Val>>, expected: bool, what: &str) {
         match (payload, expected) {
-            (Some(p), true) => self.stack.push(*p),
+            (Some(p), true) => self.0.stack.push(*p),
             (None, false) => {}
             (Some(_), false) => panic!(
                 "{}: {what} has a payload but its case has none",
-                self.context
+                self.0.context
             ),
             (None, true) => panic!(
                 "{}: {what} has no payload but its case needs one",
-                self.context
+                self.0.context
             ),
         }
     }
@@ -319,35 +331,32 @@ fn describe(value: &Val) -> String {
 }
 
 thread_local! {
-    /// The value vector of the last stack dropped, empty, for the next one:
-    /// a call of a small function then allocates nothing for its stack.
-    static SPARE_STACK: Cell<Vec<Val>> = const { Cell::new(Vec::new()) };
+    /// The insides of the last stack dropped, emptied, for the next one: a
+    /// call of a small function then allocates nothing for its stack.
+    static SPARE_VALUES: Cell<Option<Box<Values>>> = const { Cell::new(None) };
 }
 
-/// The capacity of the spare value vector. The spare always has exactly
-/// this capacity, so the memory it keeps is the same after every call
-/// (interpreters that check for leaks compare the live bytes between calls),
-/// and a call that moved a long list element by element does not hold its
-/// memory for good.
+/// The capacity of the spare's value vector. The spare always has exactly
+/// this capacity, and empty `iters` and `lent` that never allocated, so the
+/// memory it keeps is the same after every call (interpreters that check
+/// for leaks compare the live bytes between calls), and a call that moved a
+/// long list element by element does not hold its memory for good.
 const SPARE_STACK_CAPACITY: usize = 8;
 
 impl Drop for ValStack {
     fn drop(&mut self) {
-        // SAFETY: each vector is taken here, once, and not used again.
-        unsafe {
-            let mut stack = ManuallyDrop::take(&mut self.stack);
-            // Values left over are released first: dropping a handle may
-            // run code that makes and drops a stack of its own.
-            stack.clear();
-            if stack.capacity() != SPARE_STACK_CAPACITY {
-                resize_spare(&mut stack);
-            }
-            // What the spare held is normally the empty vector a new stack
-            // left there.
-            drop_if_allocated(SPARE_STACK.with(|spare| spare.replace(stack)));
-            drop_if_allocated(ManuallyDrop::take(&mut self.iters));
-            drop_if_allocated(ManuallyDrop::take(&mut self.lent));
+        // SAFETY: the box is taken here, once, and not used again.
+        let mut values = unsafe { ManuallyDrop::take(&mut self.0) };
+        // Values and handles left over are released first: dropping a
+        // handle may run code that makes and drops a stack of its own.
+        values.stack.clear();
+        drop_if_allocated(std::mem::take(&mut values.lent));
+        drop_if_allocated(std::mem::take(&mut values.iters));
+        if values.stack.capacity() != SPARE_STACK_CAPACITY {
+            resize_spare(&mut values.stack);
         }
+        // The spare is normally empty: a new stack took it.
+        drop(SPARE_VALUES.with(|spare| spare.replace(Some(values))));
     }
 }
 
@@ -405,7 +414,7 @@ impl Call for ValStack {
             Val::Borrow(borrow) => borrow,
             Val::Own(own) => {
                 let borrow = own.borrow();
-                self.lent.push(own);
+                self.0.lent.push(own);
                 borrow
             }
             other => self.mismatch(&Type::Borrow(ty).describe(), &other),
@@ -434,7 +443,7 @@ impl Call for ValStack {
     }
 
     fn push_future(&mut self, _ty: Future, end: ReadEnd) {
-        self.stack.push(Val::Future(end));
+        self.0.stack.push(Val::Future(end));
     }
 
     fn pop_error_context(&mut self) -> ErrorContext {
@@ -445,11 +454,11 @@ impl Call for ValStack {
     }
 
     fn push_error_context(&mut self, value: ErrorContext) {
-        self.stack.push(Val::ErrorContext(value));
+        self.0.stack.push(Val::ErrorContext(value));
     }
 
     fn push_stream(&mut self, _ty: Stream, end: ReadEnd) {
-        self.stack.push(Val::Stream(end));
+        self.0.stack.push(Val::Stream(end));
     }
 
     fn pop_record(&mut self, ty: Record) {
@@ -485,7 +494,7 @@ impl Call for ValStack {
         let expected = Type::Option(ty).describe();
         match self.pop_val(&expected) {
             Val::Option(Some(payload)) => {
-                self.stack.push(*payload);
+                self.0.stack.push(*payload);
                 true
             }
             Val::Option(None) => false,
@@ -514,7 +523,7 @@ impl Call for ValStack {
             Val::List(items) => items,
             other => self.mismatch(&expected, &other),
         };
-        let encoded = match self.bulk {
+        let encoded = match self.0.bulk {
             true => bulk::encode(ty.ty(), &items),
             false => None,
         };
@@ -525,23 +534,23 @@ impl Call for ValStack {
             },
             None => {
                 let len = items.len();
-                self.iters.push(Iter::List(items.into_iter()));
+                self.0.iters.push(Iter::List(items.into_iter()));
                 ListLowering::Elements { len }
             }
         }
     }
 
     fn pop_list_iter_next(&mut self, _ty: List) {
-        let next = match self.iters.last_mut() {
+        let next = match self.0.iters.last_mut() {
             Some(Iter::List(iter)) => iter.next(),
             _ => None,
         };
-        let next = next.unwrap_or_else(|| panic!("{}: list iterator exhausted", self.context));
-        self.stack.push(next);
+        let next = next.unwrap_or_else(|| panic!("{}: list iterator exhausted", self.0.context));
+        self.0.stack.push(next);
     }
 
     fn pop_list_iter(&mut self, _ty: List) {
-        self.iters.pop();
+        self.0.iters.pop();
     }
 
     fn pop_map(&mut self, ty: Map) -> usize {
@@ -549,7 +558,7 @@ impl Call for ValStack {
         match self.pop_val(&expected) {
             Val::Map(entries) => {
                 let len = entries.len();
-                self.iters.push(Iter::Map(entries.into_iter()));
+                self.0.iters.push(Iter::Map(entries.into_iter()));
                 len
             }
             other => self.mismatch(&expected, &other),
@@ -557,48 +566,48 @@ impl Call for ValStack {
     }
 
     fn pop_map_iter_next(&mut self, _ty: Map) {
-        let next = match self.iters.last_mut() {
+        let next = match self.0.iters.last_mut() {
             Some(Iter::Map(iter)) => iter.next(),
             _ => None,
         };
         let (key, value) =
-            next.unwrap_or_else(|| panic!("{}: map iterator exhausted", self.context));
-        self.stack.push(value);
-        self.stack.push(key);
+            next.unwrap_or_else(|| panic!("{}: map iterator exhausted", self.0.context));
+        self.0.stack.push(value);
+        self.0.stack.push(key);
     }
 
     fn pop_map_iter(&mut self, _ty: Map) {
-        self.iters.pop();
+        self.0.iters.pop();
     }
 
     fn push_string(&mut self, value: String) {
-        self.stack.push(Val::String(value));
+        self.0.stack.push(Val::String(value));
     }
 
     fn push_flags(&mut self, _ty: Flags, bits: u32) {
-        self.stack.push(Val::Flags(bits));
+        self.0.stack.push(Val::Flags(bits));
     }
 
     fn push_enum(&mut self, _ty: Enum, case: u32) {
-        self.stack.push(Val::Enum(case));
+        self.0.stack.push(Val::Enum(case));
     }
 
     fn push_borrow(&mut self, _ty: Resource, borrow: Borrow) {
-        self.stack.push(Val::Borrow(borrow));
+        self.0.stack.push(Val::Borrow(borrow));
     }
 
     fn push_own(&mut self, _ty: Resource, own: Own) {
-        self.stack.push(Val::Own(own));
+        self.0.stack.push(Val::Own(own));
     }
 
     fn push_record(&mut self, ty: Record) {
         let fields = self.pop_n(ty.fields().len(), "a record");
-        self.stack.push(Val::Record(fields));
+        self.0.stack.push(Val::Record(fields));
     }
 
     fn push_tuple(&mut self, ty: Tuple) {
         let items = self.pop_n(ty.types().len(), "a tuple");
-        self.stack.push(Val::Tuple(items));
+        self.0.stack.push(Val::Tuple(items));
     }
 
     fn push_variant(&mut self, ty: Variant, case: u32) {
@@ -607,12 +616,12 @@ impl Call for ValStack {
             .nth(case as usize)
             .is_some_and(|(_, t)| t.is_some());
         let payload = self.payload(has_payload);
-        self.stack.push(Val::Variant(case, payload));
+        self.0.stack.push(Val::Variant(case, payload));
     }
 
     fn push_option(&mut self, _ty: WitOption, is_some: bool) {
         let payload = self.payload(is_some);
-        self.stack.push(Val::Option(payload));
+        self.0.stack.push(Val::Option(payload));
     }
 
     fn push_result(&mut self, ty: WitResult, is_err: bool) {
@@ -621,7 +630,7 @@ impl Call for ValStack {
         } else {
             Ok(self.payload(ty.ok().is_some()))
         };
-        self.stack.push(Val::Result(value));
+        self.0.stack.push(Val::Result(value));
     }
 
     fn push_list_canonical(
@@ -629,13 +638,13 @@ impl Call for ValStack {
         ty: List,
         buffer: CanonicalList,
     ) -> Result<(), CanonicalList> {
-        let decoded = match self.bulk {
+        let decoded = match self.0.bulk {
             true => bulk::decode(ty.ty(), &buffer),
             false => None,
         };
         match decoded {
             Some(items) => {
-                self.stack.push(Val::List(items));
+                self.0.stack.push(Val::List(items));
                 Ok(())
             }
             None => Err(buffer),
@@ -643,27 +652,30 @@ impl Call for ValStack {
     }
 
     fn push_empty_list(&mut self, _ty: List, capacity: usize) {
-        self.stack.push(Val::List(Vec::with_capacity(capacity)));
+        self.0.stack.push(Val::List(Vec::with_capacity(capacity)));
     }
 
     fn list_append(&mut self, _ty: List) {
         let item = self.pop_val("list element");
-        match self.stack.last_mut() {
+        match self.0.stack.last_mut() {
             Some(Val::List(items)) => items.push(item),
-            _ => panic!("{}: list_append without a list on the stack", self.context),
+            _ => panic!(
+                "{}: list_append without a list on the stack",
+                self.0.context
+            ),
         }
     }
 
     fn push_map(&mut self, _ty: Map, capacity: usize) {
-        self.stack.push(Val::Map(Vec::with_capacity(capacity)));
+        self.0.stack.push(Val::Map(Vec::with_capacity(capacity)));
     }
 
     fn map_append(&mut self, _ty: Map) {
         let value = self.pop_val("map value");
         let key = self.pop_val("map key");
-        match self.stack.last_mut() {
+        match self.0.stack.last_mut() {
             Some(Val::Map(entries)) => entries.push((key, value)),
-            _ => panic!("{}: map_append without a map on the stack", self.context),
+            _ => panic!("{}: map_append without a map on the stack", self.0.context),
         }
     }
 }
