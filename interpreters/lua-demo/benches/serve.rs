@@ -213,11 +213,15 @@ fn median(rounds: &[Figures]) -> Figures {
 }
 
 /// Serves `component` with the `lua-demo serve` binary (its log drained
-/// on a thread) and loads it from this process.
+/// on a thread) and loads it from this process. The server runs with
+/// `RUST_BACKTRACE=1`, as many Rust developers' shells do: were wasmtime's
+/// errors to capture backtraces again, each Lua coroutine yield would pay
+/// for one, and the Lua figures would show it.
 fn measure(component: &[u8], workload: Workload) -> Result<Figures> {
     let path = std::env::temp_dir().join(format!("lua-demo-bench-{}.wasm", std::process::id()));
     std::fs::write(&path, component)?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_lua-demo"))
+        .env("RUST_BACKTRACE", "1")
         .arg("serve")
         .arg(&path)
         .args(["--addr", "127.0.0.1:0"])
