@@ -15,7 +15,7 @@ use std::ffi::c_void;
 use crate::call::Call;
 use crate::dispose::{drop_handles, holds_handles};
 use crate::handle::DropFn;
-use crate::metadata::{Future, Stream, Type};
+use crate::metadata::{Future, Stream, Type, Wit};
 use crate::runtime::CallFrame;
 use crate::task::{NextEvent, next_event};
 
@@ -31,6 +31,29 @@ const BLOCKED: u32 = 0xffff_ffff;
 const COPY_COMPLETED: u32 = 0;
 const COPY_DROPPED: u32 = 1;
 const COPY_CANCELLED: u32 = 2;
+
+/// [`Channel::spelling`]'s numbers for one world: for each future and
+/// each stream, the index of the first one whose payload spells the same.
+struct Spellings {
+    wit: Wit,
+    futures: Vec<usize>,
+    streams: Vec<usize>,
+}
+
+impl Spellings {
+    fn of(wit: Wit) -> Spellings {
+        let numbered = |spelt: Vec<Option<String>>| -> Vec<usize> {
+            let first = |s: &Option<String>| spelt.iter().position(|t| t == s);
+            spelt.iter().map(|s| first(s).expect("found itself")).collect()
+        };
+        let spell = |ty: Option<Type>| ty.map(|t| t.to_string());
+        Spellings {
+            wit,
+            futures: numbered(wit.futures().map(|f| spell(f.ty())).collect()),
+            streams: numbered(wit.streams().map(|s| spell(s.ty())).collect()),
+        }
+    }
+}
 
 /// How far a read or write of a future or stream got.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -75,8 +98,33 @@ impl Channel {
     /// kind with the same payload. The world lists one entry per place a
     /// type is used, and the component model compares types by structure.
     pub fn fits(self, other: Channel) -> bool {
-        self.is_future() == other.is_future()
-            && self.payload().map(|t| t.to_string()) == other.payload().map(|t| t.to_string())
+        self == other
+            || (self.is_future() == other.is_future() && self.spelling() == other.spelling())
+    }
+
+    /// A number for how this type's payload is spelt, the same for every
+    /// future (or stream) of the world that spells it alike. Ends are
+    /// checked each time they are passed, several times per request in an
+    /// HTTP handler, and spelling a type out allocates; so the numbers are
+    /// worked out once, for the whole world.
+    fn spelling(self) -> usize {
+        thread_local! {
+            static SPELLINGS: RefCell<Option<Spellings>> = const { RefCell::new(None) };
+        }
+        let wit = match self {
+            Channel::Future(f) => f.wit(),
+            Channel::Stream(s) => s.wit(),
+        };
+        SPELLINGS.with_borrow_mut(|known| {
+            let spellings = match known {
+                Some(spellings) if spellings.wit.is(wit) => spellings,
+                _ => known.insert(Spellings::of(wit)),
+            };
+            match self {
+                Channel::Future(f) => spellings.futures[f.index()],
+                Channel::Stream(s) => spellings.streams[s.index()],
+            }
+        })
     }
 
     /// The most elements one read may ask for: 1 for a future; for a

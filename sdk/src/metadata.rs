@@ -17,6 +17,13 @@ pub struct Wit {
     raw: &'static ffi::wit_t,
 }
 
+impl Wit {
+    /// Whether `self` and `other` are the same metadata.
+    pub(crate) fn is(&self, other: Wit) -> bool {
+        std::ptr::eq(self.raw, other.raw)
+    }
+}
+
 /// Makes a slice of a `(count, pointer)` pair of the metadata.
 fn table<T>(ptr: *const T, len: usize) -> &'static [T] {
     if len == 0 {
@@ -746,11 +753,21 @@ impl Future {
     pub(crate) fn raw_ops(&self) -> &'static ffi::wit_future_t {
         self.raw()
     }
+
+    /// The metadata this type belongs to.
+    pub(crate) fn wit(&self) -> Wit {
+        self.wit
+    }
 }
 
 impl Stream {
     pub(crate) fn raw_ops(&self) -> &'static ffi::wit_stream_t {
         self.raw()
+    }
+
+    /// The metadata this type belongs to.
+    pub(crate) fn wit(&self) -> Wit {
+        self.wit
     }
 
     pub fn name(&self) -> Option<&'static str> {

@@ -615,9 +615,11 @@ pub unsafe fn pop_end<I: Interpreter>(cx: *mut c_void, channel: Channel) -> u32 
         Channel::Future(ty) => frame.call.pop_future(ty),
         Channel::Stream(ty) => frame.call.pop_stream(ty),
     };
-    let described = end.describe();
-    end.pass(channel)
-        .unwrap_or_else(|e| trap(frame, format_args!("cannot pass {described}: {e}")))
+    let of_end = end.channel();
+    end.pass(channel).unwrap_or_else(|e| {
+        let described = of_end.end_name(true);
+        trap(frame, format_args!("cannot pass {described}: {e}"))
+    })
 }
 
 /// # Safety

@@ -110,6 +110,11 @@ return {
       wit.spawn(function() writer:write(42) end)
       return reader
     end,
+    wrong_end = function()
+      local reader, writer = wit.stream("u32")
+      writer:close()
+      return reader
+    end,
     unknown_stream = function()
       local _, err = pcall(wit.stream, "u64")
       return tostring(err)

@@ -309,6 +309,19 @@ fn writing_a_wrong_value_names_the_stream_or_future_type() -> Result<()> {
 }
 
 #[test]
+fn an_end_of_another_type_is_refused_naming_both() -> Result<()> {
+    let mut running = start()?;
+    let err = text(call(&mut running, "wrong-end", vec![]).unwrap_err());
+    assert!(
+        err.contains(
+            "expected the readable end of a stream<u8>, got the readable end of a stream<u32>"
+        ),
+        "{err}"
+    );
+    Ok(())
+}
+
+#[test]
 fn waiting_outside_an_async_export_is_a_lua_error() -> Result<()> {
     let mut running = start()?;
     let message = string(call(&mut running, "sync-calls-async", vec![])?);
