@@ -8,6 +8,7 @@
 //! [`ValStack::push`]. [`call_import`] does the same for imports.
 
 use std::cell::Cell;
+use std::fmt;
 use std::mem::ManuallyDrop;
 
 use crate::buffer::{Bytes, CanonicalList};
@@ -173,12 +174,22 @@ struct Values {
     bulk: bool,
 }
 
+/// A type, described for a message only when one is made: values are
+/// popped far more often than they mismatch.
+struct Described(Type);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.describe())
+    }
+}
+
 macro_rules! scalars {
     ($($pop:ident $push:ident $variant:ident $rust:ty, $wit:literal;)*) => {$(
         fn $pop(&mut self) -> $rust {
-            match self.pop_val($wit) {
+            match self.pop_val(&$wit) {
                 Val::$variant(v) => v,
-                other => self.mismatch($wit, &other),
+                other => self.mismatch(&$wit, &other),
             }
         }
 
@@ -255,7 +266,7 @@ impl ValStack {
         self.0.stack.split_off(at)
     }
 
-    fn pop_val(&mut self, expected: &str) -> Val {
+    fn pop_val(&mut self, expected: &dyn fmt::Display) -> Val {
         self.0.stack.pop().unwrap_or_else(|| {
             panic!(
                 "{}: expected a value of type {expected}, but the stack is empty",
@@ -264,7 +275,7 @@ impl ValStack {
         })
     }
 
-    fn mismatch(&self, expected: &str, found: &Val) -> ! {
+    fn mismatch(&self, expected: &dyn fmt::Display, found: &Val) -> ! {
         panic!(
             "{}: expected a value of type {expected}, found {}",
             self.0.context,
@@ -273,7 +284,7 @@ impl ValStack {
     }
 
     fn pop_typed(&mut self, ty: Type) -> Val {
-        self.pop_val(&ty.describe())
+        self.pop_val(&Described(ty))
     }
 
     /// Pops `count` values pushed in order and returns them in order.
@@ -293,10 +304,15 @@ impl ValStack {
     }
 
     fn payload(&mut self, has_payload: bool) -> Option<Box<Val>> {
-        has_payload.then(|| Box::new(self.pop_val("payload")))
+        has_payload.then(|| Box::new(self.pop_val(&"payload")))
     }
 
-    fn push_payload(&mut self, payload: Option<Box<Val>>, expected: bool, what: &str) {
+    fn push_payload(
+        &mut self,
+        payload: Option<Box<Val>>,
+        expected: bool,
+        what: &dyn fmt::Display,
+    ) {
         match (payload, expected) {
             (Some(p), true) => self.0.stack.push(*p),
             (None, false) => {}
@@ -389,9 +405,9 @@ impl Call for ValStack {
     }
 
     fn pop_string(&mut self) -> Bytes {
-        match self.pop_val("string") {
+        match self.pop_val(&"string") {
             Val::String(s) => s.into(),
-            other => self.mismatch("string", &other),
+            other => self.mismatch(&"string", &other),
         }
     }
 
@@ -447,9 +463,9 @@ impl Call for ValStack {
     }
 
     fn pop_error_context(&mut self) -> ErrorContext {
-        match self.pop_val("error-context") {
+        match self.pop_val(&"error-context") {
             Val::ErrorContext(value) => value,
-            other => self.mismatch("error-context", &other),
+            other => self.mismatch(&"error-context", &other),
         }
     }
 
@@ -476,7 +492,7 @@ impl Call for ValStack {
     }
 
     fn pop_variant(&mut self, ty: Variant) -> u32 {
-        let expected = Type::Variant(ty).describe();
+        let expected = Described(Type::Variant(ty));
         match self.pop_val(&expected) {
             Val::Variant(case, payload) => {
                 let has_payload = ty
@@ -491,7 +507,7 @@ impl Call for ValStack {
     }
 
     fn pop_option(&mut self, ty: WitOption) -> bool {
-        let expected = Type::Option(ty).describe();
+        let expected = Described(Type::Option(ty));
         match self.pop_val(&expected) {
             Val::Option(Some(payload)) => {
                 self.0.stack.push(*payload);
@@ -503,7 +519,7 @@ impl Call for ValStack {
     }
 
     fn pop_result(&mut self, ty: WitResult) -> bool {
-        let expected = Type::Result(ty).describe();
+        let expected = Described(Type::Result(ty));
         match self.pop_val(&expected) {
             Val::Result(Ok(payload)) => {
                 self.push_payload(payload, ty.ok().is_some(), &expected);
@@ -518,7 +534,7 @@ impl Call for ValStack {
     }
 
     fn pop_list(&mut self, ty: List) -> ListLowering {
-        let expected = Type::List(ty).describe();
+        let expected = Described(Type::List(ty));
         let items = match self.pop_val(&expected) {
             Val::List(items) => items,
             other => self.mismatch(&expected, &other),
@@ -554,7 +570,7 @@ impl Call for ValStack {
     }
 
     fn pop_map(&mut self, ty: Map) -> usize {
-        let expected = Type::Map(ty).describe();
+        let expected = Described(Type::Map(ty));
         match self.pop_val(&expected) {
             Val::Map(entries) => {
                 let len = entries.len();
@@ -656,7 +672,7 @@ impl Call for ValStack {
     }
 
     fn list_append(&mut self, _ty: List) {
-        let item = self.pop_val("list element");
+        let item = self.pop_val(&"list element");
         match self.0.stack.last_mut() {
             Some(Val::List(items)) => items.push(item),
             _ => panic!(
@@ -671,8 +687,8 @@ impl Call for ValStack {
     }
 
     fn map_append(&mut self, _ty: Map) {
-        let value = self.pop_val("map value");
-        let key = self.pop_val("map key");
+        let value = self.pop_val(&"map value");
+        let key = self.pop_val(&"map key");
         match self.0.stack.last_mut() {
             Some(Val::Map(entries)) => entries.push((key, value)),
             _ => panic!("{}: map_append without a map on the stack", self.0.context),
