@@ -44,7 +44,10 @@ impl Spellings {
     fn of(wit: Wit) -> Spellings {
         let numbered = |spelt: Vec<Option<String>>| -> Vec<usize> {
             let first = |s: &Option<String>| spelt.iter().position(|t| t == s);
-            spelt.iter().map(|s| first(s).expect("found itself")).collect()
+            spelt
+                .iter()
+                .map(|s| first(s).expect("found itself"))
+                .collect()
         };
         let spell = |ty: Option<Type>| ty.map(|t| t.to_string());
         Spellings {

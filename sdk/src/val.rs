@@ -307,12 +307,7 @@ impl ValStack {
         has_payload.then(|| Box::new(self.pop_val(&"payload")))
     }
 
-    fn push_payload(
-        &mut self,
-        payload: Option<Box<Val>>,
-        expected: bool,
-        what: &dyn fmt::Display,
-    ) {
+    fn push_payload(&mut self, payload: Option<Box<Val>>, expected: bool, what: &dyn fmt::Display) {
         match (payload, expected) {
             (Some(p), true) => self.0.stack.push(*p),
             (None, false) => {}
