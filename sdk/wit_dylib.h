@@ -707,14 +707,22 @@ WIT_DYLIB_EXPORT void wit_dylib_push_error_context(void *cx, uint32_t handle);
 /* ------------------------------------------------------------------------ */
 
 /// Stores the length in bytes of the script blob in `*len` and returns its
-/// address. The blob is static data of the script library: valid for the
-/// whole program (it may be called from `wit_dylib_initialize`), never to be
-/// written or freed. It is laid out as
+/// address. The blob belongs to the script library: valid for the whole
+/// program, or until `wit_dylib_script_release` (it may be called from
+/// `wit_dylib_initialize`), never to be written or freed. It is laid out as
 ///   name length: 4 bytes, unsigned little-endian (`n`);
 ///   name: `n` bytes of UTF-8, the script's file name, for messages;
 ///   source: the remaining `*len - 4 - n` bytes, exactly as linked (not
 ///   NUL-terminated, and not checked to be UTF-8).
 const uint8_t *wit_dylib_script(size_t *len);
+
+/// Says the interpreter is done with the blob (it compiled the script into
+/// data of its own): nothing may read it, and `wit_dylib_script` must not be
+/// called, afterwards. With pre-initialisation the library clears the blob
+/// before the snapshot, so that the component does not ship the source;
+/// otherwise it does nothing. Optional: an interpreter that never calls it
+/// keeps its blob.
+void wit_dylib_script_release(void);
 
 /* ------------------------------------------------------------------------ */
 /* Differences from wasm-tools' header                                      */
@@ -760,8 +768,9 @@ const uint8_t *wit_dylib_script(size_t *len);
 /* - Declared here only: `cabi_realloc`, `wit_dylib_export_async_call` and  */
 /*   `wit_dylib_export_async_callback` (imported by every world library of  */
 /*   either generator), the error-context extension, `wit_dylib_script`,    */
-/*   and `WIT_DYLIB_EXPORT`. The include guard differs too                  */
-/*   (`WIT_INTERPRETER_H` there), so do not include both headers.           */
+/*   `wit_dylib_script_release` and `WIT_DYLIB_EXPORT`. The include guard    */
+/*   differs too (`WIT_INTERPRETER_H` there), so do not include both        */
+/*   headers.                                                               */
 /* ------------------------------------------------------------------------ */
 
 #endif /* WIT_DYLIB_ABI_H */

@@ -60,7 +60,10 @@ pub const SCRIPT_SOURCE: &str = "wit-dylib:preinit/source";
 ///   `wit_dylib_preinit` to say instances will have no `wasi:random`;
 ///   otherwise it does nothing (and needs no SDK);
 /// - it defines `wit_dylib_script` (docs/abi.md §10.1) over a blob it asks
-///   the build for once, through [`SCRIPT_SOURCE`]'s `get`, and keeps.
+///   the build for once, through [`SCRIPT_SOURCE`]'s `get`, and keeps;
+/// - it defines `wit_dylib_script_release`, which clears the blob and
+///   forgets it: an interpreter that has read its script calls it, and the
+///   source stays out of the snapshot.
 ///
 /// With it, the component built for the build-time run contains no script:
 /// a rebuild after an edit is the same component, which the compilation
@@ -89,14 +92,16 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
     module.section(&imports);
     let (get, preinit) = (0, 1);
     let first_own = 1 + u32::from(no_entropy);
-    let (init, script) = (first_own, first_own + 1);
+    let (init, script, release) = (first_own, first_own + 1, first_own + 2);
     let mut functions = FunctionSection::new();
     functions.function(0);
     functions.function(2);
+    functions.function(0);
     module.section(&functions);
     let mut exports = ExportSection::new();
     exports.export(INIT_EXPORT, ExportKind::Func, init);
     exports.export("wit_dylib_script", ExportKind::Func, script);
+    exports.export(wit_dylib_script_library::RELEASE, ExportKind::Func, release);
     module.section(&exports);
 
     let mut code = CodeSection::new();
@@ -130,6 +135,23 @@ pub fn init_library(no_entropy: bool) -> Result<Vec<u8>> {
         .i32_store(word(0))
         .global_get(0)
         .i32_load(word(0))
+        .end();
+    code.function(&body);
+    // wit_dylib_script_release(): zero the blob (nothing if never fetched:
+    // address and length are 0), then both words, so that the blob is not
+    // in the snapshot and a later `wit_dylib_script` fetches it again (at
+    // build time) or traps (in a snapshot, where `get` is gone).
+    let mut body = Function::new([]);
+    body.instructions()
+        .global_get(0)
+        .i32_load(word(0))
+        .i32_const(0)
+        .global_get(0)
+        .i32_load(word(4))
+        .memory_fill(0)
+        .global_get(0)
+        .i64_const(0)
+        .i64_store(word(0))
         .end();
     code.function(&body);
     module.section(&code);

@@ -228,7 +228,7 @@ pub use metadata::{
 pub use objects::Objects;
 pub use preinit::random_seed;
 pub use runtime::CallFrame;
-pub use script::{LinkedScript, linked_script};
+pub use script::{LinkedScript, linked_script, release_linked_script};
 pub use task::{Task, block_on, join_all, spawn, yield_now};
 pub use val::{
     Val, ValStack, call_import, call_import_async, read_future, read_stream, write_future,

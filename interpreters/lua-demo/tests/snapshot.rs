@@ -1,5 +1,6 @@
 //! Lean snapshots: garbage the top level frees does not ship in a
-//! pre-initialised component (`interpreters/lua/src/heap.rs`).
+//! pre-initialised component (`interpreters/lua/src/heap.rs`), nor does the
+//! script's source, which the interpreter releases (docs/abi.md §10.1).
 
 use lua_demo::{Options, Script, componentize_with};
 use wasmparser::{ExternalKind, Parser, Payload};
@@ -73,6 +74,23 @@ fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
         .windows(needle.len())
         .filter(|w| *w == needle)
         .count()
+}
+
+#[test]
+fn the_script_source_is_not_in_the_snapshot() {
+    // A comment: Lua keeps none, so only the source holds it.
+    const MARK: &str = "-- a sentence that only the source holds";
+    let source = format!("{MARK}\nreturn {{ f = function() return 1 end }}");
+    let plain = build_with(
+        &source,
+        &Options {
+            preinit: false,
+            ..Options::default()
+        },
+    );
+    assert_eq!(occurrences(&plain, MARK.as_bytes()), 1, "linked as data");
+    let snapshot = build(&source);
+    assert_eq!(occurrences(&snapshot, MARK.as_bytes()), 0, "released");
 }
 
 #[test]

@@ -82,6 +82,9 @@ impl Interpreter for LuaInterpreter {
         heap::start_zeroing();
         let started = start();
         heap::stop_zeroing();
+        // SAFETY: Lua compiled the source into objects of its own (the
+        // chunk name included), and nothing reads `script` again.
+        unsafe { wit_dylib_sdk::release_linked_script() };
         match started {
             Ok((exports, randomseed, driven)) => LuaInterpreter {
                 lua,

@@ -674,12 +674,19 @@ unsafe extern "C" {
     /// Pushes an error-context handle, now the interpreter's to drop.
     pub fn wit_dylib_push_error_context(cx: *mut ::core::ffi::c_void, handle: u32);
     /** Stores the length in bytes of the script blob in `*len` and returns its
- address. The blob is static data of the script library: valid for the
- whole program (it may be called from `wit_dylib_initialize`), never to be
- written or freed. It is laid out as
+ address. The blob belongs to the script library: valid for the whole
+ program, or until `wit_dylib_script_release` (it may be called from
+ `wit_dylib_initialize`), never to be written or freed. It is laid out as
    name length: 4 bytes, unsigned little-endian (`n`);
    name: `n` bytes of UTF-8, the script's file name, for messages;
    source: the remaining `*len - 4 - n` bytes, exactly as linked (not
    NUL-terminated, and not checked to be UTF-8).*/
     pub fn wit_dylib_script(len: *mut usize) -> *const u8;
+    /** Says the interpreter is done with the blob (it compiled the script into
+ data of its own): nothing may read it, and `wit_dylib_script` must not be
+ called, afterwards. With pre-initialisation the library clears the blob
+ before the snapshot, so that the component does not ship the source;
+ otherwise it does nothing. Optional: an interpreter that never calls it
+ keeps its blob.*/
+    pub fn wit_dylib_script_release();
 }

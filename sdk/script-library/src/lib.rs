@@ -3,7 +3,8 @@
 //! Interpreters read their script with `wit_dylib_sdk::linked_script`, which
 //! imports `wit_dylib_script(len: *mut usize) -> *const u8`; this library
 //! defines it over a data segment holding `name length (u32 LE),
-//! name, source`. It is a shared-everything dylib like the others: a
+//! name, source`, and `wit_dylib_script_release()`, which does nothing here:
+//! static data costs nothing to keep. It is a shared-everything dylib like the others: a
 //! `dylink.0` section declares its memory needs, and its data is placed at
 //! `__memory_base`.
 
@@ -12,6 +13,10 @@ use wasm_encoder::{
     Function, FunctionSection, GlobalType, ImportSection, Instruction, MemArg, MemArgTarget,
     MemoryType, Module, TypeSection, ValType,
 };
+
+/// The function an interpreter calls once it no longer needs the script
+/// (docs/abi.md §10.1).
+pub const RELEASE: &str = "wit_dylib_script_release";
 
 /// `dylink.0` subsection id of the memory requirements.
 const WASM_DYLINK_MEM_INFO: u8 = 1;
@@ -38,6 +43,7 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
 
     let mut types = TypeSection::new();
     types.ty().function([ValType::I32], [ValType::I32]);
+    types.ty().function([], []);
     module.section(&types);
 
     let mut imports = ImportSection::new();
@@ -46,10 +52,12 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
 
     let mut functions = FunctionSection::new();
     functions.function(0);
+    functions.function(1);
     module.section(&functions);
 
     let mut exports = ExportSection::new();
     exports.export("wit_dylib_script", ExportKind::Func, 0);
+    exports.export(RELEASE, ExportKind::Func, 1);
     module.section(&exports);
 
     // *len = blob length; return __memory_base.
@@ -66,6 +74,9 @@ pub fn build(name: &str, source: &[u8]) -> Vec<u8> {
     body.instruction(&Instruction::End);
     let mut code = CodeSection::new();
     code.function(&body);
+    let mut release = Function::new([]);
+    release.instruction(&Instruction::End);
+    code.function(&release);
     module.section(&code);
 
     let mut data = DataSection::new();
