@@ -11,6 +11,10 @@ fn build(source: &str) -> Vec<u8> {
 }
 
 fn build_with(source: &str, options: &Options) -> Vec<u8> {
+    build_named("snap.lua", source, options)
+}
+
+fn build_named(name: &str, source: &str, options: &Options) -> Vec<u8> {
     let mut resolve = Resolve::default();
     let package = resolve
         .push_str(
@@ -20,7 +24,7 @@ fn build_with(source: &str, options: &Options) -> Vec<u8> {
         .unwrap();
     let world = resolve.select_world(&[package], None).unwrap();
     let script = Script {
-        name: "snap.lua".into(),
+        name: name.into(),
         source: source.as_bytes().to_vec(),
     };
     componentize_with(&script, &resolve, world, options).unwrap()
@@ -78,19 +82,29 @@ fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
 
 #[test]
 fn the_script_source_is_not_in_the_snapshot() {
-    // A comment: Lua keeps none, so only the source holds it.
-    const MARK: &str = "-- a sentence that only the source holds";
-    let source = format!("{MARK}\nreturn {{ f = function() return 1 end }}");
-    let plain = build_with(
-        &source,
-        &Options {
+    // A comment: neither language keeps one, so only the source holds it.
+    const MARK: &str = "a sentence that only the source holds";
+    let scripts = [
+        (
+            "snap.lua",
+            format!("-- {MARK}\nreturn {{ f = function() return 1 end }}"),
+        ),
+        ("snap.toy", format!("; {MARK}\n(export \"f\" (fn () 1))")),
+    ];
+    for (name, source) in scripts {
+        let plain = Options {
             preinit: false,
             ..Options::default()
-        },
-    );
-    assert_eq!(occurrences(&plain, MARK.as_bytes()), 1, "linked as data");
-    let snapshot = build(&source);
-    assert_eq!(occurrences(&snapshot, MARK.as_bytes()), 0, "released");
+        };
+        let plain = build_named(name, &source, &plain);
+        assert_eq!(occurrences(&plain, MARK.as_bytes()), 1, "{name}: linked");
+        let snapshot = build_named(name, &source, &Options::default());
+        assert_eq!(
+            occurrences(&snapshot, MARK.as_bytes()),
+            0,
+            "{name}: released"
+        );
+    }
 }
 
 #[test]

@@ -78,6 +78,12 @@ impl Interpreter for ToyInterpreter {
                 missing.join(", ")
             )
         });
+        // SAFETY: the program owns its code and its file's name, and
+        // nothing reads `script` again.
+        #[allow(unsafe_code)]
+        unsafe {
+            wit_dylib_sdk::release_linked_script()
+        };
         ToyInterpreter {
             interp,
             exports,
