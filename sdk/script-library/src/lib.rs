@@ -4,9 +4,9 @@
 //! imports `wit_dylib_script(len: *mut usize) -> *const u8`; this library
 //! defines it over a data segment holding `name length (u32 LE),
 //! name, source`, and `wit_dylib_script_release()`, which does nothing here:
-//! static data costs nothing to keep. It is a shared-everything dylib like the others: a
-//! `dylink.0` section declares its memory needs, and its data is placed at
-//! `__memory_base`.
+//! static data costs nothing to keep. It is a shared-everything dylib like
+//! the others: a `dylink.0` section declares its memory needs, and its data
+//! is placed at `__memory_base`.
 
 use wasm_encoder::{
     CodeSection, ConstExpr, CustomSection, DataSection, EntityType, ExportKind, ExportSection,
