@@ -222,8 +222,8 @@ pub use handle::{Borrow, Own};
 pub use interpreter::Interpreter;
 pub use layout::size_align;
 pub use metadata::{
-    Alias, Callee, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction, List, Map,
-    Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
+    Alias, Callee, Described, Enum, ExportFunction, FixedLengthList, Flags, Future, ImportFunction,
+    List, Map, Record, Resource, Stream, Tuple, Type, Variant, Wit, WitOption, WitResult,
 };
 pub use objects::Objects;
 pub use preinit::random_seed;

@@ -335,6 +335,17 @@ impl Type {
     }
 }
 
+/// [`Type::describe`], written only when displayed: for error messages
+/// that are built far less often than the checks that might need them.
+#[derive(Copy, Clone, Debug)]
+pub struct Described(pub Type);
+
+impl std::fmt::Display for Described {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.describe())
+    }
+}
+
 /// Declares a `Copy` handle to entry `index` of one metadata table.
 macro_rules! handle {
     ($(#[$doc:meta])* $name:ident => $raw:ident, $table:ident, $count:ident) => {

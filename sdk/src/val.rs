@@ -19,8 +19,8 @@ use crate::end::{EndError, ReadEnd, WriteEnd};
 use crate::error_context::ErrorContext;
 use crate::handle::{Borrow, Own};
 use crate::metadata::{
-    Callee, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record, Resource,
-    Stream, Tuple, Type, Variant, WitOption, WitResult,
+    Callee, Described, Enum, ExportFunction, Flags, Future, ImportFunction, List, Map, Record,
+    Resource, Stream, Tuple, Type, Variant, WitOption, WitResult,
 };
 use crate::runtime::{CallFrame, drop_if_allocated};
 
@@ -172,16 +172,6 @@ struct Values {
     /// Whether lists of numbers (and records and tuples of them) move in one
     /// piece (see `bulk`).
     bulk: bool,
-}
-
-/// A type, described for a message only when one is made: values are
-/// popped far more often than they mismatch.
-struct Described(Type);
-
-impl fmt::Display for Described {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.describe())
-    }
 }
 
 macro_rules! scalars {

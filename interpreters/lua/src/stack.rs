@@ -7,14 +7,14 @@
 
 use mlua::{Lua, Table, Value};
 use wit_dylib_sdk::{
-    Borrow, Bytes, Call, Callee, CanonicalList, Channel, Enum, ErrorContext, Flags, Future, List,
-    ListLowering, Map, Own, ReadEnd, Record, Resource, Stream, Tuple, Type, Variant, WitOption,
-    WitResult,
+    Borrow, Bytes, Call, Callee, CanonicalList, Channel, Described, Enum, ErrorContext, Flags,
+    Future, List, ListLowering, Map, Own, ReadEnd, Record, Resource, Stream, Tuple, Type, Variant,
+    WitOption, WitResult,
 };
 
 use crate::channels;
 use crate::resources;
-use crate::values::{self, Described, Mismatch};
+use crate::values::{self, Mismatch};
 
 enum Iter {
     List { items: Table, next: usize },

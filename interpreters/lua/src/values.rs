@@ -100,15 +100,6 @@ pub fn describe(value: &Value) -> String {
 /// that checking a value allocates nothing.
 pub type Expected<'a> = &'a dyn std::fmt::Display;
 
-/// A type's description ([`Type::describe`]) as an [`Expected`].
-pub struct Described(pub Type);
-
-impl std::fmt::Display for Described {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0.describe())
-    }
-}
-
 fn mismatch(expected: Expected<'_>, found: &Value) -> Mismatch {
     format!("expected {expected}, found {}", describe(found))
 }
