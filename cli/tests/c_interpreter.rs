@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{componentize_ok, invoke, repo, scratch, show, wit_dylib_err, wit_dylib_ok};
+use common::{
+    componentize_ok, copies_in, invoke, repo, scratch, show, wit_dylib_err, wit_dylib_ok,
+};
 
 fn example(file: &str) -> PathBuf {
     repo("examples/c-interpreter").join(file)
@@ -83,6 +85,11 @@ fn it_builds_pure_and_without_preinitialisation() {
     ] {
         let app = component(name, flags);
         assert_eq!(run(&app, r#"greet("C")"#), r#""Hello, C!""#, "{name}");
+        // The rules' first comment is in the linked script only: the
+        // interpreter releases the script once parsed, and a snapshot taken
+        // after that holds zeros where it was.
+        let copies = copies_in(&app, "One rule per export of demo:app/api");
+        assert_eq!(copies, usize::from(name == "plain"), "{name}");
     }
 }
 

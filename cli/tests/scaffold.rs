@@ -11,7 +11,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use common::{
-    componentize_ok, invoke, repo, scratch, show, target_dir, wit_dylib, wit_dylib_err,
+    componentize_ok, copies_in, invoke, repo, scratch, show, target_dir, wit_dylib, wit_dylib_err,
     wit_dylib_ok,
 };
 
@@ -83,6 +83,14 @@ fn a_scaffolded_interpreter_builds_componentizes_and_runs() {
     // Pure components work too: the world imports only `log`.
     let pure = componentize(dir, dylib, &["--stub-wasi"]);
     assert_eq!(invoke(&pure, "fact(5)"), "120");
+    // The template releases the script once parsed: its first comment is in
+    // a component that links the script, not in a snapshot.
+    let plain = componentize(dir, dylib, &["--no-preinit"]);
+    assert_eq!(invoke(&plain, "fact(5)"), "120");
+    for (component, expected) in [(&app, 0), (&pure, 0), (&plain, 1)] {
+        let copies = copies_in(component, "A calc script for the world in wit/world.wit");
+        assert_eq!(copies, expected, "{}", component.display());
+    }
 }
 
 #[test]

@@ -796,6 +796,9 @@ void wit_dylib_initialize(const wit_t *wit) {
     if (!utf8_valid(src, len - 4 - n)) die("%s is not valid UTF-8", script_name);
     parse_script((const char *)src, len - 4 - n);
     check_script();
+    /* The rules hold copies of what they need, so the source can go: a
+     * pre-initialised component then does not ship it in its snapshot. */
+    wit_dylib_script_release();
 }
 
 

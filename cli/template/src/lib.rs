@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use lang::{Imports, Program, Value};
 use wit_dylib_sdk::{
     Callee, ExportFunction, ImportFunction, Interpreter, Resource, ValStack, Wit, linked_script,
+    release_linked_script,
 };
 
 /// Starts every message, so that the host's stderr says who is speaking.
@@ -48,6 +49,10 @@ impl Interpreter for Calc {
             script.name,
             problems.join("\n  ")
         );
+        // SAFETY: `Program` owns copies of everything it took from the
+        // source, and nothing reads `script` again. Released, the source is
+        // not in a pre-initialised component's snapshot.
+        unsafe { release_linked_script() };
         let imports = wit
             .import_funcs()
             .filter(|func| func.interface().is_none())

@@ -154,6 +154,15 @@ pub fn show(path: &Path) -> &str {
     path.to_str().expect("UTF-8 path")
 }
 
+/// How many times `text` occurs in the file at `path`.
+pub fn copies_in(path: &Path, text: &str) -> usize {
+    let bytes = std::fs::read(path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+    bytes
+        .windows(text.len())
+        .filter(|w| *w == text.as_bytes())
+        .count()
+}
+
 /// A `wit-dylib serve` process on a free loopback port.
 pub struct Server {
     child: Child,
