@@ -6,7 +6,7 @@
 //! mostly small objects full of zero bytes (null pointers, the high bytes
 //! of small numbers): in a large snapshot the merging left more than half of
 //! the segments' bytes zero. [`recut`] cuts the same memory where a run of
-//! zeros costs more than a segment's header and, past 50,000 segments,
+//! zeros costs more than a segment's header and, past 100,000 segments,
 //! joins the closest ones.
 //!
 //! Only a module that defines its memory and initialises it with active
@@ -26,9 +26,11 @@ use crate::core_module;
 /// header (kind, offset expression, length) costs.
 const ZEROS_KEPT: usize = 8;
 
-/// At most this many segments: half of what wasmparser (and so wasmtime)
-/// accepts, for headroom, as wizer keeps.
-const MAX_SEGMENTS: usize = 50_000;
+/// At most this many segments: the limit engines agree on (wasmparser, so
+/// wasmtime, and V8 enforce it). The rewrites after this one add modules,
+/// never segments to this one, so it needs no headroom, and every segment
+/// spares a join, which would write zeros.
+const MAX_SEGMENTS: usize = 100_000;
 
 /// `module` with its data segments cut again, or `None` when it is not a
 /// snapshot's memory or cutting saves nothing.
@@ -227,6 +229,40 @@ mod tests {
         assert!(recut.len() < module.len());
         assert_eq!(segments(&recut)?, 2);
         assert_eq!(memory(&recut, 4096)?, memory(&module, 4096)?);
+        Ok(())
+    }
+
+    #[test]
+    fn a_memory_of_more_runs_than_segments_allowed_is_cut_at_the_limit() -> Result<()> {
+        // One non-zero byte in every 16: a run each, two more than allowed.
+        let runs = MAX_SEGMENTS + 2;
+        let mut image = vec![0u8; runs * 16];
+        for run in 0..runs {
+            image[run * 16] = 1 + (run % 255) as u8;
+        }
+        let pages = image.len().div_ceil(65536);
+        let mut module = wasm_encoder::Module::new();
+        let mut memories = wasm_encoder::MemorySection::new();
+        memories.memory(wasm_encoder::MemoryType {
+            minimum: pages as u64,
+            maximum: None,
+            memory64: false,
+            shared: false,
+            page_size_log2: None,
+        });
+        module.section(&memories);
+        let mut exports = wasm_encoder::ExportSection::new();
+        exports.export("memory", wasm_encoder::ExportKind::Memory, 0);
+        module.section(&exports);
+        let mut data = DataSection::new();
+        data.active(0, &ConstExpr::i32_const(0), image.iter().copied());
+        module.section(&data);
+        let module = module.finish();
+
+        let recut = recut(&module)?.expect("a smaller cut");
+        assert_eq!(segments(&recut)?, MAX_SEGMENTS);
+        // wasmtime validates it, and it starts with the same memory.
+        assert_eq!(memory(&recut, image.len())?, image);
         Ok(())
     }
 
