@@ -9,6 +9,7 @@ pub mod generate;
 mod invoke;
 pub mod limits;
 pub mod new;
+pub mod profile;
 mod results;
 pub mod run;
 pub mod serve;

@@ -7,6 +7,7 @@ use anyhow::{Context, Result};
 use wit_dylib_pipeline::runtime;
 
 use crate::limits::{LimitArgs, name_the_flag};
+use crate::profile::ProfileArgs;
 
 /// Run a component's export with WASI: `run app.wasm --invoke 'greet("you")'`.
 #[derive(clap::Args, Clone, Debug)]
@@ -24,10 +25,13 @@ pub struct RunArgs {
     pub max_items: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub profile: ProfileArgs,
 }
 
 /// Runs the call `args` describes and prints each result on a line.
 pub fn run(args: &RunArgs) -> Result<()> {
+    args.profile.apply()?;
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     runtime::check_component(&bytes).with_context(|| args.component.display().to_string())?;

@@ -6,11 +6,12 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use common::{
-    componentize_ok, copies_in, invoke, repo, scratch, show, wit_dylib_err, wit_dylib_ok,
+    componentize_ok, copies_in, invoke, repo, scratch, show, take_perf_map, wit_dylib_err,
+    wit_dylib_ok,
 };
 
 fn example(file: &str) -> PathBuf {
@@ -90,6 +91,42 @@ fn it_builds_pure_and_without_preinitialisation() {
         // after that holds zeros where it was.
         let copies = copies_in(&app, "One rule per export of demo:app/api");
         assert_eq!(copies, usize::from(name == "plain"), "{name}");
+    }
+}
+
+#[test]
+fn run_with_a_perf_map_names_the_interpreters_functions() {
+    let app = component("profiled", &[]);
+    let run = |flags: &[&str]| {
+        let child = Command::new(env!("CARGO_BIN_EXE_wit-dylib"))
+            .args([
+                "run",
+                show(&app),
+                "--invoke",
+                r#"demo:app/api#greet("perf")"#,
+            ])
+            .args(flags)
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{flags:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            r#""Hello, perf!""#
+        );
+        take_perf_map(pid)
+    };
+    assert!(run(&[]).is_none(), "a perf map without --profile");
+    let map = run(&["--profile", "perfmap"]).expect("a perf map");
+    // interp.c's functions, by the names its name section gives them.
+    for function in ["wit_dylib_export_call", "eval"] {
+        assert!(
+            map.lines()
+                .any(|line| line.ends_with(&format!("::{function}"))),
+            "{function} is not in the perf map"
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{artifact, componentize_ok, invoke, repo, scratch, show, wit_dylib};
+use common::{artifact, componentize_ok, invoke, repo, scratch, show, take_perf_map, wit_dylib};
 
 /// Componentizes the toy version of the lua-demo example with the toy
 /// interpreter dylib and runs an export that needs no import.
@@ -87,6 +87,17 @@ fn serve_answers_a_client_and_logs_the_request() {
     assert_eq!(status, 200);
     assert_eq!(content_type.as_deref(), Some("text/plain"));
     assert_eq!(body, "Hello, world!\n");
+    let pid = server.pid();
     let log = server.stop();
     assert!(log.contains("GET /hi 200"), "{log}");
+    assert!(take_perf_map(pid).is_none(), "a perf map without --profile");
+
+    // With a profiler, the same server tells it where the handler's code is.
+    let server = common::Server::start(&[show(&component), "--profile", "perfmap"]);
+    assert_eq!(common::get(&server.addr, "/hi").0, 200);
+    let pid = server.pid();
+    server.stop();
+    let map = take_perf_map(pid).expect("a perf map");
+    let wasm = map.lines().filter(|line| line.contains(" wasm[")).count();
+    assert!(wasm > 1000, "{wasm} wasm functions in the perf map");
 }

@@ -28,6 +28,7 @@ mod core_module;
 pub mod deadline;
 mod link;
 pub mod preinit;
+pub mod profile;
 mod prune;
 pub mod runtime;
 mod segments;

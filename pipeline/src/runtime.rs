@@ -19,7 +19,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
-use crate::{cache, deadline};
+use crate::{cache, deadline, profile};
 
 /// What one run may use. Fuel and time are given again in full to every
 /// call (and to instantiation, which runs the script's top level unless
@@ -351,6 +351,7 @@ fn config(concurrency: bool) -> Config {
     }
     config.consume_fuel(true);
     deadline::configure(&mut config);
+    profile::configure(&mut config);
     // Frames of anonymous wasm functions help no script author; the
     // messages say what failed.
     config.wasm_backtrace_max_frames(None);

@@ -101,10 +101,13 @@ pub struct ServeArgs {
     pub idle_instance_timeout: u64,
     #[command(flatten)]
     pub limits: crate::LimitArgs,
+    #[command(flatten)]
+    pub profile: crate::profile::ProfileArgs,
 }
 
 /// Serves the component `args` names until Ctrl-C.
 pub fn command(args: &ServeArgs) -> Result<()> {
+    args.profile.apply()?;
     let bytes = std::fs::read(&args.component)
         .with_context(|| format!("cannot read {}", args.component.display()))?;
     let options = Options {

@@ -163,6 +163,25 @@ pub fn copies_in(path: &Path, text: &str) -> usize {
         .count()
 }
 
+/// The perf map (`--profile perfmap`) that process `pid` wrote, removed
+/// once read, or `None` if it wrote none. Each line must be an address, a
+/// size in hex and a function's name.
+pub fn take_perf_map(pid: u32) -> Option<String> {
+    let path = PathBuf::from(format!("/tmp/perf-{pid}.map"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    std::fs::remove_file(&path).unwrap();
+    for line in text.lines() {
+        let mut fields = line.splitn(3, ' ');
+        let (address, size, name) = (fields.next(), fields.next(), fields.next());
+        let hex = |field: Option<&str>| field.is_some_and(|f| u64::from_str_radix(f, 16).is_ok());
+        assert!(
+            hex(address.and_then(|a| a.strip_prefix("0x"))) && hex(size) && name.is_some(),
+            "not a perf map line: {line:?}"
+        );
+    }
+    Some(text)
+}
+
 /// A `wit-dylib serve` process on a free loopback port.
 pub struct Server {
     child: Child,
