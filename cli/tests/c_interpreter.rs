@@ -97,6 +97,8 @@ fn it_builds_pure_and_without_preinitialisation() {
 #[test]
 fn run_with_a_perf_map_names_the_interpreters_functions() {
     let app = component("profiled", &[]);
+    // Run in a directory of its own, where a jitdump goes.
+    let dir = scratch("c-profiled-run");
     let run = |flags: &[&str]| {
         let child = Command::new(env!("CARGO_BIN_EXE_wit-dylib"))
             .args([
@@ -106,6 +108,7 @@ fn run_with_a_perf_map_names_the_interpreters_functions() {
                 r#"demo:app/api#greet("perf")"#,
             ])
             .args(flags)
+            .current_dir(&dir)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -116,10 +119,21 @@ fn run_with_a_perf_map_names_the_interpreters_functions() {
             String::from_utf8_lossy(&out.stdout).trim(),
             r#""Hello, perf!""#
         );
-        take_perf_map(pid)
+        pid
     };
-    assert!(run(&[]).is_none(), "a perf map without --profile");
-    let map = run(&["--profile", "perfmap"]).expect("a perf map");
+    let plain = run(&[]);
+    assert!(
+        take_perf_map(plain).is_none(),
+        "a perf map without --profile"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+
+    let jitdump = run(&["--profile", "jitdump"]);
+    let dump = std::fs::read(dir.join(format!("jit-{jitdump}.dump"))).unwrap();
+    assert_eq!(&dump[..4], b"DTiJ", "a jitdump's magic, little-endian");
+    assert!(take_perf_map(jitdump).is_none());
+
+    let map = take_perf_map(run(&["--profile", "perfmap"])).expect("a perf map");
     // interp.c's functions, by the names its name section gives them.
     for function in ["wit_dylib_export_call", "eval"] {
         assert!(
