@@ -133,6 +133,21 @@ fn run_with_a_perf_map_names_the_interpreters_functions() {
     assert_eq!(&dump[..4], b"DTiJ", "a jitdump's magic, little-endian");
     assert!(take_perf_map(jitdump).is_none());
 
+    // Where the dump cannot be written (nothing can be created in /proc),
+    // the error names the file.
+    let refused = Command::new(env!("CARGO_BIN_EXE_wit-dylib"))
+        .args(["run", show(&app), "--invoke", "demo:app/api#count([])"])
+        .args(["--profile", "jitdump"])
+        .current_dir("/proc")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot write jit-") && stderr.contains(".dump in the working directory"),
+        "{stderr}"
+    );
+
     let map = take_perf_map(run(&["--profile", "perfmap"])).expect("a perf map");
     // interp.c's functions, by the names its name section gives them.
     for function in ["wit_dylib_export_call", "eval"] {

@@ -8,8 +8,8 @@
 
 use std::sync::OnceLock;
 
-use anyhow::{Result, bail};
-use wasmtime::{Config, ProfilingStrategy};
+use anyhow::{Context, Result, ensure};
+use wasmtime::{Config, Engine, ProfilingStrategy};
 
 /// Where wasmtime reports the code it compiles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,25 +22,50 @@ pub enum Profiler {
     JitDump,
 }
 
+impl Profiler {
+    fn strategy(self) -> ProfilingStrategy {
+        match self {
+            Profiler::PerfMap => ProfilingStrategy::PerfMap,
+            Profiler::JitDump => ProfilingStrategy::JitDump,
+        }
+    }
+
+    /// The file it writes, for messages.
+    fn file(self) -> String {
+        let pid = std::process::id();
+        match self {
+            Profiler::PerfMap => format!("/tmp/perf-{pid}.map"),
+            Profiler::JitDump => format!("jit-{pid}.dump in the working directory"),
+        }
+    }
+}
+
 static PROFILER: OnceLock<Profiler> = OnceLock::new();
 
 /// Makes every engine made from now on report its code to `profiler`.
 /// A process reports to one profiler: asking for another one later is an
-/// error.
+/// error, and so is a profiler file that cannot be written.
 pub fn profile_with(profiler: Profiler) -> Result<()> {
-    let chosen = *PROFILER.get_or_init(|| profiler);
-    if chosen != profiler {
-        bail!("this process already reports its code to {chosen:?}, not {profiler:?}");
+    if PROFILER.get().is_none() {
+        // wasmtime opens the file for the whole process with the first
+        // engine that reports to it: here, so that failing names the file.
+        let mut config = Config::new();
+        config.profiler(profiler.strategy());
+        Engine::new(&config)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("cannot write {}", profiler.file()))?;
     }
+    let chosen = *PROFILER.get_or_init(|| profiler);
+    ensure!(
+        chosen == profiler,
+        "this process already reports its code to {chosen:?}, not {profiler:?}"
+    );
     Ok(())
 }
 
 /// Sets `config`'s profiler to the one chosen, if any.
 pub(crate) fn configure(config: &mut Config) {
-    let strategy = match PROFILER.get() {
-        None => return,
-        Some(Profiler::PerfMap) => ProfilingStrategy::PerfMap,
-        Some(Profiler::JitDump) => ProfilingStrategy::JitDump,
-    };
-    config.profiler(strategy);
+    if let Some(profiler) = PROFILER.get() {
+        config.profiler(profiler.strategy());
+    }
 }
