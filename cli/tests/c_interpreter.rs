@@ -95,7 +95,7 @@ fn it_builds_pure_and_without_preinitialisation() {
 }
 
 #[test]
-fn run_with_a_perf_map_names_the_interpreters_functions() {
+fn run_with_profile_writes_a_perf_map_or_a_jitdump() {
     let app = component("profiled", &[]);
     // Run in a directory of its own, where a jitdump goes.
     let dir = scratch("c-profiled-run");
